@@ -1,0 +1,298 @@
+"""``trtforge.convert``: model in, engine out, through one route or the first that works."""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from trtforge import __version__
+from trtforge.backends import Backend, registry
+from trtforge.cache import EngineCache, cache_key
+from trtforge.context import ConversionContext
+from trtforge.engine import FORMAT_VERSION, Engine
+from trtforge.errors import AllRoutesFailedError, TrtforgeError, UsageError
+from trtforge.progress import Stages
+from trtforge.sources import ModelSource, detect
+from trtforge.specs import BuildSettings, InputSpec, Precision, Target, canonical_dtype
+from trtforge.trt import TensorRT, get_tensorrt
+
+log = logging.getLogger("trtforge")
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """Everything about a conversion except the model itself."""
+
+    precision: Precision = Precision.FP32
+    inputs: tuple[InputSpec, ...] = ()
+    example_inputs: tuple[Any, ...] | None = None
+    calibration: Any = None
+    target: Target | None = None
+    settings: BuildSettings = field(default_factory=BuildSettings)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def input_named(self, name: str, position: int | None = None) -> InputSpec | None:
+        for spec in self.inputs:
+            if spec.name == name:
+                return spec
+        unnamed = [s for s in self.inputs if not s.name]
+        if position is not None and position < len(unnamed) and len(unnamed) == len(self.inputs):
+            return unnamed[position]
+        return None
+
+    def key_dict(self) -> dict[str, Any]:
+        return {
+            "precision": self.precision.value,
+            "inputs": [s.to_dict() for s in self.inputs],
+            "target": self.target.name if self.target else None,
+            "settings": self.settings.key_dict(),
+            "options": {k: repr(v) for k, v in sorted(self.options.items())},
+            "calibration": _calibration_key(self.calibration),
+        }
+
+
+def _calibration_key(calibration: Any) -> str | None:
+    if calibration is None:
+        return None
+    key = getattr(calibration, "cache_key", None)
+    if callable(key):
+        return str(key())
+    return f"{type(calibration).__module__}.{type(calibration).__qualname__}@{id(calibration)}"
+
+
+def _split_inputs(inputs: Iterable[Any] | None) -> tuple[tuple[InputSpec, ...], tuple[Any, ...] | None]:
+    """Accept InputSpecs, CLI strings, or example arrays/tensors (shape+dtype taken from them)."""
+    if inputs is None:
+        return (), None
+    specs, examples = [], []
+    items = list(inputs) if not hasattr(inputs, "shape") else [inputs]
+    for item in items:
+        if isinstance(item, InputSpec):
+            specs.append(item)
+        elif isinstance(item, str):
+            specs.append(InputSpec.parse(item))
+        elif hasattr(item, "shape") and hasattr(item, "dtype"):
+            specs.append(InputSpec(name=None, dtype=canonical_dtype(item.dtype),
+                                   shape=tuple(int(d) for d in item.shape)))
+            examples.append(item)
+        else:
+            raise UsageError(
+                f"cannot use {type(item).__name__} as an input description",
+                hint="pass InputSpec(...), an example tensor/array, or 'name:dtype:shape'",
+            )
+    if examples and len(examples) != len(specs):
+        raise UsageError("mix of example tensors and InputSpecs",
+                         hint="give either one example tensor per input, or only InputSpecs")
+    return tuple(specs), (tuple(examples) if examples else None)
+
+
+def make_spec(
+    *,
+    precision: str | Precision = "fp32",
+    inputs: Iterable[Any] | None = None,
+    calibration: Any = None,
+    target: str | Target | None = None,
+    optimization_level: int | None = None,
+    workspace_bytes: int | None = None,
+    tf32: bool = True,
+    timing_cache: str | Path | None = None,
+    options: dict[str, Any] | None = None,
+) -> BuildSpec:
+    specs, examples = _split_inputs(inputs)
+    return BuildSpec(
+        precision=Precision.parse(precision),
+        inputs=specs,
+        example_inputs=examples,
+        calibration=calibration,
+        target=Target.parse(target) if target is not None else None,
+        settings=BuildSettings(
+            optimization_level=optimization_level,
+            workspace_bytes=workspace_bytes,
+            tf32=tf32,
+            timing_cache=str(timing_cache) if timing_cache else None,
+        ),
+        options=dict(options or {}),
+    )
+
+
+def convert(
+    model: Any,
+    backend: str = "auto",
+    precision: str | Precision = "fp32",
+    inputs: Sequence[Any] | None = None,
+    calibration: Any = None,
+    target: str | Target | None = None,
+    cache: bool | str | Path | EngineCache = True,
+    *,
+    optimization_level: int | None = None,
+    workspace_bytes: int | None = None,
+    tf32: bool = True,
+    timing_cache: str | Path | None = None,
+    options: dict[str, Any] | None = None,
+) -> Engine:
+    """Convert ``model`` into a TensorRT engine.
+
+    ``backend="auto"`` tries every available route that accepts the model in priority order
+    (see ``trtforge plugins``) and moves to the next on failure; the failures are recorded
+    in ``engine.metadata["fallbacks"]`` or, if every route fails, in the raised
+    :class:`AllRoutesFailedError`. ``cache`` is True (default folder), False, a folder, or an
+    :class:`EngineCache`.
+    """
+    spec = make_spec(
+        precision=precision, inputs=inputs, calibration=calibration, target=target,
+        optimization_level=optimization_level, workspace_bytes=workspace_bytes, tf32=tf32,
+        timing_cache=timing_cache, options=options,
+    )
+    source = detect(model, spec.example_inputs)
+    engine_cache = _resolve_cache(cache)
+    tensorrt = get_tensorrt()
+    if spec.target is None:
+        # Resolve now, so a missing target fails before any slow export, and the cache key
+        # names the GPU the plan is for.
+        resolved = tensorrt.resolve_target(None)
+        if resolved is not None:
+            spec = BuildSpec(**{**spec.__dict__, "target": resolved})
+    routes = registry()
+    if backend != "auto":
+        chosen = [routes.require_available(backend)]
+        skipped: dict[str, str] = {}
+    else:
+        chosen, skipped = routes.candidates(source)
+        if not chosen:
+            reasons = "; ".join(f"{name}: {why}" for name, why in skipped.items())
+            raise AllRoutesFailedError(
+                f"no route can convert {source.name} ({source.kind})"
+                + (f": {reasons}" if reasons else ""),
+                failures=skipped,
+                hint="install a route that handles this kind (see `trtforge plugins`)",
+            )
+    failures: dict[str, str] = {}
+    for route in chosen:
+        try:
+            engine = convert_with(route, source, spec, tensorrt, engine_cache)
+        except UsageError:
+            raise
+        except Exception as exc:
+            if backend != "auto":
+                raise
+            failures[route.name] = _describe_failure(exc)
+            log.warning("route %s failed: %s; trying the next route", route.name, failures[route.name])
+            continue
+        if failures:
+            engine.metadata["fallbacks"] = failures
+        return engine
+    summary = "; ".join(f"{name}: {why}" for name, why in failures.items())
+    raise AllRoutesFailedError(
+        f"every route failed to convert {source.name}: {summary}",
+        failures=failures,
+        hint="see each route's reason; `--backend NAME --debug` shows one route's full error",
+    )
+
+
+def _describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, TrtforgeError):
+        text = exc.message
+        unsupported = getattr(exc, "unsupported", None)
+        if unsupported:
+            text += f" [unsupported: {', '.join(unsupported)}]"
+        return text
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _resolve_cache(cache: bool | str | Path | EngineCache) -> EngineCache | None:
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, EngineCache):
+        return cache
+    if cache is True:
+        return EngineCache()
+    return EngineCache(cache)
+
+
+def engine_key(source: ModelSource, route: str, spec: BuildSpec, tensorrt: TensorRT) -> str:
+    return cache_key({
+        "source": source.fingerprint,
+        "kind": source.kind,
+        "route": route,
+        "spec": spec.key_dict(),
+        "tensorrt": {"flavor": tensorrt.flavor, "version": tensorrt.version},
+        "trtforge": __version__,
+    })
+
+
+def convert_with(
+    route: Backend,
+    source: ModelSource,
+    spec: BuildSpec,
+    tensorrt: TensorRT,
+    engine_cache: EngineCache | None,
+) -> Engine:
+    """One route, with the cache around it."""
+    if engine_cache is None:
+        return _build(route, source, spec, tensorrt)
+    key = engine_key(source, route.name, spec, tensorrt)
+    with engine_cache.lock(key):
+        hit = engine_cache.get(key)
+        if hit is not None:
+            hit.metadata["cache"] = {"hit": True, "key": key}
+            return hit
+        engine = _build(route, source, spec, tensorrt)
+        stored = engine_cache.put(key, engine)
+        stored.extras.update(engine.extras)
+        stored.metadata["cache"] = {"hit": False, "key": key}
+        return stored
+
+
+def _build(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: TensorRT) -> Engine:
+    stages = Stages(prefix=f"{route.name}: ")
+    workdir = Path(tempfile.mkdtemp(prefix=f"trtforge-{route.name}-"))
+    ctx = ConversionContext(tensorrt=tensorrt, route=route.name, workdir=workdir, stages=stages)
+    try:
+        network = tensorrt.create_network()
+        with stages.stage("populate", f"{source.name} -> TensorRT network"):
+            route.populate(network, source, spec, ctx)
+        if network.num_outputs == 0:
+            raise TrtforgeError(f"route {route.name} produced a network without outputs")
+        inputs, outputs = tensorrt.network_io(network)
+        with stages.stage("build", f"target {spec.target.name if spec.target else 'this GPU'}"):
+            result = tensorrt.build(
+                network, inputs=_named_inputs(spec.inputs, inputs), precision=spec.precision,
+                target=spec.target, settings=spec.settings,
+            )
+        metadata = {
+            "format_version": FORMAT_VERSION,
+            "trtforge_version": __version__,
+            "tensorrt": {"flavor": tensorrt.flavor, "version": tensorrt.version},
+            "target": result.target,
+            "precision": spec.precision.value,
+            "route": route.name,
+            "inputs": [i.to_dict() for i in inputs],
+            "outputs": [o.to_dict() for o in outputs],
+            "profiles": [s.to_dict() for s in _named_inputs(spec.inputs, inputs)],
+            "source": source.describe(),
+            "build": {
+                "settings": result.settings,
+                "seconds": round(result.seconds, 4),
+                "stages": {k: round(v, 4) for k, v in stages.times.items()},
+                "options": {k: repr(v) for k, v in spec.options.items()},
+            },
+            "network": {"layers": network.num_layers},
+            "notes": list(ctx.notes),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        engine = Engine(plan=result.plan, metadata=metadata)
+        engine.extras["artifacts"] = ctx.artifacts
+        return engine
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _named_inputs(specs: Sequence[InputSpec], network_inputs: Sequence[Any]) -> list[InputSpec]:
+    """Give positional (unnamed) specs the names of the network inputs they stand for."""
+    if specs and all(not s.name for s in specs):
+        return [s.with_name(t.name) for s, t in zip(specs, network_inputs)]
+    return list(specs)

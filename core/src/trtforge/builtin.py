@@ -1,0 +1,104 @@
+"""Core's own plugin: the model kinds every route shares, registered through the public hook."""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from trtforge.hookspecs import hookimpl
+from trtforge.sources import ModelFormat, hash_path
+
+
+def _suffix(*suffixes: str) -> Callable[[Any], bool]:
+    def detect(obj: Any) -> bool:
+        return isinstance(obj, Path) and obj.is_file() and obj.suffix.lower() in suffixes
+
+    return detect
+
+
+def _is_savedmodel(obj: Any) -> bool:
+    return isinstance(obj, Path) and obj.is_dir() and (obj / "saved_model.pb").is_file()
+
+
+def _is_instance_of(module: str, qualname: str) -> Callable[[Any], bool]:
+    """Check isinstance only if the framework is already imported (never import it here)."""
+
+    def detect(obj: Any) -> bool:
+        mod = sys.modules.get(module)
+        if mod is None:
+            return False
+        cls: Any = mod
+        for part in qualname.split("."):
+            cls = getattr(cls, part, None)
+            if cls is None:
+                return False
+        return isinstance(obj, cls)
+
+    return detect
+
+
+def _hash_onnx_proto(model: Any) -> str:
+    return hashlib.sha256(model.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _hash_torch_module(module: Any) -> str:
+    import torch
+
+    digest = hashlib.sha256()
+    cls = type(module)
+    digest.update(f"{cls.__module__}.{cls.__qualname__}\n{module!r}".encode())
+    for sub in module.modules():
+        try:
+            digest.update(inspect.getsource(type(sub).forward).encode())
+        except (OSError, TypeError):
+            digest.update(type(sub).__qualname__.encode())
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        data = tensor.detach().to("cpu").contiguous()
+        digest.update(str(data.dtype).encode() + str(tuple(data.shape)).encode())
+        digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _hash_keras_model(model: Any) -> str:
+    digest = hashlib.sha256()
+    try:
+        digest.update(model.to_json().encode())
+    except Exception:  # subclassed models cannot always be serialised to JSON
+        digest.update(type(model).__qualname__.encode())
+    for weight in model.weights:
+        digest.update(weight.name.encode())
+        digest.update(weight.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _hash_graphdef(graph_def: Any) -> str:
+    return hashlib.sha256(graph_def.SerializeToString(deterministic=True)).hexdigest()
+
+
+FORMATS = [
+    ModelFormat("onnx-file", "an ONNX file (.onnx)", _suffix(".onnx"), hash_path, priority=50),
+    ModelFormat("onnx-model", "an in-memory onnx.ModelProto",
+                _is_instance_of("onnx", "ModelProto"), _hash_onnx_proto, priority=50),
+    ModelFormat("torch-module", "an in-memory torch.nn.Module",
+                _is_instance_of("torch", "nn.Module"), _hash_torch_module, priority=50),
+    ModelFormat("keras-model", "an in-memory Keras model",
+                _is_instance_of("keras", "Model"), _hash_keras_model, priority=60),
+    ModelFormat("keras-file", "a Keras file (.keras, .h5, .hdf5)",
+                _suffix(".keras", ".h5", ".hdf5"), hash_path, priority=50),
+    ModelFormat("tf-savedmodel", "a TensorFlow SavedModel directory",
+                _is_savedmodel, hash_path, priority=50),
+    ModelFormat("tf-frozen-graph", "a TensorFlow frozen GraphDef (.pb)",
+                _suffix(".pb"), hash_path, priority=55),
+    ModelFormat("tf-graphdef", "an in-memory tf.compat.v1.GraphDef",
+                _is_instance_of("tensorflow", "compat.v1.GraphDef"), _hash_graphdef, priority=60),
+    ModelFormat("uff-file", "a UFF file (.uff)", _suffix(".uff"), hash_path, priority=50),
+]
+
+
+@hookimpl
+def register_model_formats(register: Callable[[Any], None]) -> None:
+    for fmt in FORMATS:
+        register(fmt)

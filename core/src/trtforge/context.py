@@ -1,0 +1,36 @@
+"""What a route receives besides the network: TensorRT, stages, a work folder, notes."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from trtforge.progress import Stages
+from trtforge.trt import TensorRT
+
+log = logging.getLogger("trtforge")
+
+
+@dataclass
+class ConversionContext:
+    """Per-conversion services for a route.
+
+    ``artifacts`` is where a route leaves things later steps can use (for example the
+    prepared ONNX model, so ``check`` can compare against it); ``notes`` are short
+    human-readable remarks stored in the engine metadata.
+    """
+
+    tensorrt: TensorRT
+    route: str
+    workdir: Path
+    stages: Stages = field(default_factory=Stages)
+    notes: list[str] = field(default_factory=list)
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+    def note(self, message: str) -> None:
+        log.info("%s: %s", self.route, message)
+        self.notes.append(message)
+
+    def stage(self, name: str, detail: str = "") -> Iterator[None]:
+        return self.stages.stage(name, detail)  # type: ignore[return-value]

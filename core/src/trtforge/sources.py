@@ -1,0 +1,136 @@
+"""Model sources: what kind of model the user handed us, and a content fingerprint of it.
+
+Detection is cheap and never imports a framework the model does not already come from (an
+in-memory ``torch.nn.Module`` means torch is imported already). Plugins add kinds through
+the ``register_model_formats`` hook; core's own kinds are registered the same way.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from trtforge import plugins
+from trtforge.errors import ModelSourceError, PluginError
+
+PathLike = (str, os.PathLike)
+
+
+@dataclass(frozen=True)
+class ModelFormat:
+    """A kind of model: how to recognise it and how to fingerprint it.
+
+    ``detect`` receives the user's object (a ``Path`` for anything path-like) and must be
+    cheap. ``fingerprint`` returns a hex digest of everything that changes the model's output.
+    """
+
+    kind: str
+    description: str
+    detect: Callable[[Any], bool]
+    fingerprint: Callable[[Any], str]
+    priority: int = 100
+
+
+@dataclass
+class ModelSource:
+    """A detected model: its kind, the object or path, and its content fingerprint."""
+
+    kind: str
+    model: Any
+    fingerprint: str
+    name: str
+    path: Path | None = None
+    example_inputs: tuple[Any, ...] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "fingerprint": self.fingerprint,
+            "path": str(self.path) if self.path else None,
+        }
+
+
+def hash_file(path: Path, digest: "hashlib._Hash | None" = None) -> str:
+    digest = digest or hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_path(path: Path) -> str:
+    """Hash a file's bytes, or a directory's relative file names and bytes."""
+    if path.is_file():
+        return hash_file(path)
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(item.relative_to(path)).encode())
+        hash_file(item, digest)
+    return digest.hexdigest()
+
+
+_formats_cache: tuple[int, list[plugins.Registered]] | None = None
+
+
+def model_formats() -> list[plugins.Registered]:
+    """Registered formats, highest priority (lowest number) first."""
+    global _formats_cache
+    generation = plugins.generation()
+    if _formats_cache is None or _formats_cache[0] != generation:
+        formats = plugins.collect_model_formats()
+        seen: dict[str, str] = {}
+        for entry in formats:
+            if not isinstance(entry.item, ModelFormat):
+                raise PluginError(f"plugin {entry.plugin!r} registered {entry.item!r}, not a ModelFormat")
+            if entry.item.kind in seen and seen[entry.item.kind] != entry.plugin:
+                raise PluginError(
+                    f"model kind {entry.item.kind!r} is registered twice: by {seen[entry.item.kind]!r} "
+                    f"and by {entry.plugin!r}"
+                )
+            seen[entry.item.kind] = entry.plugin
+        formats.sort(key=lambda r: r.item.priority)
+        _formats_cache = (generation, formats)
+    return _formats_cache[1]
+
+
+def detect(model: Any, example_inputs: tuple[Any, ...] | None = None) -> ModelSource:
+    """Turn whatever the user passed into a :class:`ModelSource`, or explain why not."""
+    if isinstance(model, ModelSource):
+        return model
+    subject: Any = model
+    path: Path | None = None
+    if isinstance(model, PathLike):
+        path = Path(model).expanduser()
+        if not path.exists():
+            raise ModelSourceError(
+                f"model file not found: {path}", hint="check the path; relative paths start "
+                f"from {Path.cwd()}"
+            )
+        subject = path
+    for entry in model_formats():
+        fmt: ModelFormat = entry.item
+        if fmt.detect(subject):
+            name = path.name if path is not None else type(model).__name__
+            return ModelSource(
+                kind=fmt.kind,
+                model=subject,
+                fingerprint=fmt.fingerprint(subject),
+                name=name,
+                path=path,
+                example_inputs=example_inputs,
+            )
+    kinds = ", ".join(f"{e.item.kind} ({e.item.description})" for e in model_formats())
+    if path is not None:
+        what = "directory" if path.is_dir() else "file"
+        raise ModelSourceError(
+            f"cannot tell what kind of model the {what} {path} is",
+            hint=f"known kinds: {kinds}",
+        )
+    raise ModelSourceError(
+        f"cannot convert an object of type {type(model).__module__}.{type(model).__qualname__}",
+        hint=f"known kinds: {kinds}",
+    )
