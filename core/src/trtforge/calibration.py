@@ -1,0 +1,220 @@
+"""INT8 calibration data and the calibration cache every route reads and writes.
+
+The cache is a small JSON file of per-tensor absolute maxima (symmetric INT8: scale = amax/127),
+keyed by *source-level tensor names* so that two routes converting the same model can share it:
+
+- ONNX models (and TF models through tf2onnx): the ONNX value name.
+- PyTorch modules: the node names of the ``torch.export`` graph (the dynamo ONNX exporter keeps
+  them as ONNX value names), graph inputs by their placeholder names.
+
+A route that finds every key it needs skips calibration; a route that finds only some keys
+calibrates and adds the rest. The file records the model fingerprint, and a cache for another
+model is refused rather than silently reused.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from trtforge.atomic import atomic_write_json
+from trtforge.errors import UsageError
+
+FORMAT = "trtforge-calibration"
+FORMAT_VERSION = 1
+INT8_MAX = 127.0
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".webp")
+
+
+class CalibrationCacheError(UsageError):
+    """A calibration cache file is corrupt or belongs to another model."""
+
+
+@dataclass
+class CalibrationCache:
+    """Per-tensor ranges for one model (``amax`` = largest absolute value seen)."""
+
+    model_fingerprint: str
+    ranges: dict[str, float] = field(default_factory=dict)
+    method: str = "max"
+    batches: int = 0
+    producer: str = ""
+
+    def scale(self, key: str) -> float:
+        """Symmetric INT8 scale for ``key`` (a tensor that is all zeros gets a tiny scale)."""
+        amax = self.ranges[key]
+        return max(amax, 1e-8) / INT8_MAX
+
+    def missing(self, keys: Iterable[str]) -> list[str]:
+        return [k for k in keys if k not in self.ranges]
+
+    def update(self, ranges: dict[str, float]) -> None:
+        for key, value in ranges.items():
+            value = float(value)
+            if not math.isfinite(value):
+                raise CalibrationCacheError(
+                    f"calibration range of {key!r} is {value}",
+                    hint="the calibration data produced inf/nan; check its preprocessing")
+            self.ranges[key] = max(value, self.ranges.get(key, 0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "model_fingerprint": self.model_fingerprint,
+            "method": self.method,
+            "batches": self.batches,
+            "producer": self.producer,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "ranges": dict(sorted(self.ranges.items())),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        return atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | Path, model_fingerprint: str | None = None) -> "CalibrationCache":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CalibrationCacheError(f"calibration cache not found: {path}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CalibrationCacheError(
+                f"calibration cache {path} is not valid JSON ({exc})",
+                hint="delete it; it will be rewritten by the next INT8 conversion") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise CalibrationCacheError(f"{path} is not a trtforge calibration cache")
+        if data.get("version") != FORMAT_VERSION:
+            raise CalibrationCacheError(
+                f"calibration cache {path} has version {data.get('version')}, expected {FORMAT_VERSION}")
+        ranges = data.get("ranges")
+        if not isinstance(ranges, dict) or not all(
+            isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in ranges.values()
+        ):
+            raise CalibrationCacheError(f"calibration cache {path} has malformed ranges",
+                                        hint="delete it and calibrate again")
+        if model_fingerprint is not None and data.get("model_fingerprint") != model_fingerprint:
+            raise CalibrationCacheError(
+                f"calibration cache {path} was written for another model",
+                hint="use a cache file per model, or delete this one to recalibrate")
+        return cls(
+            model_fingerprint=str(data.get("model_fingerprint")),
+            ranges={str(k): float(v) for k, v in ranges.items()},
+            method=str(data.get("method", "max")),
+            batches=int(data.get("batches", 0)),
+            producer=str(data.get("producer", "")),
+        )
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    """A folder of images plus the function that turns one PIL image into a model input array."""
+
+    path: Path
+    preprocess: Callable[[Any], Any]
+    batch_size: int = 8
+
+    def __iter__(self) -> Iterator[Any]:
+        import numpy as np
+        from PIL import Image
+
+        root = Path(self.path)
+        if not root.is_dir():
+            raise UsageError(f"calibration image folder not found: {root}")
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise UsageError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {root}")
+        for start in range(0, len(files), self.batch_size):
+            arrays = []
+            for file in files[start:start + self.batch_size]:
+                with Image.open(file) as image:
+                    arrays.append(np.asarray(self.preprocess(image.convert("RGB"))))
+            yield np.stack(arrays)
+
+
+@dataclass
+class Calibration:
+    """What ``convert(..., calibration=...)`` takes for INT8.
+
+    ``data``: an iterable of batches (each an array/tensor, a tuple of them, or a dict by input
+    name), one numpy array split along axis 0 into ``batch_size`` batches, or an
+    :class:`ImageFolder`. ``cache``: a calibration cache file to read (skipping calibration
+    when it has every range) and write.
+    """
+
+    data: Any = None
+    cache: str | Path | None = None
+    batch_size: int = 8
+    max_batches: int | None = None
+    method: str = "max"
+
+    def cache_key(self) -> str:
+        """Part of the engine cache key: the cache file's content, or the data's identity."""
+        if self.cache is not None and Path(self.cache).is_file():
+            import hashlib
+
+            return "cache:" + hashlib.sha256(Path(self.cache).read_bytes()).hexdigest()
+        if hasattr(self.data, "tobytes"):
+            import hashlib
+
+            return "array:" + hashlib.sha256(self.data.tobytes()).hexdigest()
+        return f"data:{id(self.data)}:{self.batch_size}:{self.max_batches}:{self.method}"
+
+    def batches(self, input_names: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """Yield batches as ``{input name: numpy array}``."""
+        if self.data is None:
+            raise UsageError("INT8 needs calibration data",
+                             hint="pass calibration=Calibration(data=...) or a cache file with every range")
+        count = 0
+        for batch in _iter_batches(self.data, self.batch_size):
+            if self.max_batches is not None and count >= self.max_batches:
+                break
+            yield _as_named(batch, input_names)
+            count += 1
+        if count == 0:
+            raise UsageError("the calibration data yielded no batch")
+
+
+def as_calibration(value: Any) -> Calibration | None:
+    """Normalise the user's ``calibration=`` argument."""
+    if value is None or isinstance(value, Calibration):
+        return value
+    if isinstance(value, (str, Path)) and Path(value).suffix == ".json":
+        return Calibration(cache=value)
+    return Calibration(data=value)
+
+
+def _to_numpy(value: Any) -> Any:
+    import numpy as np
+
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _iter_batches(data: Any, batch_size: int) -> Iterator[Any]:
+    if hasattr(data, "shape") and hasattr(data, "dtype"):
+        array = _to_numpy(data)
+        for start in range(0, array.shape[0], batch_size):
+            yield array[start:start + batch_size]
+        return
+    yield from data
+
+
+def _as_named(batch: Any, input_names: Sequence[str]) -> dict[str, Any]:
+    if isinstance(batch, dict):
+        unknown = set(batch) - set(input_names)
+        if unknown:
+            raise UsageError(f"calibration batch names {sorted(unknown)} are not model inputs",
+                             hint=f"the inputs are {list(input_names)}")
+        return {k: _to_numpy(v) for k, v in batch.items()}
+    items = list(batch) if isinstance(batch, (tuple, list)) else [batch]
+    if len(items) != len(input_names):
+        raise UsageError(
+            f"calibration batch has {len(items)} tensors but the model has {len(input_names)} inputs",
+            hint="yield a tuple with one array per input, or a dict by input name")
+    return {name: _to_numpy(item) for name, item in zip(input_names, items)}
