@@ -24,13 +24,19 @@ class ModelFormat:
 
     ``detect`` receives the user's object (a ``Path`` for anything path-like) and must be
     cheap. ``fingerprint`` returns a hex digest of everything that changes the model's output.
+    ``text=True`` formats see plain strings before they are taken as paths (for names such
+    as ``torchvision:resnet50``). A format with ``load`` is a way to *obtain* a model: the
+    loaded object is detected again (a Python file that defines a torch module becomes a
+    ``torch-module`` source), so routes only deal with the loaded kinds.
     """
 
     kind: str
     description: str
     detect: Callable[[Any], bool]
-    fingerprint: Callable[[Any], str]
+    fingerprint: Callable[[Any], str] | None = None
     priority: int = 100
+    text: bool = False
+    load: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -97,12 +103,37 @@ def model_formats() -> list[plugins.Registered]:
     return _formats_cache[1]
 
 
+def _finish(fmt: ModelFormat, subject: Any, path: Path | None,
+            example_inputs: tuple[Any, ...] | None, name: str) -> ModelSource:
+    if fmt.load is not None:
+        loaded = detect(fmt.load(subject), example_inputs)
+        loaded.name = path.name if path is not None else str(subject)
+        loaded.path = path
+        loaded.extra["loaded_from"] = {"kind": fmt.kind, "value": str(subject)}
+        return loaded
+    if fmt.fingerprint is None:
+        raise PluginError(f"model format {fmt.kind!r} has neither fingerprint nor load")
+    return ModelSource(
+        kind=fmt.kind,
+        model=subject,
+        fingerprint=fmt.fingerprint(subject),
+        name=name,
+        path=path,
+        example_inputs=example_inputs,
+    )
+
+
 def detect(model: Any, example_inputs: tuple[Any, ...] | None = None) -> ModelSource:
     """Turn whatever the user passed into a :class:`ModelSource`, or explain why not."""
     if isinstance(model, ModelSource):
         return model
     subject: Any = model
     path: Path | None = None
+    if isinstance(model, str):
+        for entry in model_formats():
+            fmt = entry.item
+            if fmt.text and fmt.detect(model):
+                return _finish(fmt, model, None, example_inputs, type(model).__name__)
     if isinstance(model, PathLike):
         path = Path(model).expanduser()
         if not path.exists():
@@ -113,16 +144,9 @@ def detect(model: Any, example_inputs: tuple[Any, ...] | None = None) -> ModelSo
         subject = path
     for entry in model_formats():
         fmt: ModelFormat = entry.item
-        if fmt.detect(subject):
+        if not fmt.text and fmt.detect(subject):
             name = path.name if path is not None else type(model).__name__
-            return ModelSource(
-                kind=fmt.kind,
-                model=subject,
-                fingerprint=fmt.fingerprint(subject),
-                name=name,
-                path=path,
-                example_inputs=example_inputs,
-            )
+            return _finish(fmt, subject, path, example_inputs, name)
     kinds = ", ".join(f"{e.item.kind} ({e.item.description})" for e in model_formats())
     if path is not None:
         what = "directory" if path.is_dir() else "file"
