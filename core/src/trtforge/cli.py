@@ -22,7 +22,9 @@ def _print_json(data: Any) -> None:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # Piped output (logs, CI, tests) gets a wide console so tables are not folded.
+    width = None if sys.stdout.isatty() else 160
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
@@ -357,9 +359,11 @@ def _add_command(sub: Any, plugin: str, name: str, help: str = "", configure: An
 def _setup_logging(debug: bool, verbose: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     try:
+        from rich.console import Console
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(show_path=debug, show_time=False)
+        handler: logging.Handler = RichHandler(console=Console(stderr=True), show_path=debug,
+                                               show_time=False)
     except ImportError:  # pragma: no cover - rich is a dependency
         handler = logging.StreamHandler()
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)

@@ -163,7 +163,7 @@ def _collect(hook_name: str, **kwargs: Any) -> list[Registered]:
     """Call one hook plugin by plugin, recording who registered what."""
     hook = getattr(manager().hook, hook_name)
     items: list[Registered] = []
-    for impl in reversed(hook.get_hookimpls()):  # registration order
+    for impl in hook.get_hookimpls():  # registration order
         plugin_name = impl.plugin_name
 
         def add(*args: Any, _plugin: str = plugin_name, **kw: Any) -> None:

@@ -118,10 +118,11 @@ class InputSpec:
 
     name: str | None = None
     dtype: str = "float32"
-    shape: Shape | None = None
-    min: Shape | None = None
-    opt: Shape | None = None
-    max: Shape | None = None
+    # Ways of giving the profiles; equality and hashing look only at the resulting profiles.
+    shape: Shape | None = field(default=None, compare=False)
+    min: Shape | None = field(default=None, compare=False)
+    opt: Shape | None = field(default=None, compare=False)
+    max: Shape | None = field(default=None, compare=False)
     profiles: tuple[ShapeProfile, ...] = field(default=())
 
     def __post_init__(self) -> None:
