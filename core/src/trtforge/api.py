@@ -5,7 +5,7 @@ import datetime as _dt
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -155,7 +155,7 @@ def convert(
         # names the GPU the plan is for.
         resolved = tensorrt.resolve_target(None)
         if resolved is not None:
-            spec = BuildSpec(**{**spec.__dict__, "target": resolved})
+            spec = replace(spec, target=resolved)
     routes = registry()
     if backend != "auto":
         chosen = [routes.require_available(backend)]
