@@ -10,6 +10,18 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test test-fast test-gpu bench-gpu clean-venv
 
+# GPU machines keep their own torch/TensorRT (e.g. TensorRT 8.6, PyTorch 2.11, Python 3.12):
+# .venv-gpu sees the system's packages and installs trtforge from its version ranges, no pins.
+# Without a GPU the development environment is used and the GPU tests skip with the reason.
+GPU_PYTHON ?= python3
+ifeq ($(wildcard /dev/nvidiactl),)
+GPU_STAMP := $(STAMP)
+GPU_BIN := $(BIN)
+else
+GPU_STAMP := .venv-gpu/.trtforge-installed
+GPU_BIN := .venv-gpu/bin
+endif
+
 $(STAMP): $(INSTALL_INPUTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -26,5 +38,16 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+.venv-gpu/.trtforge-installed: core/pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	@test -x .venv-gpu/bin/python || $(GPU_PYTHON) -m venv --system-site-packages .venv-gpu
+	.venv-gpu/bin/python -m pip install --quiet pytest -e core $(foreach p,$(PLUGINS),-e $(p))
+	@touch $@
+
+test-gpu: $(GPU_STAMP)
+	$(GPU_BIN)/python -m pytest -m gpu -rs tests/gpu $(PYTEST_ARGS)
+
+bench-gpu: $(GPU_STAMP)
+	$(GPU_BIN)/python benchmarks/gpu_report.py $(BENCH_ARGS)
+
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-gpu
