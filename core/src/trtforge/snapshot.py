@@ -1,0 +1,538 @@
+"""Network snapshots: a populated ``INetworkDefinition`` as portable JSON + weights.
+
+Why: no machine here can run an engine, and the machine that converts is often not the one
+that deploys. A snapshot is everything that decides what the network computes (layers in
+order, their attributes, tensor names/dtypes/shapes, weights), read back from the network
+itself, so it works for any route, including networks filled by NVIDIA's ONNX parser. It
+feeds the CPU reference executor (:mod:`trtforge.reference`) and can be *replayed* into a
+new network on a machine that has only TensorRT and trtforge core.
+
+Layout: ``graph`` is plain JSON (``format``, ``version``, ``inputs``, ``outputs``,
+``profiles``, ``layers``); every weight lives in ``weights`` (saved as ``.npz``), referenced
+from an attribute as ``{"weights": KEY}``. Enum attributes are stored by member name, so a
+snapshot does not depend on TensorRT's enum numbering.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from trtforge.atomic import atomic_write_bytes
+from trtforge.errors import EngineFileError, TensorRTError
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_FORMAT = "trtforge-network-snapshot"
+SNAPSHOT_VERSION = 1
+JSON_SUFFIX = ".snapshot.json"
+WEIGHTS_SUFFIX = ".snapshot.npz"
+CACHE_JSON = "snapshot.json"
+CACHE_WEIGHTS = "snapshot.npz"
+
+# The Python class to cast an ``ILayer`` to, and the attributes that change its result, in
+# the order replay sets them. ``kind`` is read through the cast class's ``type`` property
+# (activation and pooling types shadow ``ILayer.type``).
+LAYER_CLASSES: dict[str, str] = {
+    "ACTIVATION": "IActivationLayer", "ASSERTION": "IAssertionLayer", "CAST": "ICastLayer",
+    "CONCATENATION": "IConcatenationLayer", "CONSTANT": "IConstantLayer",
+    "CONVOLUTION": "IConvolutionLayer", "CUMULATIVE": "ICumulativeLayer",
+    "DECONVOLUTION": "IDeconvolutionLayer", "DEQUANTIZE": "IDequantizeLayer",
+    "EINSUM": "IEinsumLayer", "ELEMENTWISE": "IElementWiseLayer", "FILL": "IFillLayer",
+    "GATHER": "IGatherLayer", "GRID_SAMPLE": "IGridSampleLayer", "IDENTITY": "IIdentityLayer",
+    "LRN": "ILRNLayer", "MATRIX_MULTIPLY": "IMatrixMultiplyLayer", "NON_ZERO": "INonZeroLayer",
+    "NORMALIZATION": "INormalizationLayer", "ONE_HOT": "IOneHotLayer", "PADDING": "IPaddingLayer",
+    "PARAMETRIC_RELU": "IParametricReLULayer", "POOLING": "IPoolingLayer",
+    "QUANTIZE": "IQuantizeLayer", "REDUCE": "IReduceLayer", "RESIZE": "IResizeLayer",
+    "SCALE": "IScaleLayer", "SCATTER": "IScatterLayer", "SELECT": "ISelectLayer",
+    "SHAPE": "IShapeLayer", "SHUFFLE": "IShuffleLayer", "SLICE": "ISliceLayer",
+    "SOFTMAX": "ISoftMaxLayer", "SQUEEZE": "ISqueezeLayer", "TOPK": "ITopKLayer",
+    "UNARY": "IUnaryLayer", "UNSQUEEZE": "IUnsqueezeLayer",
+}
+
+_CONV_ATTRS = ("num_output_maps", "kernel_size_nd", "num_groups", "stride_nd", "pre_padding",
+               "post_padding", "padding_mode", "dilation_nd", "kernel", "bias")
+LAYER_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "ACTIVATION": ("kind", "alpha", "beta"),
+    "ASSERTION": ("message",),
+    "CAST": ("to_type",),
+    "CONCATENATION": ("axis",),
+    "CONSTANT": ("shape", "weights"),
+    "CONVOLUTION": _CONV_ATTRS,
+    "CUMULATIVE": ("op", "exclusive", "reverse"),
+    "DECONVOLUTION": _CONV_ATTRS,
+    "DEQUANTIZE": ("to_type", "axis", "block_shape"),
+    "EINSUM": ("equation",),
+    "ELEMENTWISE": ("op",),
+    "FILL": ("operation", "to_type", "shape", "is_alpha_beta_int64", "alpha", "beta"),
+    "GATHER": ("mode", "axis", "num_elementwise_dims"),
+    "GRID_SAMPLE": ("interpolation_mode", "align_corners", "sample_mode"),
+    "IDENTITY": (),
+    "LRN": ("window_size", "alpha", "beta", "k"),
+    "MATRIX_MULTIPLY": ("op0", "op1"),
+    "NON_ZERO": ("indices_type",),
+    "NORMALIZATION": ("is_v2", "axes", "epsilon", "num_groups"),
+    "ONE_HOT": ("axis",),
+    "PADDING": ("pre_padding_nd", "post_padding_nd"),
+    "PARAMETRIC_RELU": (),
+    "POOLING": ("kind", "window_size_nd", "stride_nd", "pre_padding", "post_padding",
+                "padding_mode", "average_count_excludes_padding", "blend_factor"),
+    "QUANTIZE": ("to_type", "axis", "block_shape"),
+    "REDUCE": ("op", "axes", "keep_dims"),
+    "RESIZE": ("resize_mode", "coordinate_transformation", "selector_for_single_pixel",
+               "nearest_rounding", "cubic_coeff", "exclude_outside", "shape", "scales"),
+    "SCALE": ("mode", "channel_axis", "shift", "scale", "power"),
+    "SCATTER": ("mode", "axis"),
+    "SELECT": (),
+    "SHAPE": (),
+    "SHUFFLE": ("first_transpose", "reshape_dims", "second_transpose", "zero_is_placeholder"),
+    "SLICE": ("mode", "start", "shape", "stride", "axes"),
+    "SOFTMAX": ("axes",),
+    "SQUEEZE": (),
+    "TOPK": ("op", "k", "axes", "indices_type"),
+    "UNARY": ("op",),
+    "UNSQUEEZE": (),
+}
+# Attributes whose value only matters when no input tensor overrides it.
+_READ_ONLY = {"is_v2"}
+
+
+def _dtype_name(dtype: Any) -> str:
+    from trtforge.trt import _DTYPE_NAMES
+
+    return _DTYPE_NAMES.get(dtype.name, dtype.name.lower())
+
+
+def _dims(value: Any) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Snapshot:
+    """A network as data: ``graph`` (JSON-able) and ``weights`` (name -> numpy array)."""
+
+    graph: dict[str, Any]
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+
+    # --- views ----------------------------------------------------------------------
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        return list(self.graph["layers"])
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        return list(self.graph["inputs"])
+
+    @property
+    def outputs(self) -> list[dict[str, Any]]:
+        return list(self.graph["outputs"])
+
+    @property
+    def profiles(self) -> list[dict[str, Any]]:
+        return list(self.graph.get("profiles") or [])
+
+    def tensor_dtypes(self) -> dict[str, str]:
+        dtypes = {t["name"]: t["dtype"] for t in self.graph["inputs"]}
+        for layer in self.graph["layers"]:
+            for out in layer["outputs"]:
+                dtypes[out["name"]] = out["dtype"]
+        return dtypes
+
+    def weight(self, ref: Any) -> np.ndarray | None:
+        """The array an attribute refers to (``{"weights": key}``), or None."""
+        if isinstance(ref, dict) and "weights" in ref:
+            return self.weights[ref["weights"]]
+        return None
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for layer in self.graph["layers"]:
+            counts[layer["type"]] = counts.get(layer["type"], 0) + 1
+        return dict(sorted(counts.items()))
+
+    # --- bytes and files ------------------------------------------------------------
+    def json_bytes(self) -> bytes:
+        return (json.dumps(self.graph, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+    def weights_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(buffer, **self.weights)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, graph: bytes, weights: bytes, where: str = "snapshot") -> "Snapshot":
+        try:
+            data = json.loads(graph.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise EngineFileError(f"{where}: the snapshot graph is not valid JSON ({exc})",
+                                  hint="the file is corrupt; convert the model again") from None
+        if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+            raise EngineFileError(f"{where} is not a trtforge network snapshot")
+        if data.get("version") != SNAPSHOT_VERSION:
+            raise EngineFileError(
+                f"{where} has snapshot version {data.get('version')}, this trtforge reads "
+                f"{SNAPSHOT_VERSION}", hint="use the trtforge version that wrote it")
+        try:
+            with np.load(io.BytesIO(weights), allow_pickle=False) as archive:
+                arrays = {k: archive[k] for k in archive.files}
+        except (OSError, ValueError) as exc:
+            raise EngineFileError(f"{where}: the snapshot weights cannot be read ({exc})",
+                                  hint="the .npz file is corrupt; convert the model again") from None
+        return cls(graph=data, weights=arrays)
+
+    def save(self, path: str | Path) -> tuple[Path, Path]:
+        """Write ``PATH.snapshot.json`` and ``PATH.snapshot.npz`` (``PATH`` may be the engine)."""
+        graph_path, weights_path = snapshot_paths(path)
+        atomic_write_bytes(weights_path, self.weights_bytes())
+        atomic_write_bytes(graph_path, self.json_bytes())
+        return graph_path, weights_path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Snapshot":
+        """Read a snapshot given its ``.snapshot.json`` file or the engine path it sits beside."""
+        graph_path, weights_path = snapshot_paths(path)
+        for p in (graph_path, weights_path):
+            if not p.is_file():
+                raise EngineFileError(
+                    f"no snapshot file {p}",
+                    hint="save the engine with engine.save(path, snapshot=True) or "
+                    "`trtforge convert ... -o PATH --snapshot`")
+        return cls.from_bytes(graph_path.read_bytes(), weights_path.read_bytes(), str(graph_path))
+
+    def cache_files(self) -> dict[str, bytes]:
+        return {CACHE_JSON: self.json_bytes(), CACHE_WEIGHTS: self.weights_bytes()}
+
+
+def snapshot_paths(path: str | Path) -> tuple[Path, Path]:
+    path = Path(path).expanduser()
+    name = path.name
+    for suffix in (JSON_SUFFIX, WEIGHTS_SUFFIX):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return path.with_name(name + JSON_SUFFIX), path.with_name(name + WEIGHTS_SUFFIX)
+
+
+def find_snapshot(path: str | Path) -> Snapshot | None:
+    """The snapshot saved beside an engine file or in a cache entry folder, if there is one."""
+    path = Path(path).expanduser()
+    graph_path, weights_path = snapshot_paths(path)
+    if graph_path.is_file() and weights_path.is_file():
+        return Snapshot.load(path)
+    cached = path.parent / CACHE_JSON, path.parent / CACHE_WEIGHTS
+    if cached[0].is_file() and cached[1].is_file():
+        return Snapshot.from_bytes(cached[0].read_bytes(), cached[1].read_bytes(), str(cached[0]))
+    return None
+
+
+# --- reading a network ----------------------------------------------------------------
+class _Reader:
+    def __init__(self, trt: Any) -> None:
+        self.trt = trt
+        self.weights: dict[str, np.ndarray] = {}
+
+    def value(self, layer_index: int, attr: str, raw: Any) -> Any:
+        if raw is None or isinstance(raw, (bool, int, float, str)):
+            return raw
+        if isinstance(raw, np.ndarray):
+            key = f"{layer_index}.{attr}"
+            self.weights[key] = np.ascontiguousarray(raw)
+            return {"weights": key}
+        if isinstance(raw, self.trt.Weights):
+            raise TensorRTError(
+                f"layer {layer_index}: {attr} holds weights numpy cannot represent (e.g. bf16)",
+                hint="keep constant weights in fp32/fp16 and cast in the network")
+        if hasattr(raw, "name") and hasattr(raw, "value") and hasattr(type(raw), "__members__"):
+            return raw.name
+        dims = _dims(raw)
+        if dims is not None:
+            return dims
+        return repr(raw)
+
+
+def _layer_class(trt: Any, type_name: str) -> Any:
+    name = LAYER_CLASSES.get(type_name)
+    return getattr(trt, name) if name else None
+
+
+def take_snapshot(network: Any, tensorrt: Any = None, profiles: Iterable[Any] = ()) -> Snapshot:
+    """Read ``network`` back into a :class:`Snapshot` (the network is left unchanged).
+
+    ``profiles`` are the :class:`~trtforge.specs.InputSpec` objects (or their dicts) the
+    engine is built with; the executor uses their opt shapes for default inputs.
+    """
+    from trtforge.trt import get_tensorrt
+
+    adapter = tensorrt or get_tensorrt()
+    trt = adapter.module
+    reader = _Reader(trt)
+    seen: set[str] = set()
+    layers = []
+    for index in range(network.num_layers):
+        layer = network.get_layer(index)
+        type_name = layer.type.name
+        record: dict[str, Any] = {
+            "name": layer.name,
+            "type": type_name,
+            "metadata": getattr(layer, "metadata", "") or "",
+            "inputs": [],
+            "outputs": [],
+            "attrs": {},
+        }
+        for j in range(layer.num_inputs):
+            tensor = layer.get_input(j)
+            record["inputs"].append(tensor.name if tensor is not None else None)
+        for j in range(layer.num_outputs):
+            tensor = layer.get_output(j)
+            if tensor.name in seen:
+                raise TensorRTError(
+                    f"layer {index} ({layer.name}) writes tensor {tensor.name!r}, a name another "
+                    f"tensor already has", hint="give every tensor of the network a unique name")
+            seen.add(tensor.name)
+            record["outputs"].append({"name": tensor.name, "dtype": _dtype_name(tensor.dtype),
+                                      "shape": [int(d) for d in tensor.shape]})
+        cls = _layer_class(trt, type_name)
+        if cls is not None:
+            layer.__class__ = cls
+            for attr in LAYER_ATTRIBUTES.get(type_name, ()):
+                source = "type" if attr == "kind" else attr
+                try:
+                    raw = getattr(layer, source)
+                except (AttributeError, RuntimeError, TypeError, ValueError) as exc:
+                    log.debug("layer %s: cannot read %s (%s)", layer.name, attr, exc)
+                    continue
+                record["attrs"][attr] = reader.value(index, attr, raw)
+        layers.append(record)
+
+    def io(tensor: Any) -> dict[str, Any]:
+        return {"name": tensor.name, "dtype": _dtype_name(tensor.dtype),
+                "shape": [int(d) for d in tensor.shape],
+                "shape_tensor": bool(getattr(tensor, "is_shape_tensor", False))}
+
+    graph = {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "tensorrt": {"flavor": adapter.flavor, "version": adapter.version},
+        "inputs": [io(network.get_input(i)) for i in range(network.num_inputs)],
+        "outputs": [io(network.get_output(i)) for i in range(network.num_outputs)],
+        "profiles": [p if isinstance(p, dict) else p.to_dict() for p in profiles],
+        "layers": layers,
+    }
+    return Snapshot(graph=graph, weights=reader.weights)
+
+
+# --- replaying a snapshot -------------------------------------------------------------
+@dataclass
+class ReplayedNetwork:
+    """A network rebuilt from a snapshot.
+
+    ``keepalive`` holds the numpy arrays TensorRT's ``Weights`` point into without copying;
+    keep this object alive until the network is built.
+    """
+
+    network: Any
+    keepalive: list[np.ndarray] = field(default_factory=list, repr=False)
+
+
+class _Replayer:
+    def __init__(self, adapter: Any, snapshot: Snapshot, network: Any) -> None:
+        self.adapter = adapter
+        self.trt = adapter.module
+        self.snapshot = snapshot
+        self.network = network
+        self.tensors: dict[str, Any] = {}
+        self.keepalive: list[np.ndarray] = []
+
+    def weights(self, ref: Any) -> Any:
+        array = self.snapshot.weight(ref)
+        if array is None:
+            return self.trt.Weights()
+        array = np.ascontiguousarray(array)
+        self.keepalive.append(array)
+        if array.size == 0:
+            return self.trt.Weights(self.adapter.trt_dtype(_canonical(array.dtype)))
+        return self.trt.Weights(array)
+
+    def enum(self, enum_name: str, member: str) -> Any:
+        return getattr(self.trt, enum_name).__members__[member]
+
+    def tensor(self, name: str | None) -> Any:
+        if name is None:
+            return None
+        try:
+            return self.tensors[name]
+        except KeyError:
+            raise TensorRTError(f"snapshot refers to tensor {name!r} before any layer makes it",
+                                hint="the snapshot is corrupt or was edited by hand") from None
+
+    def create(self, record: dict[str, Any]) -> Any:
+        kind = record["type"]
+        builder = _CREATORS.get(kind)
+        if builder is None:
+            raise TensorRTError(
+                f"layer {record['name']!r}: replay of {kind} layers is not supported",
+                hint=f"replay supports {', '.join(sorted(_CREATORS))}")
+        ins = [self.tensor(n) for n in record["inputs"]]
+        return builder(self, record["attrs"], ins)
+
+    def apply(self, layer: Any, record: dict[str, Any]) -> None:
+        kind = record["type"]
+        cls = _layer_class(self.trt, kind)
+        if cls is not None:
+            layer.__class__ = cls
+        ins = record["inputs"]
+        for j, name in enumerate(ins):
+            if name is None:
+                continue
+            current = layer.get_input(j) if j < layer.num_inputs else None
+            if current is None or current.name != name:
+                layer.set_input(j, self.tensor(name))
+        attrs = record["attrs"]
+        for attr in LAYER_ATTRIBUTES.get(kind, ()):
+            if attr not in attrs or attr in _READ_ONLY or attr == "kind":
+                continue
+            value = attrs[attr]
+            if value is None:
+                continue
+            if kind == "RESIZE" and attr in ("shape", "scales"):
+                continue
+            current = getattr(layer, attr)
+            if isinstance(value, dict):
+                if self.snapshot.weight(value).size == 0:
+                    continue
+                setattr(layer, attr, self.weights(value))
+            elif isinstance(value, str) and hasattr(type(current), "__members__"):
+                setattr(layer, attr, type(current).__members__[value])
+            elif isinstance(value, list):
+                setattr(layer, attr, tuple(value))
+            else:
+                setattr(layer, attr, value)
+        if kind == "RESIZE" and len(ins) < 2:
+            if attrs.get("scales"):
+                layer.scales = list(attrs["scales"])
+            elif attrs.get("shape"):
+                layer.shape = tuple(attrs["shape"])
+        layer.name = record["name"]
+        if record.get("metadata"):
+            layer.metadata = record["metadata"]
+        for j, out in enumerate(record["outputs"]):
+            tensor = layer.get_output(j)
+            tensor.name = out["name"]
+            self.tensors[out["name"]] = tensor
+
+
+def _canonical(dtype: np.dtype) -> str:
+    from trtforge.specs import canonical_dtype
+
+    return canonical_dtype(dtype)
+
+
+Creator = Callable[[_Replayer, dict[str, Any], list[Any]], Any]
+
+
+def _conv(r: _Replayer, a: dict[str, Any], ins: list[Any], deconv: bool) -> Any:
+    add = r.network.add_deconvolution_nd if deconv else r.network.add_convolution_nd
+    return add(ins[0], a["num_output_maps"], tuple(a["kernel_size_nd"]), r.weights(a.get("kernel")),
+               r.weights(a.get("bias")))
+
+
+def _normalization(r: _Replayer, a: dict[str, Any], ins: list[Any]) -> Any:
+    add = r.network.add_normalization_v2 if a.get("is_v2") else r.network.add_normalization
+    return add(ins[0], ins[1], ins[2], a["axes"])
+
+
+def _scale(r: _Replayer, a: dict[str, Any], ins: list[Any]) -> Any:
+    return r.network.add_scale_nd(ins[0], r.enum("ScaleMode", a["mode"]), r.weights(a.get("shift")),
+                                  r.weights(a.get("scale")), r.weights(a.get("power")),
+                                  a["channel_axis"])
+
+
+_CREATORS: dict[str, Creator] = {
+    "ACTIVATION": lambda r, a, i: r.network.add_activation(i[0], r.enum("ActivationType", a["kind"])),
+    "ASSERTION": lambda r, a, i: r.network.add_assertion(i[0], a.get("message", "")),
+    "CAST": lambda r, a, i: r.network.add_cast(i[0], r.enum("DataType", a["to_type"])),
+    "CONCATENATION": lambda r, a, i: r.network.add_concatenation(i),
+    "CONSTANT": lambda r, a, i: r.network.add_constant(tuple(a["shape"]), r.weights(a["weights"])),
+    "CONVOLUTION": lambda r, a, i: _conv(r, a, i, False),
+    "DECONVOLUTION": lambda r, a, i: _conv(r, a, i, True),
+    "CUMULATIVE": lambda r, a, i: r.network.add_cumulative(
+        i[0], i[1], r.enum("CumulativeOperation", a["op"]), a["exclusive"], a["reverse"]),
+    "DEQUANTIZE": lambda r, a, i: r.network.add_dequantize(i[0], i[1], r.enum("DataType", a["to_type"])),
+    "QUANTIZE": lambda r, a, i: r.network.add_quantize(i[0], i[1], r.enum("DataType", a["to_type"])),
+    "EINSUM": lambda r, a, i: r.network.add_einsum(i, a["equation"]),
+    "ELEMENTWISE": lambda r, a, i: r.network.add_elementwise(
+        i[0], i[1], r.enum("ElementWiseOperation", a["op"])),
+    "FILL": lambda r, a, i: r.network.add_fill(
+        tuple(a["shape"] or ()), r.enum("FillOperation", a["operation"]), r.enum("DataType", a["to_type"])),
+    "GATHER": lambda r, a, i: r.network.add_gather_v2(i[0], i[1], r.enum("GatherMode", a["mode"])),
+    "GRID_SAMPLE": lambda r, a, i: r.network.add_grid_sample(i[0], i[1]),
+    "IDENTITY": lambda r, a, i: r.network.add_identity(i[0]),
+    "LRN": lambda r, a, i: r.network.add_lrn(i[0], a["window_size"], a["alpha"], a["beta"], a["k"]),
+    "MATRIX_MULTIPLY": lambda r, a, i: r.network.add_matrix_multiply(
+        i[0], r.enum("MatrixOperation", a["op0"]), i[1], r.enum("MatrixOperation", a["op1"])),
+    "NON_ZERO": lambda r, a, i: r.network.add_non_zero(i[0]),
+    "NORMALIZATION": _normalization,
+    "ONE_HOT": lambda r, a, i: r.network.add_one_hot(i[0], i[1], i[2], a["axis"]),
+    "PADDING": lambda r, a, i: r.network.add_padding_nd(
+        i[0], tuple(a["pre_padding_nd"]), tuple(a["post_padding_nd"])),
+    "PARAMETRIC_RELU": lambda r, a, i: r.network.add_parametric_relu(i[0], i[1]),
+    "POOLING": lambda r, a, i: r.network.add_pooling_nd(
+        i[0], r.enum("PoolingType", a["kind"]), tuple(a["window_size_nd"])),
+    "REDUCE": lambda r, a, i: r.network.add_reduce(
+        i[0], r.enum("ReduceOperation", a["op"]), a["axes"], a["keep_dims"]),
+    "RESIZE": lambda r, a, i: r.network.add_resize(i[0]),
+    "SCALE": _scale,
+    "SCATTER": lambda r, a, i: r.network.add_scatter(i[0], i[1], i[2], r.enum("ScatterMode", a["mode"])),
+    "SELECT": lambda r, a, i: r.network.add_select(i[0], i[1], i[2]),
+    "SHAPE": lambda r, a, i: r.network.add_shape(i[0]),
+    "SHUFFLE": lambda r, a, i: r.network.add_shuffle(i[0]),
+    "SLICE": lambda r, a, i: r.network.add_slice(
+        i[0], tuple(a["start"] or ()), tuple(a["shape"] or ()), tuple(a["stride"] or ())),
+    "SOFTMAX": lambda r, a, i: r.network.add_softmax(i[0]),
+    "SQUEEZE": lambda r, a, i: r.network.add_squeeze(i[0], i[1]),
+    "TOPK": lambda r, a, i: r.network.add_topk(i[0], r.enum("TopKOperation", a["op"]), a["k"], a["axes"]),
+    "UNARY": lambda r, a, i: r.network.add_unary(i[0], r.enum("UnaryOperation", a["op"])),
+    "UNSQUEEZE": lambda r, a, i: r.network.add_unsqueeze(i[0], i[1]),
+}
+
+
+def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> ReplayedNetwork:
+    """Rebuild the snapshot's network (in ``network``, or a new one from the adapter)."""
+    from trtforge.trt import get_tensorrt
+
+    adapter = tensorrt or get_tensorrt()
+    network = network if network is not None else adapter.create_network()
+    replayer = _Replayer(adapter, snapshot, network)
+    for spec in snapshot.graph["inputs"]:
+        tensor = network.add_input(spec["name"], adapter.trt_dtype(spec["dtype"]), tuple(spec["shape"]))
+        replayer.tensors[spec["name"]] = tensor
+    for record in snapshot.graph["layers"]:
+        try:
+            layer = replayer.create(record)
+            if layer is None:
+                raise TensorRTError(f"TensorRT refused to add layer {record['name']!r} ({record['type']})")
+            replayer.apply(layer, record)
+        except TensorRTError:
+            raise
+        except Exception as exc:
+            raise TensorRTError(
+                f"replay of layer {record['name']!r} ({record['type']}) failed: "
+                f"{type(exc).__name__}: {exc}",
+                hint="the snapshot may come from another TensorRT version") from exc
+    for spec in snapshot.graph["outputs"]:
+        tensor = replayer.tensor(spec["name"])
+        if spec.get("shape_tensor") and hasattr(network, "mark_output_for_shapes"):
+            network.mark_output_for_shapes(tensor)
+        else:
+            network.mark_output(tensor)
+    return ReplayedNetwork(network=network, keepalive=replayer.keepalive)
