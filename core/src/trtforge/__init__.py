@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "convert": "trtforge.api",
+    "compare": "trtforge.compare",
     "BuildSpec": "trtforge.api",
     "InputSpec": "trtforge.specs",
     "ShapeProfile": "trtforge.specs",

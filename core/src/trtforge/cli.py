@@ -8,6 +8,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from trtforge import __version__
+from trtforge import cli_compare as _cli_compare
 from trtforge.errors import TrtforgeError, UsageError
 
 log = logging.getLogger("trtforge")
@@ -309,6 +310,12 @@ BUILTIN_COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None]
     ("doctor", "what this machine can build and run", _configure_doctor, _run_doctor),
     ("plugins", "list plugins, their hooks and backends", _configure_plugins, _run_plugins),
     ("cache", "list or clear the engine cache", _configure_cache, _run_cache),
+    ("compare", "convert a model through many routes and precisions into one A/B report",
+     _cli_compare.configure_compare, _cli_compare.run_compare),
+    ("bench", "time an engine on this GPU (CUDA events; TF-TRT log.txt statistics)",
+     _cli_compare.configure_bench, _cli_compare.run_bench),
+    ("demo", "the seed's four models and a digits classifier through every route",
+     _cli_compare.configure_demo, _cli_compare.run_demo),
 ]
 
 

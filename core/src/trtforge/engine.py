@@ -72,13 +72,27 @@ class Engine:
                 f"size={self.size} path={self.path}>")
 
     # --- files ----------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the plan and its sidecar atomically; returns the plan path."""
+    def save(self, path: str | Path, *, snapshot: bool = False) -> Path:
+        """Write the plan and its sidecar atomically; returns the plan path.
+
+        ``snapshot=True`` also writes the network snapshot (``PATH.snapshot.json`` and
+        ``PATH.snapshot.npz``) that ``trtforge check`` runs on a machine without a GPU.
+        """
         path = Path(path).expanduser()
         if path.is_dir():
             raise EngineFileError(
                 f"{path} is a directory", hint="give a file name, e.g. model.engine"
             )
+        if snapshot:
+            from trtforge.snapshot import engine_snapshot
+
+            found = engine_snapshot(self)
+            if found is None:
+                raise EngineFileError(
+                    "this engine has no network snapshot to save",
+                    hint="convert the model again with this trtforge (snapshots are taken "
+                    "during conversion)")
+            found.save(path)
         metadata = dict(self.metadata)
         metadata["plan"] = {"size": len(self.plan), "sha256": plan_digest(self.plan)}
         atomic_write_bytes(path, self.plan)
@@ -172,3 +186,25 @@ class Engine:
         data = dict(self.metadata)
         data["path"] = str(self.path) if self.path else None
         return data
+
+    # --- running on a GPU (trtforge.runtime; RuntimeUnavailableError says why not) ---
+    def run(self, inputs: Any, *, cuda_graph: bool = False) -> dict[str, Any]:
+        """Outputs by name, as numpy for numpy inputs and torch tensors for torch inputs."""
+        from trtforge.runtime import runner_for
+
+        return runner_for(self, cuda_graph=cuda_graph).run(inputs)
+
+    def __call__(self, *inputs: Any) -> Any:
+        from trtforge.runtime import runner_for
+
+        return runner_for(self)(*inputs)
+
+    def benchmark(self, batch_size: int = 1, iterations: int = 100, warmup: int = 10, *,
+                  cuda_graph: bool = False, log: str | Path | None = None) -> dict[str, Any]:
+        """Time the engine with CUDA events; statistics as in ``trtforge.benchmark``."""
+        from trtforge.runtime import runner_for
+
+        result = runner_for(self, cuda_graph=cuda_graph).benchmark(batch_size, iterations, warmup)
+        if log is not None:
+            result.append_to_log(log)
+        return result.to_dict()

@@ -1,0 +1,165 @@
+"""CLI commands ``trtforge compare``, ``trtforge bench`` and ``trtforge demo``.
+
+Kept out of ``cli.py`` so the core CLI module stays small; each command is one
+configure/run pair listed in ``cli.BUILTIN_COMMANDS``. Nothing heavy is imported until a
+command runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from trtforge.errors import UsageError
+
+
+# --- compare ------------------------------------------------------------------------------
+def configure_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model file or folder (.onnx, .keras, .h5, SavedModel dir, .pb, ...)")
+    p.add_argument("--backends", "-b", default=None,
+                   help="comma-separated routes (default: every installed route that accepts the model)")
+    p.add_argument("--precisions", "-p", default="fp32,fp16,int8",
+                   help="comma-separated precisions (default fp32,fp16,int8)")
+    p.add_argument("--target", "-t", default=None,
+                   help="GPU to build for, e.g. sm89 (default: this GPU, or sm89 without one)")
+    p.add_argument("--out", "-o", default=None, help="folder for report.json, report.md and charts")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="SPEC",
+                   help="NAME[:DTYPE]:SHAPE or NAME[:DTYPE]:MIN,OPT,MAX; repeat per input")
+    p.add_argument("--data", metavar="NPZ",
+                   help="labelled data for accuracy (and INT8 calibration): .npz with arrays x and y")
+    p.add_argument("--calibration", metavar="NPY_OR_JSON",
+                   help="INT8 calibration: a .npy array of inputs or a calibration cache .json")
+    p.add_argument("--batch-size", type=int, default=1, help="batch size for GPU timings")
+    p.add_argument("--iterations", type=int, default=100, help="timed GPU iterations per engine")
+    p.add_argument("--no-baselines", action="store_true", help="skip timing the source framework")
+    p.add_argument("--torch-compile", action="store_true",
+                   help="also time torch.compile as a baseline (slow to compile)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the engine cache")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def default_target(target: str | None) -> str | None:
+    """The target to build for: the one given, this GPU, or sm89 on a machine without one."""
+    if target:
+        return target
+    from trtforge.gpu import probe_gpus
+
+    return None if probe_gpus().found else "sm89"
+
+
+def _load_labelled(path: str | None) -> Any:
+    if not path:
+        return None
+    import numpy as np
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise UsageError(f"data file not found: {file}")
+    with np.load(file) as arrays:
+        if "x" not in arrays or "y" not in arrays:
+            raise UsageError(f"{file} must hold arrays named x and y",
+                             hint="np.savez(path, x=inputs, y=labels)")
+        return arrays["x"], arrays["y"]
+
+
+def _load_calibration(path: str | None) -> Any:
+    if not path:
+        return None
+    file = Path(path).expanduser()
+    if file.suffix == ".json":
+        from trtforge.calibration import Calibration
+
+        return Calibration(cache=file)
+    if not file.is_file():
+        raise UsageError(f"calibration file not found: {file}")
+    import numpy as np
+
+    return np.load(file)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from trtforge.cli import _console, _progress
+    from trtforge.compare import compare
+
+    with _progress():
+        report = compare(
+            args.model, backends=args.backends, precisions=args.precisions,
+            data=_load_labelled(args.data), target=default_target(args.target),
+            inputs=args.input or None, calibration=_load_calibration(args.calibration),
+            cache=not args.no_cache, baselines=not args.no_baselines,
+            torch_compile=args.torch_compile, batch_size=args.batch_size,
+            gpu_iterations=args.iterations,
+        )
+    written = report.write(args.out) if args.out else {}
+    if args.json:
+        sys.stdout.write(report.to_json())
+        return 0
+    console = _console()
+    report.print(console)
+    for path in written.values():
+        console.print(f"wrote {path}", highlight=False)
+    return 0
+
+
+# --- bench --------------------------------------------------------------------------------
+def configure_bench(p: argparse.ArgumentParser) -> None:
+    p.add_argument("engine", help="engine file written by trtforge (with its .json sidecar)")
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--iterations", type=int, default=100)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--cuda-graph", action="store_true", help="launch through a CUDA graph")
+    p.add_argument("--log", metavar="FILE", help="append the results to FILE (TF-TRT log.txt format)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from trtforge.engine import Engine
+    from trtforge.runtime import check_runnable
+
+    # Compatibility is judged by the runtime check, which names every reason (GPU, version).
+    engine = Engine.load(args.engine, check_compatibility=False)
+    check_runnable(engine.metadata)
+    result = engine.benchmark(batch_size=args.batch_size, iterations=args.iterations,
+                              warmup=args.warmup, cuda_graph=args.cuda_graph, log=args.log)
+    if args.json:
+        sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        return 0
+    from trtforge.cli import _console, _table
+
+    rows = [(k, f"{v:.6g}" if isinstance(v, float) else v) for k, v in result.items()
+            if k != "details"]
+    rows += [(k, v) for k, v in result.get("details", {}).items()]
+    _console().print(_table(f"benchmark {args.engine}", ["statistic", "value"], rows))
+    return 0
+
+
+# --- demo ---------------------------------------------------------------------------------
+def configure_demo(p: argparse.ArgumentParser) -> None:
+    from trtforge.demo import DEFAULT_OUT, MODELS
+
+    p.add_argument("--out", "-o", default=DEFAULT_OUT, help=f"report folder (default {DEFAULT_OUT})")
+    p.add_argument("--models", default=",".join(MODELS),
+                   help=f"comma-separated zoo models (default {','.join(MODELS)})")
+    p.add_argument("--backends", "-b", default=None, help="routes (default: every installed route)")
+    p.add_argument("--precisions", "-p", default="fp32,fp16,int8")
+    p.add_argument("--target", "-t", default=None, help="GPU to build for (default sm89 without a GPU)")
+    p.add_argument("--no-cache", action="store_true", help="rebuild every engine")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from trtforge.cli import _console, _progress
+    from trtforge.demo import run_demo as demo
+
+    console = _console()
+    with _progress():
+        report, written = demo(
+            out=args.out, models=[m.strip() for m in args.models.split(",") if m.strip()],
+            backends=args.backends, precisions=args.precisions,
+            target=default_target(args.target), cache=not args.no_cache,
+        )
+    report.print(console)
+    for path in written.values():
+        console.print(f"wrote {path}", highlight=False)
+    return 0

@@ -1,0 +1,463 @@
+"""``trtforge.compare``: one model through many routes and precisions, in one report.
+
+Each route x precision is converted independently; a failure becomes a row with its reason and
+the unsupported operations, and the comparison goes on. For every engine built, the row gets
+the conversion stages, the engine size and layer count, the numerical agreement with the
+source framework (reference executor on CPU via ``trtforge.check``, or the GPU run), accuracy
+on labelled data, and GPU timings where engines can run. Each column that cannot be measured
+on this machine says why.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+import time
+import types
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from trtforge.errors import TrtforgeError, UsageError
+from trtforge.report import NO_REFERENCE_NOTE as NO_REFERENCE_EXECUTOR
+from trtforge.report import Baseline, Report, Row
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PRECISIONS = ("fp32", "fp16", "int8")
+EVAL_BATCH = 64
+
+
+class _NotMeasured(Exception):
+    """A column cannot be measured; the message is the reason shown in the report."""
+
+
+@dataclass
+class LabelledData:
+    """Inputs (one array, batch first) and integer class labels, for accuracy."""
+
+    x: Any
+    y: Any
+
+    @classmethod
+    def of(cls, data: Any) -> "LabelledData | None":
+        if data is None or isinstance(data, LabelledData):
+            return data
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            import numpy as np
+
+            x, y = np.asarray(data[0]), np.asarray(data[1])
+            if len(x) != len(y):
+                raise UsageError(f"labelled data has {len(x)} inputs but {len(y)} labels")
+            return cls(x, y)
+        raise UsageError("data must be (inputs, labels)",
+                         hint="pass data=(x, y) with x batch-first and y integer class labels")
+
+
+def agreement(reference: Sequence[Any], candidate: Sequence[Any]) -> dict[str, Any]:
+    """How closely ``candidate`` outputs follow ``reference`` outputs (paired by position).
+
+    ``max_abs``: largest absolute difference. ``max_rel``: ``max_abs`` divided by the largest
+    reference magnitude (robust to near-zero elements). ``cosine``: cosine similarity of all
+    values. ``top1``/``top5`` (2-D outputs with >1 / >=5 classes, first output): share of rows
+    whose reference top-1 class is the candidate's top-1 / among its top 5.
+    """
+    import numpy as np
+
+    if len(reference) != len(candidate):
+        raise UsageError(f"{len(reference)} reference outputs but {len(candidate)} engine outputs")
+    max_abs, scale, dot, norm_r, norm_c = 0.0, 0.0, 0.0, 0.0, 0.0
+    for ref, out in zip(reference, candidate):
+        r = np.asarray(ref, dtype=np.float64)
+        c = np.asarray(out, dtype=np.float64)
+        if r.shape != c.shape:
+            if r.size != c.size:
+                raise UsageError(f"output shapes differ: reference {r.shape}, engine {c.shape}")
+            c = c.reshape(r.shape)
+        if r.size:
+            max_abs = max(max_abs, float(np.max(np.abs(r - c))))
+            scale = max(scale, float(np.max(np.abs(r))))
+        dot += float(np.sum(r * c))
+        norm_r += float(np.sum(r * r))
+        norm_c += float(np.sum(c * c))
+    result: dict[str, Any] = {
+        "max_abs": max_abs,
+        "max_rel": max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf")),
+        "cosine": dot / (norm_r ** 0.5 * norm_c ** 0.5) if norm_r > 0 and norm_c > 0 else
+        (1.0 if norm_r == norm_c == 0 else 0.0),
+        "top1": None,
+        "top5": None,
+    }
+    r0 = np.asarray(reference[0])
+    c0 = np.asarray(candidate[0]).reshape(r0.shape)
+    if r0.ndim == 2 and r0.shape[1] > 1:
+        truth = r0.argmax(axis=1)
+        result["top1"] = float(np.mean(c0.argmax(axis=1) == truth))
+        if r0.shape[1] >= 5:
+            top5 = np.argsort(-c0, axis=1)[:, :5]
+            result["top5"] = float(np.mean([t in row for t, row in zip(truth, top5)]))
+    return result
+
+
+def accuracy_of(logits: Any, labels: Any) -> float:
+    import numpy as np
+
+    return float(np.mean(np.asarray(logits).reshape(len(labels), -1).argmax(axis=1) == np.asarray(labels)))
+
+
+# --- how to run things ------------------------------------------------------------------
+def _batches(x: Any, size: int) -> list[Any]:
+    return [x[i:i + size] for i in range(0, len(x), size)]
+
+
+def _run_batched(run: Callable[[list[Any]], list[Any]], x: Any, size: int = EVAL_BATCH) -> list[Any]:
+    import numpy as np
+
+    parts = [run([b]) for b in _batches(x, max(1, size))]
+    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+
+
+class _EngineExecutor:
+    """Run an engine's math: on the GPU where it can run, else with the CPU reference executor."""
+
+    def __init__(self, engine: Any, source: Any) -> None:
+        from trtforge.runtime import unavailable_reason
+
+        self.engine = engine
+        self.source = source
+        self.max_batch = max_batch(engine.metadata)
+        self.gpu_reason = unavailable_reason(engine.metadata)
+        if self.gpu_reason is None:
+            self.label = "gpu"
+        elif importlib.util.find_spec("trtforge.check") is not None:
+            self.label = "cpu reference executor"
+        else:
+            self.label = ""
+
+    def run(self, batch: list[Any]) -> list[Any]:
+        if self.gpu_reason is None:
+            outputs = self.engine.run(batch)
+            return [outputs[o["name"]] for o in self.engine.outputs]
+        if self.label:
+            from trtforge import check
+
+            return list(check.execute(self.engine, batch))
+        raise _NotMeasured(NO_REFERENCE_EXECUTOR)
+
+
+def max_batch(metadata: dict[str, Any]) -> int:
+    """Largest batch (first dimension) the engine accepts, from its profiles or fixed shape."""
+    best = 0
+    for spec in metadata.get("profiles") or []:
+        for profile in spec.get("profiles", []):
+            best = max(best, int(profile["max"][0]) if profile["max"] else 0)
+    if best:
+        return best
+    shapes = [i.get("shape") or [] for i in metadata.get("inputs") or []]
+    fixed = [int(s[0]) for s in shapes if s and int(s[0]) > 0]
+    return min(fixed) if fixed else EVAL_BATCH
+
+
+class _SourceReference:
+    """The source framework's outputs (the caller's ``reference`` or a native runner), made
+    on first use and remembered per input set, so rows share one source run."""
+
+    def __init__(self, source: Any, reference: Callable[..., Any] | None) -> None:
+        self.source = source
+        self.reference = reference
+        self._run: Callable[[list[Any]], list[Any]] | None = None
+        self._memo: dict[str, list[Any]] = {}
+        self.note: str | None = None
+
+    def _runner(self) -> Callable[[list[Any]], list[Any]]:
+        if self.note is not None:
+            raise _NotMeasured(self.note)
+        if self._run is None:
+            try:
+                self._run = self._make()
+            except _NotMeasured as exc:
+                self.note = str(exc)
+                raise
+            except Exception as exc:
+                self.note = f"n/a: the source model could not run ({_describe(exc)})"
+                raise _NotMeasured(self.note) from exc
+        return self._run
+
+    def _make(self) -> Callable[[list[Any]], list[Any]]:
+        from trtforge.benchmark import _outputs_list, native_runners
+
+        if self.reference is not None:
+            reference = self.reference
+            return lambda batch: _outputs_list(reference(*batch))
+        runners, skipped = native_runners(self.source, torch_compile=False)
+        if not runners:
+            raise _NotMeasured(f"n/a: no way to run the source model ({'; '.join(skipped.values())})")
+        return runners[0].run
+
+    def outputs(self, key: str, batch: list[Any]) -> list[Any]:
+        if key not in self._memo:
+            run = self._runner()
+            self._memo[key] = _run_batched(run, batch[0]) if len(batch) == 1 else run(batch)
+        return self._memo[key]
+
+
+# --- the comparison ---------------------------------------------------------------------
+def compare(
+    model: Any,
+    backends: Sequence[str] | str | None = None,
+    precisions: Sequence[str] | str = DEFAULT_PRECISIONS,
+    data: Any = None,
+    target: str | None = "sm89",
+    *,
+    inputs: Sequence[Any] | None = None,
+    calibration: Any = None,
+    reference: Callable[..., Any] | None = None,
+    name: str | None = None,
+    cache: Any = True,
+    options: dict[str, Any] | None = None,
+    baselines: bool = True,
+    torch_compile: bool = False,
+    batch_size: int = 1,
+    gpu_iterations: int = 100,
+    baseline_iterations: int = 20,
+) -> Report:
+    """Convert ``model`` through each route x precision and measure every row.
+
+    ``backends``: route names (list or comma-separated), or None for every installed route
+    that accepts the model. ``data``: ``(x, y)`` labelled inputs for accuracy; also the INT8
+    calibration data when ``calibration`` is not given. ``inputs``: as for ``convert``.
+    ``reference(x)``: the source framework's forward pass (else a native runner is used).
+    Errors in one row never stop the others; only bad arguments raise.
+    """
+    from trtforge.api import _describe_failure, _resolve_cache, convert_with, make_spec
+    from trtforge.backends import registry
+    from trtforge.sources import detect
+    from trtforge.trt import get_tensorrt
+
+    precision_list = _split(precisions) or list(DEFAULT_PRECISIONS)
+    labelled = LabelledData.of(data)
+    base_spec = make_spec(precision="fp32", inputs=inputs, target=target, options=options)
+    source = detect(model, base_spec.example_inputs)
+    model_name = name or source.name
+    tensorrt = get_tensorrt()
+    resolved = tensorrt.resolve_target(base_spec.target)
+    engine_cache = _resolve_cache(cache)
+    for p in precision_list:
+        make_spec(precision=p)  # unknown precision: a usage error before any work
+    routes, report_rows = _select_routes(registry(), source, backends, precision_list, model_name)
+    report = Report(environment=_environment(tensorrt, resolved))
+    report.rows.extend(report_rows)
+    batch = _example_batch(base_spec, source, labelled, batch_size)
+    source_ref = _SourceReference(source, reference)
+
+    for route in routes:
+        for precision in precision_list:
+            row = Row(model=model_name, route=route.name, precision=precision, status="ok")
+            report.rows.append(row)
+            spec = make_spec(
+                precision=precision, inputs=inputs, target=resolved, options=options,
+                calibration=calibration if calibration is not None else (
+                    _calibration_from(labelled) if precision == "int8" else None),
+            )
+            started = time.perf_counter()
+            try:
+                engine = convert_with(route, source, spec, tensorrt, engine_cache)
+            except Exception as exc:  # a failing route never stops the comparison
+                row.status = "failed"
+                row.reason = _describe_failure(exc).split(" [unsupported:")[0]
+                row.unsupported = list(getattr(exc, "unsupported", []) or [])
+                row.convert_seconds = round(time.perf_counter() - started, 4)
+                log.info("%s %s %s failed: %s", model_name, route.name, precision, row.reason)
+                continue
+            _fill_engine_columns(row, engine, time.perf_counter() - started)
+            executor = _EngineExecutor(engine, source)
+            _fill_numerics(row, executor, batch, source_ref)
+            _fill_accuracy(row, executor, labelled, source_ref)
+            _fill_gpu(row, engine, executor, batch_size, gpu_iterations)
+    if source_ref.note:
+        report.notes.append(f"{model_name}: no source outputs to compare with: "
+                            f"{source_ref.note.removeprefix('n/a: ')}")
+    if baselines:
+        report.baselines.extend(_baselines(source, model_name, batch, labelled, torch_compile,
+                                           baseline_iterations))
+    return report
+
+
+def _split(value: Sequence[str] | str | None) -> list[str]:
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [i.strip() for i in items if i and i.strip()]
+
+
+def _select_routes(reg: Any, source: Any, backends: Sequence[str] | str | None,
+                   precisions: list[str], model_name: str) -> tuple[list[Any], list[Row]]:
+    """Routes to run, plus 'skipped' rows for named routes that cannot take the model."""
+    names = _split(backends)
+    if not names or names == ["all"]:
+        chosen, skipped = reg.candidates(source)
+        for route, why in skipped.items():
+            log.info("%s: route %s left out (%s)", model_name, route, why)
+        return chosen, []
+    routes, rows = [], []
+    for route_name in names:
+        backend = reg.get(route_name).backend  # an unknown name is a usage error
+        availability = backend.is_available()
+        why = None if availability else f"unavailable: {availability.reason}"
+        if why is None and not backend.accepts(source):
+            why = f"does not accept {source.kind} models"
+        if why is None:
+            routes.append(backend)
+        else:
+            rows += [Row(model=model_name, route=route_name, precision=p, status="skipped",
+                         reason=why) for p in precisions]
+    return routes, rows
+
+
+def _environment(tensorrt: Any, target: Any) -> dict[str, Any]:
+    from trtforge.gpu import probe_gpus
+
+    gpus = probe_gpus()
+    ok, why = tensorrt.can_run(gpus)
+    return {
+        "tensorrt": tensorrt.facts.label,
+        "target": target.name if target is not None else "this GPU",
+        "gpu": ", ".join(f"{g.name} ({g.sm})" for g in gpus.gpus) or "none",
+        "can_run": ok,
+        "gpu_unavailable": None if ok else why,
+        "reference": "trtforge.check (CPU reference executor)"
+        if importlib.util.find_spec("trtforge.check") is not None else "not installed",
+    }
+
+
+def _calibration_from(labelled: LabelledData | None) -> Any:
+    if labelled is None:
+        return None
+    from trtforge.calibration import Calibration
+
+    return Calibration(data=labelled.x, batch_size=16, max_batches=8)
+
+
+def _example_batch(spec: Any, source: Any, labelled: LabelledData | None, batch_size: int) -> list[Any]:
+    """The inputs rows are checked and timed on: examples given, labelled data, or seeded noise."""
+    import numpy as np
+
+    if spec.example_inputs:
+        return [np.asarray(_numpy(x)) for x in spec.example_inputs]
+    if labelled is not None:
+        return [labelled.x[:max(batch_size, 8)]]
+    if source.example_inputs:
+        return [np.asarray(_numpy(x)) for x in source.example_inputs]
+    rng = np.random.default_rng(0)
+    batch = []
+    for s in spec.inputs:
+        shape = s.opt_shape()
+        if shape and s.profiles[0].min[0] != s.profiles[0].max[0]:
+            shape = (min(4, s.profiles[0].max[0]), *shape[1:])  # a few rows for top-1
+        if s.dtype.startswith("float"):
+            batch.append(rng.standard_normal(shape).astype(s.dtype))
+        else:
+            batch.append(rng.integers(0, 2, size=shape).astype(s.dtype))
+    return batch
+
+
+def _numpy(x: Any) -> Any:
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else x
+
+
+def _fill_engine_columns(row: Row, engine: Any, seconds: float) -> None:
+    meta = engine.metadata
+    row.convert_seconds = round(seconds, 4)
+    row.stages = {k: float(v) for k, v in (meta.get("build", {}).get("stages") or {}).items()}
+    row.engine_bytes = len(engine.plan)
+    row.layers = (meta.get("network") or {}).get("layers")
+    row.target = meta.get("target")
+    row.cache_hit = bool((meta.get("cache") or {}).get("hit"))
+
+
+def _fill_numerics(row: Row, executor: _EngineExecutor, batch: list[Any],
+                   source_ref: _SourceReference) -> None:
+    if not executor.label:
+        row.numerics_note = NO_REFERENCE_EXECUTOR
+        return
+    try:
+        expected = source_ref.outputs("example", batch)
+        row.numerics = {**agreement(expected, executor.run(batch)), "executor": executor.label}
+    except _NotMeasured as exc:
+        row.numerics_note = str(exc)
+    except Exception as exc:
+        row.numerics_note = f"n/a: {_describe(exc)}"
+
+
+def _fill_accuracy(row: Row, executor: _EngineExecutor, labelled: LabelledData | None,
+                   source_ref: _SourceReference) -> None:
+    if labelled is None:
+        return
+    if not executor.label:
+        row.accuracy_note = NO_REFERENCE_EXECUTOR
+        return
+    try:
+        outputs = _run_batched(executor.run, labelled.x, min(EVAL_BATCH, executor.max_batch))
+        row.accuracy = accuracy_of(outputs[0], labelled.y)
+        source_logits = source_ref.outputs("labelled", [labelled.x])[0]
+        row.accuracy_delta = row.accuracy - accuracy_of(source_logits, labelled.y)
+    except _NotMeasured as exc:
+        row.accuracy_note = row.accuracy_note or str(exc)
+    except Exception as exc:
+        row.accuracy_note = f"n/a: {_describe(exc)}"
+
+
+def _fill_gpu(row: Row, engine: Any, executor: _EngineExecutor, batch_size: int,
+              iterations: int) -> None:
+    if executor.gpu_reason is not None:
+        row.gpu_note = f"n/a: {executor.gpu_reason}"
+        return
+    try:
+        row.gpu = engine.benchmark(batch_size=batch_size, iterations=iterations,
+                                   warmup=max(1, iterations // 10))
+    except Exception as exc:
+        row.gpu_note = f"n/a: {_describe(exc)}"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TrtforgeError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _baselines(source: Any, model_name: str, batch: list[Any], labelled: LabelledData | None,
+               torch_compile: bool, iterations: int) -> list[Baseline]:
+    from trtforge.benchmark import native_runners, time_native
+
+    try:
+        runners, skipped = native_runners(source, torch_compile=torch_compile)
+    except Exception as exc:
+        return [Baseline(model=model_name, framework=source.kind, device="cpu",
+                         note=f"n/a: {_describe(exc)}")]
+    result = []
+    for runner in runners:
+        entry = Baseline(model=model_name, framework=runner.framework, device=runner.device)
+        try:
+            timed = time_native(runner, batch, name=f"{runner.framework}_{model_name}",
+                                iterations=iterations, warmup=max(1, iterations // 10))
+            entry.stats = timed.to_dict()
+            if labelled is not None:
+                outputs = _run_batched(runner.run, labelled.x)
+                entry.accuracy = accuracy_of(outputs[0], labelled.y)
+        except Exception as exc:
+            entry.note = f"n/a: {_describe(exc)}"
+        result.append(entry)
+    for framework, why in skipped.items():
+        result.append(Baseline(model=model_name, framework=framework, device="cpu", note=f"n/a: {why}"))
+    return result
+
+
+class _CallableModule(types.ModuleType):
+    """``trtforge.compare`` names both this module and its function. Importing the submodule
+    rebinds the package attribute to the module, so the module forwards calls to the function
+    and ``trtforge.compare(model, ...)`` works whatever was imported first."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Report:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
