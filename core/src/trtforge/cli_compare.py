@@ -149,9 +149,18 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
     from trtforge.cli import _console, _progress
     from trtforge.demo import run_demo as demo
 
+    # The zoo builds TF1-style graphs on purpose; TensorFlow's deprecation chatter would bury
+    # the report (--debug keeps it).
+    if not args.debug:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        logging.getLogger("absl").setLevel(logging.ERROR)
     console = _console()
     with _progress():
         report, written = demo(

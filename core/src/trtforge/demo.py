@@ -22,17 +22,21 @@ DEFAULT_OUT = "demo-output"
 SEED_MAX_BATCH = 8
 DIGITS_MAX_BATCH = 64
 CALIBRATION_SAMPLES = 32
+MODEL_NOTES = {
+    "model1": "TF1 conv net (frozen .pb)",
+    "model2": "Keras ResNet50 with added shortcuts (.keras)",
+    "model3": "modified TF ResNet50 with Cast/Concat/BatchNorm (SavedModel)",
+    "model4": "torchvision ResNet50 with the x.view(x.size(0), -1) flatten",
+    "digits": "a CNN trained on scikit-learn's digits",
+}
 
 
 def build_model(name: str, directory: Path) -> Any:
     """Create one zoo model (files go to ``directory``)."""
     from trtforge import zoo
-    from trtforge.errors import UsageError
 
     if name == "digits":
         return zoo.digits_classifier()
-    if name not in zoo.SEED_MODELS:
-        raise UsageError(f"unknown demo model {name!r}", hint=f"pick from {', '.join(MODELS)}")
     factory = zoo.SEED_MODELS[name]
     if "directory" in factory.__code__.co_varnames:
         return factory(directory=directory / name)
@@ -77,9 +81,14 @@ def run_demo(
 ) -> tuple[Any, dict[str, Path]]:
     """Build each zoo model, compare it through every route, write the report into ``out``."""
     from trtforge.compare import compare
+    from trtforge.errors import UsageError
     from trtforge.progress import Stages
     from trtforge.report import Report
 
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise UsageError(f"unknown demo model(s) {', '.join(unknown)}",
+                         hint=f"pick from {', '.join(MODELS)}")
     stages = Stages(prefix="demo: ")
     report = Report(title="trtforge demo: the seed's four models and a digits classifier, "
                           "every route x precision")
@@ -105,12 +114,10 @@ def run_demo(
             report.extend(result)
     seconds = time.perf_counter() - started
     report.environment["demo_seconds"] = round(seconds, 1)
-    report.notes.append(
-        "models: model1 TF1 conv net (frozen .pb), model2 Keras ResNet50 with added shortcuts "
-        "(.keras), model3 modified TF ResNet50 with Cast/Concat/BatchNorm (SavedModel), model4 "
-        "torchvision ResNet50 with the x.view(x.size(0), -1) flatten, digits: a CNN trained on "
-        "scikit-learn's digits; random weights and small inputs, so timings compare routes, "
-        "not published results")
+    described = [f"{name} {MODEL_NOTES[name]}" for name in models if name in MODEL_NOTES]
+    if described:
+        report.notes.append("models: " + "; ".join(described) + " (random weights and small "
+                            "inputs except digits: timings compare routes, not published results)")
     report.notes.append("native baselines run on this machine's CPU and are labelled 'cpu'")
     written = report.write(out)
     log.info("demo finished in %.0f s", seconds)

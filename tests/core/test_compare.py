@@ -1,0 +1,141 @@
+"""compare(): one row per route x precision, failures recorded, report files written atomically."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import trtforge
+from trtforge.compare import agreement
+from trtforge.errors import BackendNotFoundError
+from trtforge.report import Report, Row, load
+from tiny_route import TinyBackend, TinyModel, TinyPlugin
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+HAS_REFERENCE = importlib.util.find_spec("trtforge.check") is not None
+
+
+@pytest.fixture
+def two_routes(plugin_registry: Callable[..., str]) -> tuple[TinyBackend, TinyBackend]:
+    good, broken = TinyBackend("tiny_a", 1), TinyBackend("tiny_b", 2, always_fail=True)
+    plugin_registry(TinyPlugin(good, broken), name="pair")
+    return good, broken
+
+
+def _reference(model: TinyModel) -> Callable[[np.ndarray], np.ndarray]:
+    import torch
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(model.weights), padding=1)
+        return torch.relu(out).numpy()
+
+    return run
+
+
+def test_rows_statuses_and_forced_failure(two_routes: Any, trtforge_cache: Any) -> None:
+    model = TinyModel()
+    report = trtforge.compare(model, precisions=["fp32", "fp16"], target="sm89",
+                              reference=_reference(model), baselines=False)
+    assert [(r.route, r.precision, r.status) for r in report.rows] == [
+        ("tiny_a", "fp32", "ok"), ("tiny_a", "fp16", "ok"),
+        ("tiny_b", "fp32", "failed"), ("tiny_b", "fp16", "failed")]
+    ok = report.row("TinyModel", "tiny_a", "fp32")
+    assert ok.engine_bytes and ok.engine_bytes > 1000 and ok.layers == 2 and ok.target == "sm89"
+    assert set(ok.stages) == {"populate", "build"} and ok.convert_seconds > 0
+    assert ok.gpu is None and ok.gpu_note.startswith("n/a: no GPU to run the engine on")
+    if HAS_REFERENCE:
+        assert ok.numerics is not None and ok.numerics["cosine"] > 0.999
+    else:
+        assert ok.numerics is None and ok.numerics_note == "n/a: reference executor not installed"
+    failed = report.row("TinyModel", "tiny_b", "fp16")
+    assert failed.reason == "tiny_b refuses this model"
+    assert failed.unsupported == ["tiny.Fail x1"]
+    assert failed.engine_bytes is None
+    assert two_routes[1].populated == 2  # both precisions were attempted
+    assert report.environment["target"] == "sm89" and report.environment["can_run"] is False
+    # A second comparison comes from the engine cache.
+    again = trtforge.compare(model, backends="tiny_a", precisions="fp32", target="sm89",
+                             baselines=False)
+    assert again.rows[0].cache_hit and again.rows[0].stages == ok.stages
+
+
+def test_named_routes_that_cannot_take_the_model_are_skipped_rows(
+        plugin_registry: Callable[..., str]) -> None:
+    class OnlyOnnx(TinyBackend):
+        def accepts(self, source: Any) -> bool:
+            return source.kind == "onnx-file"
+
+    plugin_registry(TinyPlugin(TinyBackend("tiny_a", 1), OnlyOnnx("onnx_only", 2)), name="pair")
+    report = trtforge.compare(TinyModel(), backends="tiny_a,onnx_only", precisions="fp32",
+                              target="sm89", cache=False, baselines=False)
+    skipped = report.row("TinyModel", "onnx_only", "fp32")
+    assert skipped.status == "skipped" and "does not accept tiny-model" in skipped.reason
+    with pytest.raises(BackendNotFoundError):
+        trtforge.compare(TinyModel(), backends="nope", target="sm89", cache=False)
+
+
+def test_report_files_are_written_atomically(two_routes: Any, tmp_path: Path) -> None:
+    report = trtforge.compare(TinyModel(), precisions="fp32", target="sm89", cache=False,
+                              baselines=False)
+    out = tmp_path / "report"
+    (out).mkdir()
+    (out / "accuracy_change.png").write_bytes(b"stale")
+    written = report.write(out)
+    assert set(written) == {"json", "markdown", "stages_chart"}
+    assert not (out / "accuracy_change.png").exists()  # no accuracy measured: no stale chart
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md", "stage_times.png"]
+    data = json.loads((out / "report.json").read_text())
+    assert [r["status"] for r in data["rows"]] == ["ok", "failed"]
+    assert load(out / "report.json").to_dict() == report.to_dict()
+    markdown = (out / "report.md").read_text()
+    assert "| TinyModel | tiny_b | fp32 | failed: tiny_b refuses this model [unsupported: tiny.Fail x1]" in markdown
+    assert "need a GPU that can run the engines" in markdown
+    assert (out / "stage_times.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_accuracy_chart_and_tables_from_rows(tmp_path: Path) -> None:
+    rows = [Row("digits", "a", "fp32", "ok", accuracy=0.98, accuracy_delta=0.0, stages={"build": 1.0},
+                convert_seconds=1.0, engine_bytes=2_000_000, layers=9,
+                numerics={"max_abs": 1e-6, "max_rel": 1e-7, "cosine": 1.0, "top1": 1.0, "top5": 1.0}),
+            Row("digits", "a", "int8", "ok", accuracy=0.95, accuracy_delta=-0.03, stages={"build": 2.0},
+                convert_seconds=2.0, engine_bytes=600_000, layers=20, gpu_note="n/a: no GPU")]
+    report = Report(rows=rows, environment={"gpu_unavailable": "no GPU"})
+    written = report.write(tmp_path)
+    assert written["accuracy_chart"].read_bytes().startswith(PNG_SIGNATURE)
+    assert "95.00% (-3.00)" in report.to_markdown()
+    assert "top-1 100.0%" in report.to_markdown()
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    report.print(console)
+    text = console.export_text()
+    assert "95.0% (-3.0)" in text and "need a GPU" in text
+
+
+def test_agreement_metrics_by_hand() -> None:
+    reference = [np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [6.0, 5.0, 4.0, 3.0, 2.0, 1.0]])]
+    candidate = [np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.5], [6.0, 6.5, 4.0, 3.0, 2.0, 1.0]])]
+    result = agreement(reference, candidate)
+    assert result["max_abs"] == pytest.approx(1.5)
+    assert result["max_rel"] == pytest.approx(1.5 / 6.0)
+    # dot = 182 + 6*0.5 + 5*1.5 = 192.5; |r|^2 = 182; |c|^2 = 182 + (42.25 - 36) + (42.25 - 25)
+    dot = 182 + 3.0 + 7.5
+    norm_c = 182 + (6.5 ** 2 - 36) + (6.5 ** 2 - 25)
+    assert result["cosine"] == pytest.approx(dot / (182 ** 0.5 * norm_c ** 0.5))
+    assert result["top1"] == 0.5  # the second row's argmax moved from class 0 to class 1
+    assert result["top5"] == 1.0
+
+
+def test_cli_compare_unknown_backend(tmp_path: Path) -> None:
+    (tmp_path / "m.onnx").write_bytes(b"x")
+    result = subprocess.run([sys.executable, "-m", "trtforge", "compare", str(tmp_path / "m.onnx"),
+                             "--backends", "nope", "--target", "sm89"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "unknown backend 'nope'" in result.stderr and "Traceback" not in result.stderr
