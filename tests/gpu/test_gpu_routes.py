@@ -1,0 +1,149 @@
+"""GPU suite: build with every installed route, run on the GPU, compare with PyTorch there.
+
+Runs wherever a GPU and a TensorRT that can run engines exist (``make test-gpu``); elsewhere
+every test is skipped with the reason (see tests/conftest.py). Tolerances are the ones
+``trtforge.check`` uses, except fp32, which is held to relative error <= 1e-3 with TF32 on.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+pytestmark = pytest.mark.gpu
+
+MODELS = ("resnet50", "mobilenet_v2")
+PRECISIONS = ("fp32", "fp16", "int8")
+BATCH = 16
+
+
+def _torch_routes() -> list[str]:
+    from trtforge.backends import registry
+    from trtforge.sources import ModelSource
+
+    probe = ModelSource(kind="torch-module", model=None, fingerprint="", name="probe")
+    return [b.name for b in registry().candidates(probe)[0]]
+
+
+@pytest.fixture(scope="module")
+def torch_cuda() -> Any:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("PyTorch has no CUDA device")
+    return torch
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def model(request: pytest.FixtureRequest, torch_cuda: Any) -> Iterator[Any]:
+    torchvision = pytest.importorskip("torchvision")
+    torch_cuda.manual_seed(0)
+    net = getattr(torchvision.models, request.param)(weights=None).eval()
+    yield net
+
+
+def _inputs(torch: Any, batch: int, seed: int = 1) -> Any:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, 3, 224, 224, generator=generator)
+
+
+def _calibration(torch: Any) -> Any:
+    from trtforge.calibration import Calibration
+
+    return Calibration(data=[(_inputs(torch, 8, seed=100 + i),) for i in range(4)])
+
+
+def _reference(model: Any, x: Any, torch: Any) -> Any:
+    with torch.no_grad():
+        return model.cuda()(x.cuda()).float().cpu().numpy()
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("route", _torch_routes() or ["<none installed>"])
+def test_route_runs_and_agrees_with_pytorch(route: str, precision: str, model: Any, torch_cuda: Any,
+                                            tmp_path: Path) -> None:
+    import trtforge
+    from trtforge import InputSpec
+    from trtforge.check import compare_arrays, tolerance_for
+
+    if route == "<none installed>":
+        pytest.skip("no installed route accepts torch modules")
+    torch = torch_cuda
+    spec = InputSpec(None, min=(1, 3, 224, 224), opt=(BATCH, 3, 224, 224), max=(BATCH, 3, 224, 224))
+    engine = trtforge.convert(
+        model.cpu(), backend=route, precision=precision, inputs=[spec], cache=tmp_path / "cache",
+        calibration=_calibration(torch) if precision == "int8" else None,
+    )
+    x = _inputs(torch, BATCH)
+    expected = _reference(model, x, torch)
+    got = engine(x.cuda())
+    assert got.is_cuda, "torch CUDA input gives torch CUDA output"
+    got = got.float().cpu().numpy()
+    metrics = compare_arrays("logits", expected, got, tolerance_for(precision), classifier=True)
+    if precision == "fp32":
+        assert metrics.max_rel <= 1e-3, metrics.to_dict()
+        assert metrics.top1 == 1.0, metrics.to_dict()
+    elif precision == "fp16":
+        assert metrics.top1 is not None and metrics.top1 >= 0.99, metrics.to_dict()
+    else:
+        assert metrics.passed, metrics.reasons
+
+
+def test_dynamic_batch_save_load_run(model: Any, torch_cuda: Any, tmp_path: Path) -> None:
+    import numpy as np
+
+    import trtforge
+    from trtforge import InputSpec
+
+    routes = _torch_routes()
+    if not routes:
+        pytest.skip("no installed route accepts torch modules")
+    torch = torch_cuda
+    spec = InputSpec(None, min=(1, 3, 224, 224), opt=(4, 3, 224, 224), max=(8, 3, 224, 224))
+    engine = trtforge.convert(model.cpu(), backend=routes[0], inputs=[spec], cache=False)
+    path = engine.save(tmp_path / "model.engine")
+    loaded = trtforge.Engine.load(path)
+    for batch in (1, 3, 8):
+        x = _inputs(torch, batch, seed=batch)
+        expected = _reference(model, x, torch)
+        outputs = loaded.run(x.numpy())            # numpy in -> numpy out
+        (value,) = outputs.values()
+        assert isinstance(value, np.ndarray) and value.shape == expected.shape
+        assert float(np.abs(value - expected).max() / np.abs(expected).max()) <= 1e-3
+
+
+def test_runtime_error_paths(model: Any, torch_cuda: Any) -> None:
+    import trtforge
+    from trtforge import InputSpec
+    from trtforge.errors import TrtforgeError
+
+    routes = _torch_routes()
+    if not routes:
+        pytest.skip("no installed route accepts torch modules")
+    torch = torch_cuda
+    spec = InputSpec(None, min=(1, 3, 224, 224), opt=(2, 3, 224, 224), max=(4, 3, 224, 224))
+    engine = trtforge.convert(model.cpu(), backend=routes[0], inputs=[spec], cache=False)
+    with pytest.raises(TrtforgeError, match="profile|shape"):
+        engine(torch.randn(8, 3, 224, 224).cuda())        # batch above the profile's max
+    with pytest.raises(TrtforgeError, match="shape"):
+        engine(torch.randn(1, 3, 100, 224).cuda())         # wrong spatial size
+    with pytest.raises(TrtforgeError):
+        engine(torch.randn(1, 3, 224, 224), torch.randn(1, 3, 224, 224))  # too many inputs
+    assert engine(torch.randn(2, 3, 224, 224).cuda()).shape[0] == 2      # still usable after errors
+
+
+def test_cuda_graph_matches_plain_run(model: Any, torch_cuda: Any) -> None:
+    import trtforge
+
+    routes = _torch_routes()
+    if not routes:
+        pytest.skip("no installed route accepts torch modules")
+    torch = torch_cuda
+    x = _inputs(torch, 1)
+    engine = trtforge.convert(model.cpu(), backend=routes[0], inputs=[x], cache=False)
+    plain = engine.run(x.cuda())
+    graphed = engine.run(x.cuda(), cuda_graph=True)
+    graphed_again = engine.run(x.cuda(), cuda_graph=True)
+    for name in plain:
+        assert torch.equal(graphed[name], graphed_again[name])
+        assert torch.allclose(plain[name], graphed[name], rtol=1e-5, atol=1e-5)
