@@ -51,6 +51,7 @@ def test_rows_statuses_and_forced_failure(two_routes: Any, trtforge_cache: Any) 
     assert ok.gpu is None and ok.gpu_note.startswith("n/a: no GPU to run the engine on")
     if HAS_REFERENCE:
         assert ok.numerics is not None and ok.numerics["cosine"] > 0.999
+        assert ok.numerics["passed"] is True and ok.numerics["executor"] == "cpu reference executor"
     else:
         assert ok.numerics is None and ok.numerics_note == "n/a: reference executor not installed"
     failed = report.row("TinyModel", "tiny_b", "fp16")
@@ -63,6 +64,21 @@ def test_rows_statuses_and_forced_failure(two_routes: Any, trtforge_cache: Any) 
     again = trtforge.compare(model, backends="tiny_a", precisions="fp32", target="sm89",
                              baselines=False)
     assert again.rows[0].cache_hit and again.rows[0].stages == ok.stages
+
+
+@pytest.mark.skipif(not HAS_REFERENCE, reason="needs the CPU reference executor (trtforge.check)")
+def test_accuracy_on_labelled_data(two_routes: Any, tmp_path: Path) -> None:
+    model = TinyModel()
+    reference = _reference(model)
+    x = np.random.default_rng(3).standard_normal((6, 3, 8, 8)).astype(np.float32)
+    y = reference(x).reshape(6, -1).argmax(axis=1)  # labels the source model gets right
+    report = trtforge.compare(model, backends="tiny_a", precisions="fp32,int8", data=(x, y),
+                              inputs=[x], reference=reference, target="sm89", cache=False,
+                              baselines=False)
+    for row in report.rows:
+        assert row.status == "ok" and row.accuracy == 1.0 and row.accuracy_delta == 0.0
+        assert row.numerics["top1"] is None or row.numerics["top1"] == 1.0
+    assert "accuracy_chart" in report.write(tmp_path)
 
 
 def test_named_routes_that_cannot_take_the_model_are_skipped_rows(

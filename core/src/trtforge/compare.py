@@ -125,6 +125,8 @@ class _EngineExecutor:
         self.engine = engine
         self.source = source
         self.max_batch = max_batch(engine.metadata)
+        self._executor: Any = None
+        self._input_names: list[str] = []
         self.gpu_reason = unavailable_reason(engine.metadata)
         if self.gpu_reason is None:
             self.label = "gpu"
@@ -137,11 +139,41 @@ class _EngineExecutor:
         if self.gpu_reason is None:
             outputs = self.engine.run(batch)
             return [outputs[o["name"]] for o in self.engine.outputs]
-        if self.label:
-            from trtforge import check
+        if not self.label:
+            raise _NotMeasured(NO_REFERENCE_EXECUTOR)
+        if self._executor is None:
+            from trtforge.check import resolve_snapshot
+            from trtforge.reference import Executor
 
-            return list(check.execute(self.engine, batch))
-        raise _NotMeasured(NO_REFERENCE_EXECUTOR)
+            snapshot, _ = resolve_snapshot(self.engine)
+            self._input_names = [spec["name"] for spec in snapshot.inputs]
+            self._executor = Executor(snapshot)
+        result = self._executor.run(dict(zip(self._input_names, batch))).numpy()
+        return list(result.values())
+
+
+def numerics(expected: Sequence[Any], got: Sequence[Any], precision: str) -> dict[str, Any]:
+    """Agreement of engine outputs with the source: ``trtforge.check``'s metrics and verdict
+    at this precision's tolerance when it is installed, else :func:`agreement` alone."""
+    if importlib.util.find_spec("trtforge.check") is None:
+        return agreement(expected, got)
+    from trtforge.check import compare_arrays, tolerance_for
+
+    if len(expected) != len(got):
+        raise UsageError(f"{len(expected)} source outputs but {len(got)} engine outputs")
+    tolerance = tolerance_for(precision)
+    metrics = [compare_arrays(f"output {i}", ref, out, tolerance)
+               for i, (ref, out) in enumerate(zip(expected, got))]
+    first = metrics[0]
+    return {
+        "max_abs": max(m.max_abs for m in metrics),
+        "max_rel": max(m.max_rel for m in metrics),
+        "cosine": min(m.cosine for m in metrics),
+        "top1": first.top1,
+        "top5": first.top5,
+        "passed": all(m.passed for m in metrics),
+        "reasons": [r for m in metrics for r in m.reasons],
+    }
 
 
 def max_batch(metadata: dict[str, Any]) -> int:
@@ -269,6 +301,8 @@ def compare(
                 log.info("%s %s %s failed: %s", model_name, route.name, precision, row.reason)
                 continue
             _fill_engine_columns(row, engine, time.perf_counter() - started)
+            if not batch:
+                batch = _batch_from_engine(engine.metadata)
             executor = _EngineExecutor(engine, source)
             _fill_numerics(row, executor, batch, source_ref)
             _fill_accuracy(row, executor, labelled, source_ref)
@@ -338,7 +372,8 @@ def _calibration_from(labelled: LabelledData | None) -> Any:
 
 
 def _example_batch(spec: Any, source: Any, labelled: LabelledData | None, batch_size: int) -> list[Any]:
-    """The inputs rows are checked and timed on: examples given, labelled data, or seeded noise."""
+    """The inputs rows are checked and timed on: examples given, labelled data, seeded noise
+    shaped by the input specs, or nothing yet (then the first engine's inputs decide)."""
     import numpy as np
 
     if spec.example_inputs:
@@ -347,16 +382,44 @@ def _example_batch(spec: Any, source: Any, labelled: LabelledData | None, batch_
         return [labelled.x[:max(batch_size, 8)]]
     if source.example_inputs:
         return [np.asarray(_numpy(x)) for x in source.example_inputs]
+    wanted = []
+    for s in spec.inputs:
+        p = s.profiles[0]
+        shape = p.opt
+        if shape and p.min[0] != p.max[0]:
+            shape = (min(4, p.max[0]), *shape[1:])  # a few rows, so top-1 means something
+        wanted.append((shape, s.dtype))
+    return _noise(wanted)
+
+
+def _batch_from_engine(metadata: dict[str, Any]) -> list[Any]:
+    """Seeded noise at the engine's input shapes (profile opt, a few rows when batch varies)."""
+    profiles = {p.get("name"): p["profiles"][0] for p in metadata.get("profiles") or [] if p.get("profiles")}
+    wanted = []
+    for tensor in metadata.get("inputs") or []:
+        p = profiles.get(tensor["name"])
+        if p is not None:
+            shape = tuple(p["opt"])
+            if shape and p["min"][0] != p["max"][0]:
+                shape = (min(4, p["max"][0]), *shape[1:])
+        else:
+            shape = tuple(1 if d < 0 else d for d in tensor["shape"])
+        wanted.append((shape, tensor["dtype"]))
+    return _noise(wanted)
+
+
+def _noise(wanted: Sequence[tuple[Sequence[int], str]]) -> list[Any]:
+    import numpy as np
+
     rng = np.random.default_rng(0)
     batch = []
-    for s in spec.inputs:
-        shape = s.opt_shape()
-        if shape and s.profiles[0].min[0] != s.profiles[0].max[0]:
-            shape = (min(4, s.profiles[0].max[0]), *shape[1:])  # a few rows for top-1
-        if s.dtype.startswith("float"):
-            batch.append(rng.standard_normal(shape).astype(s.dtype))
+    for shape, dtype in wanted:
+        if dtype.startswith("float"):
+            batch.append(rng.standard_normal(tuple(shape)).astype(dtype))
+        elif dtype == "uint8":
+            batch.append(rng.integers(0, 256, size=tuple(shape)).astype(dtype))
         else:
-            batch.append(rng.integers(0, 2, size=shape).astype(s.dtype))
+            batch.append(rng.integers(0, 2, size=tuple(shape)).astype(dtype))
     return batch
 
 
@@ -381,7 +444,8 @@ def _fill_numerics(row: Row, executor: _EngineExecutor, batch: list[Any],
         return
     try:
         expected = source_ref.outputs("example", batch)
-        row.numerics = {**agreement(expected, executor.run(batch)), "executor": executor.label}
+        row.numerics = {**numerics(expected, executor.run(batch), row.precision),
+                        "executor": executor.label}
     except _NotMeasured as exc:
         row.numerics_note = str(exc)
     except Exception as exc:
@@ -428,6 +492,9 @@ def _baselines(source: Any, model_name: str, batch: list[Any], labelled: Labelle
                torch_compile: bool, iterations: int) -> list[Baseline]:
     from trtforge.benchmark import native_runners, time_native
 
+    if not batch:
+        return [Baseline(model=model_name, framework=source.kind, device="cpu",
+                         note="n/a: no input shapes known (pass inputs=, or a route must succeed)")]
     try:
         runners, skipped = native_runners(source, torch_compile=torch_compile)
     except Exception as exc:

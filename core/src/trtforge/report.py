@@ -293,7 +293,8 @@ def _terminal_cells(row: Row, shared_gpu_note: str | None) -> list[str]:
         return [row.model, row.route, row.precision, status, convert, mb, layers, "", "", "", ""]
     n = row.numerics
     if n:
-        numerics = f"rel {n['max_rel']:.1e}"
+        verdict = {True: "pass, ", False: "FAIL, "}.get(n.get("passed"), "")
+        numerics = f"{verdict}rel {n['max_rel']:.1e}"
         if n.get("top1") is not None:
             numerics += f", top-1 {n['top1'] * 100:.0f}%"
     else:
