@@ -12,6 +12,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "convert": "trtforge.api",
+    "check": "trtforge.check",
+    "debug_layers": "trtforge.check",
+    "Snapshot": "trtforge.snapshot",
     "compare": "trtforge.compare",
     "BuildSpec": "trtforge.api",
     "InputSpec": "trtforge.specs",

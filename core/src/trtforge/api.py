@@ -258,6 +258,9 @@ def _build(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: Tenso
         if network.num_outputs == 0:
             raise TrtforgeError(f"route {route.name} produced a network without outputs")
         inputs, outputs = tensorrt.network_io(network)
+        from trtforge.snapshot import attach_snapshot, snapshot_for_engine
+
+        snapshot = snapshot_for_engine(network, tensorrt, _named_inputs(spec.inputs, inputs), route.name)
         with stages.stage("build", f"target {spec.target.name if spec.target else 'this GPU'}"):
             result = tensorrt.build(
                 network, inputs=_named_inputs(spec.inputs, inputs), precision=spec.precision,
@@ -286,6 +289,7 @@ def _build(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: Tenso
         }
         engine = Engine(plan=result.plan, metadata=metadata)
         engine.extras["artifacts"] = ctx.artifacts
+        attach_snapshot(engine, snapshot)
         return engine
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

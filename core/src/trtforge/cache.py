@@ -90,6 +90,11 @@ class EngineCache:
                         entry, exc.message)
             shutil.rmtree(entry, ignore_errors=True)
             return None
+        from trtforge.snapshot import cached_snapshot_files
+
+        files = cached_snapshot_files(entry)
+        if files is not None:
+            engine.extras["snapshot_files"] = files  # read when check() first needs it
         log.info("engine cache hit %s", key[:12])
         return engine
 

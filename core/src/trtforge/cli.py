@@ -8,6 +8,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from trtforge import __version__
+from trtforge import cli_check as _cli_check
 from trtforge import cli_compare as _cli_compare
 from trtforge.errors import TrtforgeError, UsageError
 
@@ -49,6 +50,8 @@ def _configure_convert(p: argparse.ArgumentParser) -> None:
                    "';' separates profiles; repeat per input")
     p.add_argument("--target", "-t", help="GPU to build for, e.g. sm89 (needed without a GPU)")
     p.add_argument("--output", "-o", help="where to write the engine (plus OUTPUT.json)")
+    p.add_argument("--snapshot", action="store_true",
+                   help="also write the network snapshot (OUTPUT.snapshot.json/.npz) for `trtforge check`")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the engine cache")
     p.add_argument("--cache-dir", help="engine cache folder (default: $TRTFORGE_CACHE_DIR or ~/.cache)")
     p.add_argument("--opt-level", type=int, help="builder optimization level 0-5")
@@ -85,7 +88,7 @@ def _run_convert(args: argparse.Namespace) -> int:
             workspace_bytes=args.workspace * (1 << 20) if args.workspace else None,
             tf32=not args.no_tf32, timing_cache=args.timing_cache, options=options or None,
         )
-    out = engine.save(args.output) if args.output else None
+    out = engine.save(args.output, snapshot=args.snapshot) if args.output else None
     meta = engine.metadata
     console = _console()
     hit = meta.get("cache", {}).get("hit")
@@ -316,6 +319,10 @@ BUILTIN_COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None]
      _cli_compare.configure_bench, _cli_compare.run_bench),
     ("demo", "the seed's four models and a digits classifier through every route",
      _cli_compare.configure_demo, _cli_compare.run_demo),
+    ("check", "check an engine's network against its source model on the CPU (no GPU needed)",
+     _cli_check.configure_check, _cli_check.run_check),
+    ("debug", "find where a network diverges from its source (debug layers MODEL ENGINE)",
+     _cli_check.configure_debug, _cli_check.run_debug),
 ]
 
 

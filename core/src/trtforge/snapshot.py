@@ -19,12 +19,12 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from trtforge.atomic import atomic_write_bytes
-from trtforge.errors import EngineFileError, TensorRTError
+from trtforge.errors import EngineFileError, TensorRTError, TrtforgeError
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,8 @@ class _Reader:
             return raw
         if isinstance(raw, np.ndarray):
             key = f"{layer_index}.{attr}"
-            self.weights[key] = np.ascontiguousarray(raw)
+            # A copy: the array views memory the network or parser owns and frees.
+            self.weights[key] = np.array(raw, copy=True, order="C")
             return {"weights": key}
         if isinstance(raw, self.trt.Weights):
             raise TensorRTError(
@@ -536,3 +537,66 @@ def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> Rep
         else:
             network.mark_output(tensor)
     return ReplayedNetwork(network=network, keepalive=replayer.keepalive)
+
+
+# --- engines and the cache ------------------------------------------------------------
+class _LazyCacheFiles(Mapping[str, bytes]):
+    """The snapshot's cache files, serialized only when the cache writes them."""
+
+    def __init__(self, snapshot: Snapshot, others: Mapping[str, bytes]) -> None:
+        self._snapshot = snapshot
+        self._others = dict(others)
+
+    def __getitem__(self, key: str) -> bytes:
+        if key in self._others:
+            return self._others[key]
+        if key == CACHE_JSON:
+            return self._snapshot.json_bytes()
+        if key == CACHE_WEIGHTS:
+            return self._snapshot.weights_bytes()
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._others, CACHE_JSON, CACHE_WEIGHTS])
+
+    def __len__(self) -> int:
+        return len(self._others) + 2
+
+
+def snapshot_for_engine(network: Any, tensorrt: Any, profiles: Iterable[Any], route: str) -> Snapshot | None:
+    """Take the snapshot during a conversion; a network it cannot read only costs a warning."""
+    try:
+        return take_snapshot(network, tensorrt, profiles=profiles)
+    except TrtforgeError as exc:
+        log.warning("route %s: no network snapshot (%s); `trtforge check` will not work for this "
+                    "engine", route, exc.message)
+        return None
+
+
+def attach_snapshot(engine: Any, snapshot: Snapshot | None) -> None:
+    """Keep ``snapshot`` on the engine, and hand its files to the engine cache."""
+    if snapshot is None:
+        return
+    engine.extras["snapshot"] = snapshot
+    engine.extras["cache_files"] = _LazyCacheFiles(snapshot, engine.extras.get("cache_files") or {})
+
+
+def engine_snapshot(engine: Any) -> Snapshot | None:
+    """The engine's snapshot: kept in memory, in its cache entry, or saved beside its file."""
+    found = engine.extras.get("snapshot")
+    if found is None and engine.extras.get("snapshot_files"):
+        graph_path, weights_path = (Path(p) for p in engine.extras["snapshot_files"])
+        found = Snapshot.from_bytes(graph_path.read_bytes(), weights_path.read_bytes(), str(graph_path))
+    if found is None and getattr(engine, "path", None) is not None:
+        found = find_snapshot(engine.path)
+    if found is not None:
+        engine.extras["snapshot"] = found
+    return found
+
+
+def cached_snapshot_files(entry: Path) -> tuple[str, str] | None:
+    """The snapshot files of a cache entry folder, if it has them (read lazily later)."""
+    graph_path, weights_path = entry / CACHE_JSON, entry / CACHE_WEIGHTS
+    if graph_path.is_file() and weights_path.is_file():
+        return str(graph_path), str(weights_path)
+    return None

@@ -1,0 +1,712 @@
+"""``trtforge.check``: does the network a route built compute what the source model computes?
+
+No GPU is needed: the engine's network snapshot runs on the CPU reference executor
+(:mod:`trtforge.reference`) and the source model runs in its own framework on the same
+inputs (given, or seeded random at each profile's opt shape). The report gives, per output,
+max absolute and relative error, cosine similarity and, for classifier outputs, top-1/top-5
+agreement, with pass/fail against a tolerance that depends on the engine's precision
+(:data:`TOLERANCES`).
+
+Layerwise debugging (:func:`debug_layers`) compares every intermediate tensor that can be
+mapped back to the source and reports the first layer that diverges, with its source node.
+
+Naming convention for routes (how intermediate tensors are mapped to the source)
+--------------------------------------------------------------------------------
+A network tensor is compared with a source value when its ``ITensor`` name is that value's
+name in the source framework:
+
+- ONNX (and anything a route turns into ONNX before parsing): the ONNX value name. NVIDIA's
+  parser already keeps them; the source node is the ONNX node producing the value.
+- torch (direct routes such as torch2trt): name each layer's output tensor after the
+  ``torch.fx`` node it implements (``node.name``, e.g. ``layer1_0_conv1``) or, for a whole
+  module, after its qualified module name (``layer1.0.conv1``). Tensors inside ONNX-export
+  scopes (``/layer1/layer1.0/Add_output_0``) map to the innermost module whose qualified
+  name is one of the scope's components (the last such tensor is the module's output).
+- TensorFlow frozen graphs and Keras through tf2onnx: the TF tensor name (``op:0``); a Keras
+  layer maps to the last network tensor inside its name scope (``model/<layer>/...``).
+- Name helper tensors you add (casts, reshapes, constants) with a suffix after the source
+  name, e.g. ``layer1_0_conv1/cast``, so they do not shadow the mapped tensor.
+Set ``layer.metadata`` to the source node description as well; reports show it.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from trtforge.errors import CheckError, UsageError
+
+log = logging.getLogger(__name__)
+
+
+# --- tolerance policy -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Tolerance:
+    """What "computes the same" means at one precision.
+
+    ``range_fraction``: max absolute error allowed, as a fraction of the reference output's
+    range (max - min), so the bound scales with the output instead of being a magic
+    absolute number. ``min_cosine``: smallest cosine similarity of the flattened outputs.
+    ``min_top1``: agreement of the arg-max over the *decisive* samples of a classifier
+    output (those whose reference top-1 beats the runner-up by more than twice the allowed
+    error; a near-tie cannot be a meaningful disagreement).
+    """
+
+    range_fraction: float
+    min_cosine: float
+    min_top1: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"range_fraction": self.range_fraction, "min_cosine": self.min_cosine,
+                "min_top1": self.min_top1}
+
+
+# fp32: TF32 and summation order stay ~1e-4 of the range; fp16 keeps ~3 decimal digits per
+# layer and errors add up over depth; bf16 keeps ~2; int8 Q/DQ loses ~1/254 of each tensor's
+# range per quantized layer, so only direction (cosine) and decisive top-1 stay tight.
+TOLERANCES: dict[str, Tolerance] = {
+    "fp32": Tolerance(range_fraction=1e-3, min_cosine=0.9999, min_top1=1.0),
+    "fp16": Tolerance(range_fraction=2e-2, min_cosine=0.999, min_top1=1.0),
+    "bf16": Tolerance(range_fraction=8e-2, min_cosine=0.995, min_top1=0.95),
+    "int8": Tolerance(range_fraction=0.25, min_cosine=0.97, min_top1=0.9),
+}
+
+
+def tolerance_for(precision: str | None) -> Tolerance:
+    return TOLERANCES.get(str(precision or "fp32").lower(), TOLERANCES["fp32"])
+
+
+# --- metrics --------------------------------------------------------------------------
+@dataclass
+class OutputMetrics:
+    name: str
+    shape: tuple[int, ...]
+    max_abs: float
+    max_rel: float
+    cosine: float
+    value_range: float
+    allowed_abs: float
+    top1: float | None = None
+    top5: float | None = None
+    decisive: int | None = None
+    samples: int | None = None
+    passed: bool = True
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def compare_arrays(name: str, reference: Any, candidate: Any, tolerance: Tolerance,
+                   classifier: bool | None = None) -> OutputMetrics:
+    """Metrics of ``candidate`` against ``reference`` and the pass/fail verdict."""
+    import numpy as np
+
+    ref = np.asarray(reference, dtype=np.float64)
+    got = np.asarray(candidate, dtype=np.float64)
+    if ref.shape != got.shape:
+        if ref.size != got.size:
+            raise CheckError(f"output {name!r}: the network gives shape {got.shape}, the source "
+                             f"{ref.shape}", hint="are the inputs in the same layout (NCHW/NHWC)?")
+        got = got.reshape(ref.shape)
+    diff = np.abs(ref - got)
+    finite = bool(np.isfinite(got).all())
+    max_abs = float(diff.max()) if diff.size else 0.0
+    peak = float(np.abs(ref).max()) if ref.size else 0.0
+    value_range = float(ref.max() - ref.min()) if ref.size else 0.0
+    scale = value_range if value_range > 0 else max(peak, 1e-12)
+    allowed = tolerance.range_fraction * scale
+    norms = float(np.linalg.norm(ref) * np.linalg.norm(got))
+    if norms > 0:
+        cosine = float(np.dot(ref.ravel(), got.ravel()) / norms)
+    else:
+        cosine = 1.0 if max_abs <= allowed else 0.0
+    metrics = OutputMetrics(name=name, shape=tuple(ref.shape), max_abs=max_abs,
+                            max_rel=max_abs / peak if peak > 0 else (0.0 if max_abs == 0 else math.inf),
+                            cosine=cosine, value_range=value_range, allowed_abs=allowed)
+    if classifier is None:
+        classifier = ref.ndim == 2 and ref.shape[1] >= 2
+    if classifier and ref.size:
+        flat_ref = ref.reshape(-1, ref.shape[-1])
+        flat_got = got.reshape(-1, ref.shape[-1])
+        order = np.argsort(-flat_ref, axis=1)
+        top1_ref, top1_got = order[:, 0], np.argmax(flat_got, axis=1)
+        agree = top1_ref == top1_got
+        if flat_ref.shape[1] > 1:
+            margin = flat_ref[np.arange(len(order)), order[:, 0]] - flat_ref[np.arange(len(order)), order[:, 1]]
+            decisive = margin > 2 * allowed
+        else:
+            decisive = np.ones(len(order), dtype=bool)
+        k = min(5, flat_ref.shape[1])
+        top5_got = np.argsort(-flat_got, axis=1)[:, :k]
+        overlap = [len(set(a[:k]) & set(b)) / k for a, b in zip(order, top5_got)]
+        metrics.top1 = float(agree.mean())
+        metrics.top5 = float(np.mean(overlap))
+        metrics.decisive = int(decisive.sum())
+        metrics.samples = int(len(order))
+        decisive_agreement = float(agree[decisive].mean()) if decisive.any() else 1.0
+        if decisive_agreement < tolerance.min_top1:
+            metrics.reasons.append(
+                f"top-1 agrees on {decisive_agreement:.1%} of {metrics.decisive} decisive samples "
+                f"(needs {tolerance.min_top1:.0%})")
+    if not finite:
+        metrics.reasons.append("the network output has NaN or Inf")
+    if max_abs > allowed:
+        metrics.reasons.append(f"max abs error {max_abs:.3g} > {allowed:.3g} "
+                               f"({tolerance.range_fraction:g} x output range {scale:.3g})")
+    if cosine < tolerance.min_cosine:
+        metrics.reasons.append(f"cosine {cosine:.6f} < {tolerance.min_cosine}")
+    metrics.passed = not metrics.reasons
+    return metrics
+
+
+# --- reports --------------------------------------------------------------------------
+@dataclass
+class CheckReport:
+    passed: bool
+    precision: str
+    tolerance: Tolerance
+    source_kind: str
+    outputs: list[OutputMetrics]
+    inputs: dict[str, list[int]]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "precision": self.precision,
+                "tolerance": self.tolerance.to_dict(), "source_kind": self.source_kind,
+                "inputs": self.inputs, "outputs": [o.to_dict() for o in self.outputs],
+                "notes": list(self.notes)}
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+@dataclass
+class LayerComparison:
+    index: int
+    layer: str
+    layer_type: str
+    tensor: str
+    source_node: str
+    metrics: OutputMetrics
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "layer": self.layer, "type": self.layer_type,
+                "tensor": self.tensor, "source_node": self.source_node,
+                "max_abs": self.metrics.max_abs, "max_rel": self.metrics.max_rel,
+                "cosine": self.metrics.cosine, "passed": self.metrics.passed,
+                "reasons": list(self.metrics.reasons)}
+
+
+@dataclass
+class LayerwiseReport:
+    check: CheckReport
+    compared: list[LayerComparison]
+    unmapped: int
+    first_divergence: LayerComparison | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check": self.check.to_dict(), "compared": [c.to_dict() for c in self.compared],
+                "unmapped_layers": self.unmapped,
+                "first_divergence": self.first_divergence.to_dict() if self.first_divergence else None}
+
+
+# --- source runners -------------------------------------------------------------------
+@dataclass
+class SourceValue:
+    """A source value; ``alternatives`` are the values of the next few source nodes of the
+    same shape, which a converter may have fused into this one (Conv+BatchNorm, ...)."""
+
+    array: Any
+    node: str
+    alternatives: list["SourceValue"] = field(default_factory=list)
+
+
+class SourceRunner:
+    """Runs the source model on numpy inputs; subclasses per framework."""
+
+    kind = "?"
+
+    def run(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
+        raise CheckError(f"no runner for {self.kind}")
+
+    def output_names(self) -> list[str] | None:
+        return None
+
+    def intermediates(self, feeds: dict[str, Any], order: Sequence[str],
+                      wanted: Sequence[str]) -> dict[str, SourceValue]:
+        """Source values for the network tensor names in ``wanted`` that map to the source."""
+        return {}
+
+
+class OnnxRunner(SourceRunner):
+    kind = "onnx"
+
+    def __init__(self, model: Any) -> None:
+        import onnx
+
+        self.model = onnx.load(str(model)) if isinstance(model, (str, Path)) else model
+        initializers = {i.name for i in self.model.graph.initializer}
+        self.inputs = [i.name for i in self.model.graph.input if i.name not in initializers]
+
+    def _session(self, model: Any) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # Unoptimized: keeps every value name and runs Q/DQ in float, as TensorRT defines it.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        options.log_severity_level = 3
+        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+    def _feeds(self, feeds: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+        if all(name in feeds for name in self.inputs):
+            return {name: feeds[name] for name in self.inputs}
+        return {name: feeds[n] for name, n in zip(self.inputs, order)}
+
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.model.graph.output]
+
+    def run(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
+        return list(self._session(self.model).run(None, self._feeds(feeds, order)))
+
+    def intermediates(self, feeds: dict[str, Any], order: Sequence[str],
+                      wanted: Sequence[str]) -> dict[str, SourceValue]:
+        import onnx
+
+        producers = {out: f"{node.name or '?'} ({node.op_type})"
+                     for node in self.model.graph.node for out in node.output}
+        names = [n for n in wanted if n in producers]
+        if not names:
+            return {}
+        model = onnx.ModelProto()
+        model.CopyFrom(self.model)
+        present = {o.name for o in model.graph.output}
+        for name in names:
+            if name not in present:
+                model.graph.output.append(onnx.ValueInfoProto(name=name))
+        session = self._session(model)
+        outs = session.run(names, self._feeds(feeds, order))
+        return {n: SourceValue(a, producers[n]) for n, a in zip(names, outs)}
+
+
+def _flatten_outputs(value: Any) -> list[Any]:
+    if hasattr(value, "detach"):
+        return [value.detach().float().cpu().numpy() if value.is_floating_point() else value.cpu().numpy()]
+    if isinstance(value, Mapping):
+        return [a for v in value.values() for a in _flatten_outputs(v)]
+    if isinstance(value, (list, tuple)):
+        return [a for v in value for a in _flatten_outputs(v)]
+    if hasattr(value, "numpy"):
+        return [value.numpy()]
+    return []
+
+
+class TorchRunner(SourceRunner):
+    kind = "torch"
+
+    def __init__(self, module: Any) -> None:
+        self.module = module.eval()
+
+    def _args(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
+        import torch
+
+        device = next((p.device for p in self.module.parameters()), torch.device("cpu"))
+        return [torch.from_numpy(feeds[n]).to(device) for n in order]
+
+    def run(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
+        import torch
+
+        with torch.no_grad():
+            return _flatten_outputs(self.module(*self._args(feeds, order)))
+
+    def intermediates(self, feeds: dict[str, Any], order: Sequence[str],
+                      wanted: Sequence[str]) -> dict[str, SourceValue]:
+        import torch
+
+        values: dict[str, SourceValue] = {}
+        try:
+            import torch.fx
+
+            graph_module = torch.fx.symbolic_trace(self.module)
+        except Exception as exc:  # data-dependent control flow: fall back to module hooks
+            log.info("torch.fx cannot trace the model (%s); comparing module outputs only", exc)
+            graph_module = None
+        if graph_module is not None:
+            class Recorder(torch.fx.Interpreter):
+                def run_node(self, node: Any) -> Any:
+                    result = super().run_node(node)
+                    arrays = _flatten_outputs(result)
+                    if len(arrays) == 1:
+                        value = SourceValue(arrays[0], f"{node.name} ({node.op} {node.target})")
+                        values[node.name] = value
+                        if node.op == "call_module":
+                            values[str(node.target)] = value
+                    return result
+
+            with torch.no_grad():
+                Recorder(graph_module).run(*self._args(feeds, order))
+        else:
+            handles = []
+            for name, sub in self.module.named_modules():
+                if not name:
+                    continue
+
+                def hook(_m: Any, _i: Any, out: Any, name: str = name, kind: str = type(sub).__name__) -> None:
+                    arrays = _flatten_outputs(out)
+                    if len(arrays) == 1:
+                        values[name] = SourceValue(arrays[0], f"{name} ({kind})")
+
+                handles.append(sub.register_forward_hook(hook))
+            try:
+                self.run(feeds, order)
+            finally:
+                for handle in handles:
+                    handle.remove()
+        return _map_by_scope(values, wanted)
+
+
+class KerasRunner(SourceRunner):
+    kind = "keras"
+
+    def __init__(self, model: Any) -> None:
+        if isinstance(model, (str, Path)):
+            import keras
+
+            model = keras.models.load_model(str(model), compile=False)
+        self.model = model
+
+    def _args(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
+        args = [feeds[n] for n in order]
+        shapes = [tuple(getattr(t, "shape", ())) for t in self.model.inputs]
+        fixed = []
+        for array, shape in zip(args, shapes):
+            if array.ndim == 4 and len(shape) == 4 and shape[-1] is not None and \
+                    array.shape[-1] != shape[-1] and array.shape[1] == shape[-1]:
+                array = array.transpose(0, 2, 3, 1)  # the network takes NCHW, Keras NHWC
+            fixed.append(array)
+        return fixed
+
+    def run(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
+        args = self._args(feeds, order)
+        out = self.model(args if len(args) > 1 else args[0], training=False)
+        return _flatten_outputs(out)
+
+    def intermediates(self, feeds: dict[str, Any], order: Sequence[str],
+                      wanted: Sequence[str]) -> dict[str, SourceValue]:
+        import keras
+
+        layers = [layer for layer in self.model.layers if not isinstance(layer, keras.layers.InputLayer)]
+        probe = keras.Model(self.model.inputs, [layer.output for layer in layers])
+        args = self._args(feeds, order)
+        outs = probe(args if len(args) > 1 else args[0], training=False)
+        values = {}
+        for layer, out in zip(layers, outs if isinstance(outs, (list, tuple)) else [outs]):
+            arrays = _flatten_outputs(out)
+            if len(arrays) == 1:
+                values[layer.name] = SourceValue(arrays[0], f"{layer.name} ({type(layer).__name__})")
+        return _map_by_scope(values, wanted)
+
+
+class SavedModelRunner(SourceRunner):
+    kind = "tf-savedmodel"
+
+    def __init__(self, path: Any) -> None:
+        import tensorflow as tf
+
+        self.loaded = tf.saved_model.load(str(path))
+        signatures = getattr(self.loaded, "signatures", {})
+        if "serving_default" not in signatures:
+            raise CheckError(f"SavedModel {path} has no serving_default signature",
+                             hint="export the model with a serving signature")
+        self.fn = signatures["serving_default"]
+
+    def run(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
+        import tensorflow as tf
+
+        names = sorted(self.fn.structured_input_signature[1])
+        args = {n: tf.constant(feeds[o]) for n, o in zip(names, order)}
+        out = self.fn(**args)
+        return [out[k].numpy() for k in sorted(out)]
+
+
+class FrozenGraphRunner(SourceRunner):
+    """TF1 frozen GraphDef; network tensor names are TF tensor names (``op:0``)."""
+
+    kind = "tf-frozen-graph"
+
+    def __init__(self, graph_def: Any) -> None:
+        import tensorflow as tf
+
+        if isinstance(graph_def, (str, Path)):
+            parsed = tf.compat.v1.GraphDef()
+            parsed.ParseFromString(Path(graph_def).read_bytes())
+            graph_def = parsed
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            tf.compat.v1.import_graph_def(graph_def, name="")
+
+    def _tensor(self, name: str) -> Any:
+        candidates = [name, f"{name}:0"] if ":" not in name else [name]
+        for c in candidates:
+            try:
+                return self.graph.get_tensor_by_name(c)
+            except (KeyError, ValueError):
+                continue
+        return None
+
+    def fetch(self, feeds: dict[str, Any], names: Sequence[str]) -> list[Any]:
+        import tensorflow as tf
+
+        feed = {}
+        for name, array in feeds.items():
+            tensor = self._tensor(name)
+            if tensor is None:
+                raise CheckError(f"the frozen graph has no tensor {name!r} to feed",
+                                 hint="name the network inputs after the graph's placeholders")
+            feed[tensor] = array
+        fetches = [self._tensor(n) for n in names]
+        with tf.compat.v1.Session(graph=self.graph) as session:
+            return list(session.run(fetches, feed_dict=feed))
+
+    def run(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
+        raise CheckError("frozen graphs are run by output name")
+
+    def intermediates(self, feeds: dict[str, Any], order: Sequence[str],
+                      wanted: Sequence[str]) -> dict[str, SourceValue]:
+        names = [n for n in wanted if self._tensor(n) is not None and n not in feeds]
+        arrays = self.fetch(feeds, names)
+        return {n: SourceValue(a, f"{self._tensor(n).op.name} ({self._tensor(n).op.type})")
+                for n, a in zip(names, arrays)}
+
+
+def _scope_parts(tensor_name: str) -> list[str]:
+    parts = [p for p in tensor_name.replace(":", "/").split("/") if p]
+    return parts[:-1] if len(parts) > 1 else parts
+
+
+def _map_by_scope(values: dict[str, SourceValue], wanted: Sequence[str]) -> dict[str, SourceValue]:
+    """Exact names first; otherwise a source name maps to the last tensor of its scope."""
+    mapped: dict[str, SourceValue] = {}
+    for name in wanted:
+        if name in values:
+            mapped[name] = values[name]
+    taken = set(mapped)
+    last_in_scope: dict[str, str] = {}
+    for name in wanted:
+        if name in taken:
+            continue
+        for part in _scope_parts(name):
+            if part in values and part not in taken:
+                last_in_scope[part] = name
+    for source_name, tensor in last_in_scope.items():
+        mapped.setdefault(tensor, values[source_name])
+    order = list({id(v): v for v in values.values()}.values())
+    position = {id(v): i for i, v in enumerate(order)}
+    for tensor, value in mapped.items():
+        start = position.get(id(value), len(order))
+        shape = getattr(value.array, "shape", None)
+        value.alternatives = [v for v in order[start + 1:start + 4]
+                              if getattr(v.array, "shape", None) == shape]
+    return mapped
+
+
+def runner_for(model: Any) -> SourceRunner:
+    """The runner for the model's framework, chosen from trtforge's format detection."""
+    from trtforge.sources import detect
+
+    source = detect(model)
+    kind, subject = source.kind, source.model
+    if kind in ("onnx-file", "onnx-model"):
+        return OnnxRunner(subject)
+    if kind == "torch-module":
+        return TorchRunner(subject)
+    if kind in ("keras-model", "keras-file"):
+        return KerasRunner(subject)
+    if kind == "tf-savedmodel":
+        return SavedModelRunner(subject)
+    if kind in ("tf-frozen-graph", "tf-graphdef"):
+        return FrozenGraphRunner(subject)
+    raise CheckError(f"check cannot run {source.name} ({kind}) in its own framework",
+                     hint="check supports torch modules, ONNX, Keras, SavedModels and frozen graphs")
+
+
+# --- inputs and the snapshot ------------------------------------------------------------
+def resolve_snapshot(engine_or_snapshot: Any) -> tuple[Any, str | None]:
+    """(snapshot, precision) from a Snapshot, an Engine, an engine path or a snapshot path."""
+    from trtforge.engine import Engine
+    from trtforge.snapshot import JSON_SUFFIX, Snapshot, engine_snapshot
+
+    target = engine_or_snapshot
+    if isinstance(target, Snapshot):
+        return target, None
+    if isinstance(target, (str, Path)):
+        path = Path(target).expanduser()
+        if path.name.endswith(JSON_SUFFIX):
+            return Snapshot.load(path), None
+        target = Engine.load(path, check_compatibility=False)
+    if isinstance(target, Engine):
+        snapshot = engine_snapshot(target)
+        if snapshot is None:
+            where = f" {target.path}" if target.path else ""
+            raise CheckError(
+                f"engine{where} has no network snapshot",
+                hint="save it with engine.save(path, snapshot=True) or `trtforge convert ... -o PATH "
+                "--snapshot`, or check right after convert()")
+        return snapshot, target.precision
+    raise UsageError(f"cannot check against {type(engine_or_snapshot).__name__}",
+                     hint="pass an Engine, an engine path, or a Snapshot")
+
+
+def snapshot_precision(snapshot: Any) -> str:
+    dtypes = set(snapshot.tensor_dtypes().values())
+    if "int8" in dtypes:
+        return "int8"
+    if "bfloat16" in dtypes:
+        return "bf16"
+    if "float16" in dtypes:
+        return "fp16"
+    return "fp32"
+
+
+def default_inputs(snapshot: Any, seed: int = 0) -> dict[str, Any]:
+    """Seeded random inputs at each input's profile opt shape (static shapes as declared)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    profiles = {p.get("name"): p for p in snapshot.profiles}
+    feeds = {}
+    for i, spec in enumerate(snapshot.inputs):
+        shape = list(spec["shape"])
+        profile = profiles.get(spec["name"])
+        if profile is None and len(snapshot.profiles) == len(snapshot.inputs):
+            profile = snapshot.profiles[i]
+        if profile is not None:
+            shape = list(profile["profiles"][0]["opt"])
+        elif any(d < 0 for d in shape):
+            shape = [1 if d < 0 else d for d in shape]
+            log.warning("input %s has a dynamic shape and no profile; using %s", spec["name"], shape)
+        dtype = spec["dtype"]
+        if dtype.startswith("float") or dtype == "bfloat16":
+            array = rng.standard_normal(shape).astype(np.float32 if dtype == "bfloat16" else dtype)
+        elif dtype == "bool":
+            array = rng.integers(0, 2, shape).astype(bool)
+        else:
+            array = rng.integers(0, 10, shape).astype(dtype)
+        feeds[spec["name"]] = array
+    return feeds
+
+
+def _given_inputs(snapshot: Any, inputs: Any) -> dict[str, Any]:
+    import numpy as np
+
+    names = [s["name"] for s in snapshot.inputs]
+
+    def as_numpy(value: Any) -> Any:
+        if hasattr(value, "detach"):
+            return value.detach().cpu().numpy()
+        return np.asarray(value)
+
+    if isinstance(inputs, Mapping):
+        missing = [n for n in names if n not in inputs]
+        if missing:
+            raise UsageError(f"no input values for {missing}", hint=f"the network inputs are {names}")
+        return {n: as_numpy(inputs[n]) for n in names}
+    items = [inputs] if hasattr(inputs, "shape") else list(inputs)
+    if len(items) != len(names):
+        raise UsageError(f"the network has {len(names)} input(s) ({names}), got {len(items)} value(s)")
+    return {n: as_numpy(v) for n, v in zip(names, items)}
+
+
+# --- check and debug ------------------------------------------------------------------
+def _run_both(model: Any, snapshot: Any, feeds: dict[str, Any], keep: Any = None
+              ) -> tuple[SourceRunner, list[Any], dict[str, Any], Any, list[str]]:
+    from trtforge.reference import Executor
+
+    runner = model if isinstance(model, SourceRunner) else runner_for(model)
+    order = [s["name"] for s in snapshot.inputs]
+    result = Executor(snapshot).run(feeds, keep=keep)
+    network_out = result.numpy()
+    notes = []
+    if isinstance(runner, FrozenGraphRunner):
+        source_out = runner.fetch(feeds, list(network_out))
+    else:
+        source_out = runner.run(feeds, order)
+    names = runner.output_names() or []
+    if len(source_out) != len(network_out):
+        raise CheckError(f"the source model gives {len(source_out)} output(s), the network "
+                         f"{len(network_out)}", hint="check that the route marks every model output")
+    if names and set(names) == set(network_out):
+        source_out = [source_out[names.index(n)] for n in network_out]
+    elif names:
+        notes.append("outputs matched by position (their names differ)")
+    return runner, source_out, network_out, result, notes
+
+
+def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision: str | None = None,
+          tolerance: Tolerance | None = None, seed: int = 0) -> CheckReport:
+    """Run ``model`` in its framework and the engine's network on the CPU; compare outputs.
+
+    ``engine_or_snapshot``: an :class:`~trtforge.engine.Engine`, an engine path (with its
+    saved snapshot), a snapshot path, or a :class:`~trtforge.snapshot.Snapshot`. ``inputs``:
+    arrays/tensors (one per network input, or a dict by name), or None for seeded random
+    inputs at each profile's opt shape.
+    """
+    snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
+    precision = str(precision or engine_precision or snapshot_precision(snapshot)).lower()
+    tolerance = tolerance or tolerance_for(precision)
+    feeds = _given_inputs(snapshot, inputs) if inputs is not None else default_inputs(snapshot, seed)
+    runner, source_out, network_out, _, notes = _run_both(model, snapshot, feeds)
+    metrics = [compare_arrays(name, ref, got, tolerance)
+               for (name, got), ref in zip(network_out.items(), source_out)]
+    return CheckReport(passed=all(m.passed for m in metrics), precision=precision, tolerance=tolerance,
+                       source_kind=runner.kind, outputs=metrics,
+                       inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+
+
+def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
+                 precision: str | None = None, tolerance: Tolerance | None = None,
+                 seed: int = 0) -> LayerwiseReport:
+    """Compare every network tensor that maps to a source value; find the first divergence."""
+    snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
+    precision = str(precision or engine_precision or snapshot_precision(snapshot)).lower()
+    tolerance = tolerance or tolerance_for(precision)
+    feeds = _given_inputs(snapshot, inputs) if inputs is not None else default_inputs(snapshot, seed)
+    runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep="all")
+    outputs = [compare_arrays(name, ref, got, tolerance)
+               for (name, got), ref in zip(network_out.items(), source_out)]
+    report = CheckReport(passed=all(m.passed for m in outputs), precision=precision,
+                         tolerance=tolerance, source_kind=runner.kind, outputs=outputs,
+                         inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    produced = [(i, layer, out["name"]) for i, layer in enumerate(snapshot.layers)
+                for out in layer["outputs"] if out["dtype"] not in ("int32", "int64", "bool")]
+    wanted = [name for _, _, name in produced]
+    values = runner.intermediates(feeds, [s["name"] for s in snapshot.inputs], wanted)
+    compared: list[LayerComparison] = []
+    mapped_layers = set()
+    for index, layer, name in produced:
+        source = values.get(name)
+        if source is None or name not in result.tensors:
+            continue
+        got = result.tensors[name]
+        got = got.float().numpy() if got.is_floating_point() else got.numpy()
+        try:
+            metrics = compare_arrays(name, source.array, got, tolerance, classifier=False)
+        except CheckError as exc:
+            log.info("layer %s: %s", layer["name"], exc.message)
+            continue
+        node = source.node or layer.get("metadata", "")
+        for alternative in source.alternatives if not metrics.passed else ():
+            fused = compare_arrays(name, alternative.array, got, tolerance, classifier=False)
+            if fused.passed:
+                metrics, node = fused, f"{alternative.node} (fused into {source.node})"
+                break
+        mapped_layers.add(index)
+        compared.append(LayerComparison(index, layer["name"], layer["type"], name, node, metrics))
+    first = next((c for c in compared if not c.metrics.passed), None)
+    if not compared:
+        report.notes.append(f"no network tensor maps to a {runner.kind} value by name; see "
+                            f"trtforge.check's naming convention")
+    return LayerwiseReport(check=report, compared=compared,
+                           unmapped=len(snapshot.layers) - len(mapped_layers), first_divergence=first)

@@ -1,0 +1,268 @@
+"""check / debug layers: metrics, tolerance policy, runners, engine files, cache and CLI.
+
+Everything runs for real: torch/onnxruntime/Keras as sources, the TensorRT-RTX ONNX parser
+for the networks, the CPU reference executor for the network side.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from trtforge import Availability, Backend, hookimpl
+from trtforge.check import (
+    TOLERANCES,
+    Tolerance,
+    check,
+    compare_arrays,
+    debug_layers,
+    default_inputs,
+)
+from trtforge.errors import CheckError
+from trtforge.snapshot import Snapshot, engine_snapshot, take_snapshot
+from trtforge.specs import InputSpec
+
+torch = pytest.importorskip("torch")
+
+
+# --- metrics and tolerance ------------------------------------------------------------
+def test_identical_outputs_pass_with_full_agreement() -> None:
+    logits = np.random.default_rng(0).standard_normal((4, 10)).astype(np.float32)
+    m = compare_arrays("y", logits, logits.copy(), TOLERANCES["fp32"])
+    assert m.passed and m.max_abs == 0 and m.top1 == 1.0 and m.top5 == 1.0
+    assert m.cosine == pytest.approx(1.0)
+
+
+def test_error_beyond_range_fraction_fails_and_says_why() -> None:
+    ref = np.linspace(-1, 1, 20, dtype=np.float32).reshape(2, 10)
+    got = ref.copy()
+    got[0, 0] += 0.01  # 0.005 of the range 2.0: fine for fp16, not for fp32
+    assert compare_arrays("y", ref, got, TOLERANCES["fp16"]).passed
+    failed = compare_arrays("y", ref, got, TOLERANCES["fp32"])
+    assert not failed.passed
+    assert any("max abs error" in r for r in failed.reasons)
+
+
+def test_top1_counts_only_decisive_samples() -> None:
+    tol = Tolerance(range_fraction=0.01, min_cosine=0.9, min_top1=1.0)
+    ref = np.array([[5.0, 0.0, 1.0], [1.0, 1.001, 0.0]])
+    swapped_tie = np.array([[5.0, 0.0, 1.0], [1.001, 1.0, 0.0]])  # near-tie flips: not decisive
+    m = compare_arrays("y", ref, swapped_tie, tol)
+    assert m.top1 == 0.5 and m.decisive == 1 and m.passed
+    wrong = np.array([[0.0, 5.0, 1.0], [1.0, 1.001, 0.0]])
+    assert not compare_arrays("y", ref, wrong, tol).passed
+
+
+def test_nan_output_fails() -> None:
+    ref = np.ones((1, 3), np.float32)
+    got = ref.copy()
+    got[0, 1] = np.nan
+    assert "NaN" in " ".join(compare_arrays("y", ref, got, TOLERANCES["int8"]).reasons)
+
+
+# --- a small torch model, its ONNX file and the real parser's network ---------------------
+class SmallNet(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(8)
+        self.conv2 = torch.nn.Conv2d(8, 8, 3, padding=1, groups=2)
+        self.fc = torch.nn.Linear(8, 10)
+
+    def forward(self, x: Any) -> Any:
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = torch.nn.functional.max_pool2d(y, 2)
+        y = torch.sigmoid(self.conv2(y)) * y
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+
+@pytest.fixture(scope="module")
+def small_net() -> SmallNet:
+    torch.manual_seed(0)
+    net = SmallNet().eval()
+    with torch.no_grad():
+        net.bn1.running_mean.uniform_(-0.5, 0.5)
+        net.bn1.running_var.uniform_(0.5, 2.0)
+    return net
+
+
+@pytest.fixture(scope="module")
+def onnx_path(small_net: SmallNet, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("onnx") / "small.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(small_net, torch.randn(2, 3, 16, 16), str(path), input_names=["x"],
+                          output_names=["y"], opset_version=17,
+                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, dynamo=False)
+    return path
+
+
+PROFILE = InputSpec("x", min=(1, 3, 16, 16), opt=(3, 3, 16, 16), max=(4, 3, 16, 16))
+
+
+def parse_snapshot(path: Path, profile: InputSpec = PROFILE) -> Snapshot:
+    from trtforge.trt import get_tensorrt
+
+    tensorrt = get_tensorrt()
+    network = tensorrt.create_network()
+    parser = tensorrt.create_onnx_parser(network)
+    assert parser.parse(path.read_bytes())
+    return take_snapshot(network, tensorrt, profiles=[profile])
+
+
+def test_default_inputs_use_the_profile_opt_shape_and_are_seeded(onnx_path: Path) -> None:
+    snap = parse_snapshot(onnx_path)
+    a, b = default_inputs(snap, seed=1), default_inputs(snap, seed=1)
+    assert a["x"].shape == (3, 3, 16, 16) and a["x"].dtype == np.float32
+    np.testing.assert_array_equal(a["x"], b["x"])
+    assert not np.array_equal(a["x"], default_inputs(snap, seed=2)["x"])
+
+
+def test_check_torch_module_against_its_parsed_network(small_net: SmallNet, onnx_path: Path) -> None:
+    report = check(small_net, parse_snapshot(onnx_path))
+    assert report.passed, report.to_dict()
+    assert report.source_kind == "torch" and report.precision == "fp32"
+    (out,) = report.outputs
+    assert out.shape == (3, 10) and out.max_abs < 1e-4 and out.top1 == 1.0
+
+
+def test_check_onnx_file_with_given_inputs(onnx_path: Path) -> None:
+    x = np.random.default_rng(5).standard_normal((4, 3, 16, 16)).astype(np.float32)
+    report = check(onnx_path, parse_snapshot(onnx_path), inputs=[x])
+    assert report.passed and report.source_kind == "onnx" and report.inputs == {"x": [4, 3, 16, 16]}
+
+
+def test_check_fails_for_another_model(onnx_path: Path) -> None:
+    torch.manual_seed(1)
+    report = check(SmallNet().eval(), parse_snapshot(onnx_path))
+    assert not report.passed
+    assert report.outputs[0].reasons
+
+
+def _tamper(snap: Snapshot, layer_name: str) -> Snapshot:
+    """A copy of ``snap`` whose named convolution has a wrong kernel."""
+    weights = dict(snap.weights)
+    layer = next(l for l in snap.layers if l["name"] == layer_name)
+    key = layer["attrs"]["kernel"]["weights"]
+    weights[key] = weights[key] * np.float32(1.5)
+    return Snapshot(graph=snap.graph, weights=weights)
+
+
+def test_debug_layers_finds_the_first_diverging_onnx_node(onnx_path: Path) -> None:
+    snap = parse_snapshot(onnx_path)
+    clean = debug_layers(onnx_path, snap)
+    assert clean.first_divergence is None and len(clean.compared) >= 8
+    broken = debug_layers(onnx_path, _tamper(snap, "/conv2/Conv"))
+    first = broken.first_divergence
+    assert first is not None and first.layer == "/conv2/Conv" and first.layer_type == "CONVOLUTION"
+    assert first.source_node == "/conv2/Conv (Conv)"
+    assert not broken.check.passed
+
+
+def test_debug_layers_maps_torch_modules_through_export_scopes(small_net: SmallNet, onnx_path: Path) -> None:
+    snap = parse_snapshot(onnx_path)
+    broken = debug_layers(small_net, _tamper(snap, "/conv2/Conv"))
+    assert broken.compared, "no torch module mapped to a network tensor"
+    assert broken.first_divergence is not None
+    assert "conv2" in broken.first_divergence.source_node
+
+
+# --- engines: convert, snapshot beside the engine, the cache, the CLI ---------------------
+class OnnxParserBackend(Backend):
+    """A real route for these tests: NVIDIA's ONNX parser fills the network."""
+
+    name = "test-onnx-parser"
+    priority = 5
+
+    def is_available(self) -> Availability:
+        return Availability(True)
+
+    def accepts(self, source: Any) -> bool:
+        return source.kind == "onnx-file"
+
+    def populate(self, network: Any, source: Any, spec: Any, ctx: Any) -> None:
+        parser = ctx.tensorrt.create_onnx_parser(network)
+        if not parser.parse(Path(source.path).read_bytes()):
+            raise CheckError("test route: parse failed")
+
+
+class OnnxParserPlugin:
+    @hookimpl
+    def register_backends(self, register: Any) -> None:
+        register(OnnxParserBackend())
+
+
+@pytest.fixture
+def onnx_route(plugin_registry: Callable[..., str]) -> None:
+    plugin_registry(OnnxParserPlugin(), name="test-onnx-parser-plugin")
+
+
+def _convert(onnx_path: Path, cache: Any) -> Any:
+    from trtforge.api import convert
+
+    return convert(onnx_path, backend="test-onnx-parser", inputs=[PROFILE], target="sm89", cache=cache)
+
+
+def test_convert_keeps_snapshot_and_saves_it_beside_the_engine(onnx_route: None, onnx_path: Path,
+                                                              tmp_path: Path) -> None:
+    engine = _convert(onnx_path, cache=False)
+    snap = engine.extras["snapshot"]
+    assert snap.profiles == [PROFILE.to_dict()]
+    out = engine.save(tmp_path / "small.engine", snapshot=True)
+    assert (tmp_path / "small.engine.snapshot.json").is_file()
+    assert (tmp_path / "small.engine.snapshot.npz").is_file()
+    report = check(onnx_path, out)
+    assert report.passed and report.inputs == {"x": [3, 3, 16, 16]}
+    report = check(onnx_path, str(tmp_path / "small.engine.snapshot.json"))
+    assert report.passed
+
+
+def test_engine_without_saved_snapshot_is_refused_with_a_hint(onnx_route: None, onnx_path: Path,
+                                                             tmp_path: Path) -> None:
+    _convert(onnx_path, cache=False).save(tmp_path / "plain.engine")
+    with pytest.raises(CheckError, match="no network snapshot") as info:
+        check(onnx_path, tmp_path / "plain.engine")
+    assert "snapshot=True" in (info.value.hint or "")
+
+
+def test_cache_stores_and_restores_the_snapshot(onnx_route: None, onnx_path: Path,
+                                                trtforge_cache: Any) -> None:
+    first = _convert(onnx_path, cache=trtforge_cache)
+    assert first.metadata["cache"]["hit"] is False
+    hit = _convert(onnx_path, cache=trtforge_cache)
+    assert hit.metadata["cache"]["hit"] is True
+    assert "snapshot" not in hit.extras  # read lazily
+    restored = engine_snapshot(hit)
+    assert restored is not None
+    assert restored.json_bytes() == first.extras["snapshot"].json_bytes()
+    assert check(onnx_path, hit).passed
+
+
+def test_cli_check_and_debug_layers(onnx_route: None, onnx_path: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from trtforge.cli import main
+
+    engine_path = tmp_path / "small.engine"
+    _convert(onnx_path, cache=False).save(engine_path, snapshot=True)
+    assert main(["check", str(onnx_path), str(engine_path)]) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert main(["check", str(onnx_path), str(engine_path), "--json", "--seed", "3"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["passed"] is True and data["outputs"][0]["top1"] == 1.0
+    inputs = tmp_path / "inputs.npz"
+    np.savez(inputs, x=np.ones((2, 3, 16, 16), np.float32))
+    assert main(["check", str(onnx_path), str(engine_path), "--inputs", str(inputs), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["inputs"] == {"x": [2, 3, 16, 16]}
+
+    assert main(["debug", "layers", str(onnx_path), str(engine_path)]) == 0
+    assert "no layer diverges" in capsys.readouterr().out
+    broken = _tamper(Snapshot.load(engine_path), "/conv1/Conv")
+    broken.save(tmp_path / "broken.engine")
+    code = main(["debug", "layers", str(onnx_path), str(tmp_path / "broken.engine.snapshot.json")])
+    out = capsys.readouterr().out
+    assert code == 1 and "first divergence" in out and "/conv1/Conv" in out
+    assert main(["check", str(onnx_path), str(tmp_path / "broken.engine.snapshot.json")]) == 1
