@@ -295,7 +295,8 @@ def compare(
                 engine = convert_with(route, source, spec, tensorrt, engine_cache)
             except Exception as exc:  # a failing route never stops the comparison
                 row.status = "failed"
-                row.reason = _describe_failure(exc).split(" [unsupported:")[0]
+                # The first line: framework errors append whole graph dumps after it.
+                row.reason = _describe_failure(exc).split(" [unsupported:")[0].strip().splitlines()[0]
                 row.unsupported = list(getattr(exc, "unsupported", []) or [])
                 row.convert_seconds = round(time.perf_counter() - started, 4)
                 log.info("%s %s %s failed: %s", model_name, route.name, precision, row.reason)

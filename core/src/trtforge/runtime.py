@@ -316,6 +316,7 @@ class EngineRunner:
         context = self._context
         declared = {t.name: t.declared for t in self.inputs}
         profile = select_profile(shapes, declared, self._profiles)
+        self._shapes = None  # until every shape and address is set (a failure forces a redo)
         if profile != self._active_profile:
             if not context.set_optimization_profile_async(profile, self.stream.cuda_stream):
                 raise TensorRTError(f"TensorRT refused optimization profile {profile}")
@@ -433,7 +434,7 @@ class EngineRunner:
         """Seeded random device inputs at the profile's opt shape with ``batch_size`` rows."""
         torch = self._torch
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        profile = self._profiles[self._active_profile] if self._profiles else {}
+        profile = self._profile_for_batch(batch_size)
         result = {}
         for t in self.inputs:
             shape = list(profile[t.name][1]) if t.name in profile else list(t.declared)
@@ -452,6 +453,13 @@ class EngineRunner:
             result[t.name] = value.to(self.device)
         return result
 
+    def _profile_for_batch(self, batch_size: int) -> Mapping[str, tuple[Shape, Shape, Shape]]:
+        """The first profile whose batch ranges hold ``batch_size`` (else the active one)."""
+        for profile in self._profiles:
+            if all(lo[0] <= batch_size <= hi[0] for lo, _, hi in profile.values() if lo):
+                return profile
+        return self._profiles[self._active_profile] if self._profiles else {}
+
     def benchmark(self, batch_size: int = 1, iterations: int = 100, warmup: int = 10,
                   *, name: str | None = None) -> Any:
         """Time inference on device-resident inputs with CUDA events (no host copies)."""
@@ -467,6 +475,11 @@ class EngineRunner:
                 for n, v in inputs.items():
                     views[n].copy_(v)
             key = self._graph_key(shapes)
+            # One launch before timing: graph capture, RTX kernel compilation and lazy setup
+            # happen here instead of inside the first timed step.
+            with torch.cuda.stream(self.stream):
+                self._execute(key)
+            self.stream.synchronize()
             gpu = probe_gpus().gpus[0]
             return time_cuda(
                 lambda: self._execute(key), name=name or _engine_name(self.engine),
