@@ -72,7 +72,9 @@ def test_bench_command_fails_in_one_line(tiny: Any, tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "trtforge", "bench", str(path), "--log",
                              str(tmp_path / "log.txt")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
-    assert result.stderr.startswith("error: cannot run the engine: no GPU"), result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: cannot run the engine: no GPU to run the engine on: no NVIDIA driver "
+                      "on this machine (libcuda.so.1 not found)"], result.stderr
     assert "hint:" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "log.txt").exists()
 
