@@ -21,6 +21,8 @@ H200 = GpuProbe((GpuInfo(0, "NVIDIA H200", 9, 0),))
 L4 = GpuProbe((GpuInfo(0, "NVIDIA L4", 8, 9),))
 RTX3090 = GpuProbe((GpuInfo(0, "NVIDIA GeForce RTX 3090", 8, 6),))
 TORCH_OK = (True, "torch with CUDA")
+no_gpu_here = pytest.mark.skipif(RuntimeFacts.probe().gpus.found,
+                                 reason="this machine has a GPU; the no-GPU error paths do not apply")
 
 
 def _metadata(tensorrt: Any, target: str = "sm89") -> dict[str, Any]:
@@ -55,6 +57,7 @@ def test_every_reason_an_engine_cannot_run(tensorrt: Any) -> None:
     assert "PyTorch with CUDA" in _reason(meta, no_torch)
 
 
+@no_gpu_here
 def test_this_machine_cannot_run_and_says_why(tiny: Any) -> None:
     engine = trtforge.convert(TinyModel(), backend="tiny", target="sm89", cache=False)
     x = np.zeros((1, 3, 8, 8), np.float32)
@@ -66,6 +69,7 @@ def test_this_machine_cannot_run_and_says_why(tiny: Any) -> None:
         assert info.value.hint and "sm89" in info.value.hint
 
 
+@no_gpu_here
 def test_bench_command_fails_in_one_line(tiny: Any, tmp_path: Path) -> None:
     engine = trtforge.convert(TinyModel(), backend="tiny", target="sm89", cache=False)
     path = engine.save(tmp_path / "tiny.engine")
@@ -73,8 +77,8 @@ def test_bench_command_fails_in_one_line(tiny: Any, tmp_path: Path) -> None:
                              str(tmp_path / "log.txt")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == ["error: cannot run the engine: no GPU to run the engine on: no NVIDIA driver "
-                      "on this machine (libcuda.so.1 not found)"], result.stderr
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("error: cannot run the engine: no GPU to run the engine on: ")
     assert "hint:" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "log.txt").exists()
 
