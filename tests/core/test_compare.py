@@ -155,3 +155,31 @@ def test_cli_compare_unknown_backend(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert "unknown backend 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def _installed(*names: str) -> list[str]:
+    from trtforge.backends import registry
+
+    available = {e.name for e in registry().entries() if e.backend.is_available()}
+    return [n for n in names if n in available]
+
+
+@pytest.mark.skipif(not _installed("onnx_trt", "torch2trt"), reason="no real route plugin installed")
+def test_real_routes_on_a_small_torch_model() -> None:
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(8 * 4 * 4, 10)).eval()
+    spec = trtforge.InputSpec(None, min=(1, 1, 8, 8), opt=(4, 1, 8, 8), max=(8, 1, 8, 8))
+    routes = _installed("onnx_trt", "torch2trt")
+    report = trtforge.compare(model, backends=routes, precisions="fp32,fp16", inputs=[spec],
+                              target="sm89", cache=False, baselines=True, baseline_iterations=3)
+    assert sorted({r.route for r in report.rows}) == sorted(routes)
+    for row in report.rows:
+        assert row.status == "ok", row.reason
+        assert row.engine_bytes > 0 and row.layers and row.stages.get("build", 0) > 0
+        if HAS_REFERENCE:
+            assert row.numerics is not None and row.numerics["passed"], row.numerics
+    assert report.baselines[0].framework == "pytorch eager" and report.baselines[0].stats
