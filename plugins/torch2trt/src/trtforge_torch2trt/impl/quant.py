@@ -1,0 +1,58 @@
+"""INT8 Quantize/Dequantize insertion (symmetric: scale = amax / 127, zero point 0)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from trtforge.calibration import INT8_MAX
+
+from trtforge_torch2trt.network import NetworkContext
+
+
+@dataclass
+class Quantizer:
+    """Per-tensor activation ranges by FX node name; Q/DQ pairs are shared per tensor."""
+
+    ranges: dict[str, float]
+    _done: dict[str, Any] = field(default_factory=dict)
+    inserted: int = 0
+
+    def activation(self, net: NetworkContext, x: Any, key: str | None) -> Any:
+        """Q/DQ ``x`` (the value of FX node ``key``) if a calibrated range exists for it."""
+        if key is None or key not in self.ranges or not net.is_itensor(x) or not net.is_float(x):
+            return x
+        if x.name in self._done:
+            return self._done[x.name]
+        scale = max(float(self.ranges[key]), 1e-8) / INT8_MAX
+        out = qdq(net, x, scale, None, x.name)
+        self._done[x.name] = out
+        self.inserted += 1
+        return out
+
+    def weight(self, net: NetworkContext, weight: Any, axis: int, name: str) -> Any:
+        """A constant weight tensor quantized per channel along ``axis`` (Q/DQ'd ITensor)."""
+        import torch
+
+        w = weight.detach().to(torch.float32)
+        dims = [d for d in range(w.dim()) if d != axis]
+        amax = w.abs().amax(dim=dims) if dims else w.abs()
+        scales = torch.clamp(amax, min=1e-8) / INT8_MAX
+        tensor = net.constant(w, f"{name}/weight", "float32")
+        return qdq(net, tensor, scales, axis, f"{name}/weight")
+
+
+def qdq(net: NetworkContext, x: Any, scale: Any, axis: int | None, name: str) -> Any:
+    """Quantize to INT8 and dequantize back to ``x``'s dtype."""
+    import torch
+
+    trt = net.trt
+    scale_value = torch.as_tensor(scale, dtype=torch.float32)
+    scale_t = net.constant(scale_value, f"{name}/scale", "float32")
+    q = net.network.add_quantize(x, scale_t, trt.int8)
+    if axis is not None:
+        q.axis = axis
+    q_out = net.finish(q, f"{name}/quantize")
+    dq = net.network.add_dequantize(q_out, scale_t, x.dtype)
+    if axis is not None:
+        dq.axis = axis
+    return net.finish(dq, f"{name}/dequantize")

@@ -1,0 +1,48 @@
+"""Precision policy of the route (strongly typed networks: precision lives in the graph).
+
+- ``fp32``: every floating tensor and weight is FP32.
+- ``fp16`` / ``bf16``: network inputs and outputs stay FP32 (the user's dtype) and are cast to
+  the reduced type right after the input and back right before the output. Weights are stored
+  in the reduced type and activations flow in it. FP32 is kept where the reduced type
+  overflows or loses too much: reductions (sum/mean/var), softmax/log-softmax, the statistics
+  of layer/group/instance normalisation, and large-range elementwise functions (exp, log, pow,
+  cumulative sums). Those converters cast their input up to FP32, compute, and cast back
+  (layers named ``<tensor>/to_float32`` and ``<node>/to_float16``). Batch normalisation in
+  inference is folded into a per-channel scale and shift, which is safe in the reduced type.
+- ``int8``: FP32 network plus explicit Quantize/Dequantize pairs (symmetric, scale =
+  amax/127) in front of every convolution, linear and matmul input (per-tensor activation
+  ranges calibrated in PyTorch, per-output-channel weight ranges) and of both inputs of
+  residual additions, so TensorRT can fuse them into INT8 kernels. See ``calibrate.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trtforge.specs import Precision
+
+_COMPUTE = {
+    Precision.FP32: "float32",
+    Precision.FP16: "float16",
+    Precision.BF16: "bfloat16",
+    Precision.INT8: "float32",
+}
+
+
+@dataclass(frozen=True)
+class PrecisionPolicy:
+    precision: Precision
+    compute: str  # dtype of floating activations and weights inside the network
+    keep_io_fp32: bool = True
+
+    @classmethod
+    def of(cls, precision: Precision | str, keep_io_fp32: bool = True) -> "PrecisionPolicy":
+        parsed = Precision.parse(precision)
+        return cls(parsed, _COMPUTE[parsed], keep_io_fp32)
+
+    @property
+    def reduced(self) -> bool:
+        return self.compute != "float32"
+
+    @property
+    def quantized(self) -> bool:
+        return self.precision is Precision.INT8
