@@ -62,6 +62,13 @@ def record_ranges(captured: Captured, batches: Iterable[dict[str, Any]], keys: I
     ranges: dict[str, float] = {}
 
     class Recorder(Interpreter):
+        def call_function(self, target: Any, args: Any, kwargs: Any) -> Any:
+            # Eager kernels may hand back non-contiguous layouts the traced graph's views
+            # did not expect; a reshape computes the same values.
+            if target is torch.ops.aten.view.default:
+                return torch.ops.aten.reshape.default(*args, **kwargs)
+            return super().call_function(target, args, kwargs)
+
         def run_node(self, n: Any) -> Any:
             result = super().run_node(n)
             if n.name in wanted and isinstance(result, torch.Tensor) and result.is_floating_point():
