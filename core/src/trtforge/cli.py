@@ -42,7 +42,8 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 
 # --- convert --------------------------------------------------------------------------
 def _configure_convert(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="model file or folder (.onnx, .keras, .h5, SavedModel dir, .pb, ...)")
+    p.add_argument("model", nargs="?",
+                   help="model file or folder (.onnx, .keras, .h5, SavedModel dir, .pb, ...)")
     p.add_argument("--backend", "-b", default="auto", help="route name, or 'auto' (default)")
     p.add_argument("--precision", "-p", default="fp32", help="fp32 (default), fp16, bf16 or int8")
     p.add_argument("--input", "-i", action="append", default=[], metavar="SPEC",
@@ -60,6 +61,25 @@ def _configure_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timing-cache", help="timing cache file to read and update")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="route-specific option (repeatable)")
+    p.add_argument("--list-passes", action="store_true",
+                   help="list the preparation passes of the chosen (or every) route, then exit")
+    p.add_argument("--disable-pass", action="append", default=[], metavar="NAME",
+                   help="skip one preparation pass of the route (repeatable; see --list-passes)")
+
+
+def _list_passes(backend: str) -> int:
+    """Print the passes of routes that have them (``Backend.passes()``)."""
+    from trtforge.backends import registry
+
+    routes = registry()
+    entries = [routes.get(backend)] if backend != "auto" else routes.entries()
+    rows = [(e.name, name, text) for e in entries if callable(getattr(e.backend, "passes", None))
+            for name, text in e.backend.passes()]
+    if not rows:
+        _console().print(f"no route here has preparation passes ({backend})")
+        return 0
+    _console().print(_table("preparation passes (on by default)", ["route", "pass", "what it does"], rows))
+    return 0
 
 
 def _parse_options(items: Sequence[str]) -> dict[str, Any]:
@@ -78,9 +98,15 @@ def _parse_options(items: Sequence[str]) -> dict[str, Any]:
 def _run_convert(args: argparse.Namespace) -> int:
     from trtforge.api import convert
 
+    if args.list_passes:
+        return _list_passes(args.backend)
+    if not args.model:
+        raise UsageError("convert needs a model", hint="trtforge convert MODEL --target sm89 -o out.engine")
     cache: Any = False if args.no_cache else (args.cache_dir or True)
     options = _parse_options(args.option)
     options.update(getattr(args, "extra_options", {}) or {})
+    if args.disable_pass:
+        options["disable_passes"] = list(options.get("disable_passes") or []) + list(args.disable_pass)
     with _progress():
         engine = convert(
             args.model, backend=args.backend, precision=args.precision, inputs=args.input or None,

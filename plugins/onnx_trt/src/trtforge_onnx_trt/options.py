@@ -1,0 +1,61 @@
+"""The route's options (``convert(..., options={...})`` / ``--option KEY=VALUE``), validated once."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+from trtforge.errors import UsageError
+
+DEFAULT_OPSET = 17
+TORCH_EXPORTERS = ("auto", "dynamo", "torchscript")
+
+
+def _names(value: Any, key: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"option {key} must be a list of names, got {value!r}")
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class RouteOptions:
+    disable_passes: tuple[str, ...] = ()
+    input_names: tuple[str, ...] | None = None
+    output_names: tuple[str, ...] | None = None
+    opset: int = DEFAULT_OPSET
+    inputs_as_nchw: tuple[str, ...] | None = None
+    keep_io_types: bool = True
+    fp32_ops: tuple[str, ...] = ()
+    signature: str = "serving_default"
+    torch_exporter: str = "auto"
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> "RouteOptions":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise UsageError(
+                f"onnx_trt does not know the option(s) {', '.join(unknown)}",
+                hint=f"known options: {', '.join(sorted(known))}",
+            )
+        opset = int(options.get("opset", DEFAULT_OPSET))
+        if opset < 13:
+            raise UsageError(f"opset {opset} is too old for this route",
+                             hint="use opset 13 or newer (17 is the default)")
+        exporter = str(options.get("torch_exporter", "auto"))
+        if exporter not in TORCH_EXPORTERS:
+            raise UsageError(f"unknown torch_exporter {exporter!r}", hint=f"use one of {TORCH_EXPORTERS}")
+        return cls(
+            disable_passes=_names(options.get("disable_passes"), "disable_passes") or (),
+            input_names=_names(options.get("input_names"), "input_names"),
+            output_names=_names(options.get("output_names"), "output_names"),
+            opset=opset,
+            inputs_as_nchw=_names(options.get("inputs_as_nchw"), "inputs_as_nchw"),
+            keep_io_types=bool(options.get("keep_io_types", True)),
+            fp32_ops=_names(options.get("fp32_ops"), "fp32_ops") or (),
+            signature=str(options.get("signature", "serving_default")),
+            torch_exporter=exporter,
+        )

@@ -1,0 +1,313 @@
+"""Reduced precision as a graph transform (TensorRT networks are strongly typed).
+
+- fp16 / bf16: ModelOpt AutoCast when it is installed, else onnxconverter-common's FP16
+  converter (bf16: the FP16 conversion retyped to bfloat16 from the FP32 weights). Inputs and
+  outputs stay FP32 by default; ops known to overflow and nodes with weights beyond the FP16
+  range stay FP32, and the conversion says which.
+- int8: explicit Q/DQ. Per-tensor ranges come from the core calibration cache
+  (``trtforge.calibration``), computed with onnxruntime from the user's batches when missing;
+  the Q/DQ graph is made by onnxruntime's ``quantize_static`` (QDQ format, symmetric INT8,
+  per-channel weights, no INT32 biases) fed with those ranges. Q/DQ sit where TensorRT fuses
+  them: on the inputs of Conv/Gemm/MatMul and on the residual input of Adds that join a
+  convolution branch, as NVIDIA's quantization toolkits place them.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from trtforge.errors import ConversionError, UsageError
+
+if TYPE_CHECKING:
+    from trtforge.calibration import CalibrationCache
+    from trtforge.context import ConversionContext
+
+log = logging.getLogger(__name__)
+
+FP16_MAX = 65504.0
+# Ops whose results commonly leave the FP16 range or lose too much in it (sums of squares,
+# exponentials, products, running sums). Kept in FP32 in addition to the converter's own list.
+OVERFLOW_OPS = ("Exp", "Pow", "ReduceSumSquare", "ReduceL2", "ReduceLogSumExp", "ReduceLogSum",
+                "ReduceProd", "Softplus", "CumSum", "Range")
+QUANTIZED_OPS = ("Conv", "Gemm", "MatMul")
+_CONV_LIKE = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization")
+
+
+@dataclass
+class PrecisionReport:
+    converter: str
+    kept_fp32: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        counts = Counter(item.split(" ")[0] for item in self.kept_fp32)
+        kept = ", ".join(f"{op} x{k}" for op, k in counts.most_common()) or "none"
+        return f"{self.converter}; kept in FP32: {kept}"
+
+
+# --- fp16 / bf16 ------------------------------------------------------------------------------
+def _large_initializer_nodes(model: Any) -> list[str]:
+    import numpy as np
+    from onnx import TensorProto, numpy_helper
+
+    large = {i.name for i in model.graph.initializer
+             if i.data_type == TensorProto.FLOAT and np.abs(numpy_helper.to_array(i)).max(initial=0) > FP16_MAX}
+    return [n.name for n in model.graph.node if n.name and large & set(n.input)]
+
+
+def to_half(model: Any, low: str, keep_io_types: bool, extra_ops: Sequence[str], ctx: "ConversionContext") -> tuple[Any, PrecisionReport]:
+    """Convert a FP32 model to fp16 or bf16 (``low``), keeping risky nodes in FP32."""
+    block_ops = list(dict.fromkeys([*OVERFLOW_OPS, *extra_ops]))
+    block_nodes = _large_initializer_nodes(model)
+    try:
+        from modelopt.onnx.autocast import convert_to_mixed_precision
+    except ImportError:
+        convert_to_mixed_precision = None
+    if convert_to_mixed_precision is not None:
+        path = ctx.workdir / "autocast_input.onnx"
+        import onnx
+
+        onnx.save(model, str(path))
+        converted = convert_to_mixed_precision(
+            onnx_path=str(path), low_precision_type=low, op_types_to_exclude=block_ops,
+            nodes_to_exclude=block_nodes or None, keep_io_types=keep_io_types)
+        report = PrecisionReport("ModelOpt AutoCast")
+    else:
+        from onnxconverter_common import float16
+
+        block_ops = list(dict.fromkeys([*float16.DEFAULT_OP_BLOCK_LIST, *block_ops]))
+        converted = float16.convert_float_to_float16(
+            copy.deepcopy(model), keep_io_types=keep_io_types, op_block_list=block_ops,
+            node_block_list=block_nodes, max_finite_val=FP16_MAX, min_positive_val=1e-7)
+        report = PrecisionReport("onnxconverter-common float16")
+        if low == "bf16":
+            converted = _retype_half_to_bfloat16(converted, model)
+            report.converter += " retyped to bfloat16"
+    block_ops_set = set(block_ops)
+    report.kept_fp32 = [f"{n.op_type} {n.name}" for n in model.graph.node
+                        if n.op_type in block_ops_set or n.name in block_nodes]
+    return converted, report
+
+
+def _retype_half_to_bfloat16(converted: Any, original: Any) -> Any:
+    """Turn the FP16 converter's output into bf16: FP16 types, casts and weights become BF16,
+    weights converted from their FP32 originals (not from the rounded FP16 values)."""
+    import ml_dtypes
+    import numpy as np
+    from onnx import TensorProto, numpy_helper
+
+    fp32 = {i.name: i for i in original.graph.initializer}
+
+    def retensor(tensor: Any) -> Any:
+        source = fp32.get(tensor.name)
+        values = numpy_helper.to_array(source if source is not None else tensor).astype(np.float32)
+        new = numpy_helper.from_array(values.astype(ml_dtypes.bfloat16), tensor.name)
+        return new
+
+    graph = converted.graph
+    for k, init in enumerate(graph.initializer):
+        if init.data_type == TensorProto.FLOAT16:
+            graph.initializer[k].CopyFrom(retensor(init))
+    for node in graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Cast" and attr.name == "to" and attr.i == TensorProto.FLOAT16:
+                attr.i = TensorProto.BFLOAT16
+            if attr.HasField("t") and attr.t.data_type == TensorProto.FLOAT16:
+                attr.t.CopyFrom(retensor(attr.t))
+    for value in [*graph.input, *graph.output, *graph.value_info]:
+        if value.type.tensor_type.elem_type == TensorProto.FLOAT16:
+            value.type.tensor_type.elem_type = TensorProto.BFLOAT16
+    return converted
+
+
+# --- int8 -------------------------------------------------------------------------------------
+def _producers(model: Any) -> dict[str, tuple[int, Any]]:
+    return {o: (k, n) for k, n in enumerate(model.graph.node) for o in n.output}
+
+
+def residual_inputs(model: Any) -> dict[str, str]:
+    """Add node name -> the input to quantize so TensorRT can fuse the Add into a convolution.
+
+    The other input (produced by a convolution) stays unquantized: TensorRT fuses it with the
+    convolution and reads the quantized residual. When both come from convolutions (a
+    projection shortcut), the earlier-computed one is the residual.
+    """
+    constants = {i.name for i in model.graph.initializer}
+    producers = _producers(model)
+    chosen = {}
+    for node in model.graph.node:
+        if node.op_type != "Add" or len(node.input) != 2:
+            continue
+        a, b = node.input
+        if a in constants or b in constants or a not in producers or b not in producers:
+            continue
+        conv_a = producers[a][1].op_type in _CONV_LIKE
+        conv_b = producers[b][1].op_type in _CONV_LIKE
+        if conv_a and not conv_b:
+            chosen[node.name] = b
+        elif conv_b and not conv_a:
+            chosen[node.name] = a
+        elif conv_a and conv_b:
+            chosen[node.name] = a if producers[a][0] < producers[b][0] else b
+    return chosen
+
+
+def tensors_to_calibrate(model: Any) -> list[str]:
+    """Activations that get Q/DQ: inputs of Conv/Gemm/MatMul (not weights/biases) + residuals."""
+    constants = {i.name for i in model.graph.initializer}
+    constants |= {o for n in model.graph.node if n.op_type == "Constant" for o in n.output}
+    needed: list[str] = []
+    for node in model.graph.node:
+        if node.op_type in QUANTIZED_OPS:
+            data_inputs = node.input[:1] if node.op_type == "Conv" else node.input[:2]
+            needed.extend(t for t in data_inputs if t and t not in constants)
+    needed.extend(residual_inputs(model).values())
+    return list(dict.fromkeys(needed))
+
+
+def measure_ranges(model: Any, tensors: Sequence[str], batches: Any) -> tuple[dict[str, float], int]:
+    """Largest |value| of each tensor over the calibration batches, with onnxruntime."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    probe = copy.deepcopy(model)
+    existing = {o.name for o in probe.graph.output}
+    for name in tensors:
+        if name not in existing:
+            probe.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    feeds_meta = {i.name: i for i in session.get_inputs()}
+    amax = {name: 0.0 for name in tensors}
+    count = 0
+    for batch in batches:
+        feeds = {}
+        for name, value in batch.items():
+            dtype = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+                     "tensor(int32)": np.int32, "tensor(int64)": np.int64,
+                     "tensor(float16)": np.float16}.get(feeds_meta[name].type, None)
+            feeds[name] = np.ascontiguousarray(value, dtype=dtype)
+        outputs = session.run(list(tensors), feeds)
+        for name, value in zip(tensors, outputs):
+            amax[name] = max(amax[name], float(np.abs(value).max(initial=0.0)))
+        count += 1
+    return amax, count
+
+
+def calibration_ranges(model: Any, calibration: Any, fingerprint: str, ctx: "ConversionContext") -> "CalibrationCache":
+    """The core calibration cache with a range for every tensor the Q/DQ graph needs."""
+    from trtforge.calibration import CalibrationCache, as_calibration
+
+    calib = as_calibration(calibration)
+    if calib is None:
+        raise UsageError("INT8 needs calibration data or a calibration cache",
+                         hint="pass calibration=<array or iterable of batches> or Calibration(data=..., cache='calib.json')")
+    needed = tensors_to_calibrate(model)
+    cache_path = Path(calib.cache) if calib.cache is not None else None
+    if cache_path is not None and cache_path.is_file():
+        cache = CalibrationCache.load(cache_path, model_fingerprint=fingerprint)
+    else:
+        cache = CalibrationCache(model_fingerprint=fingerprint, method=calib.method, producer="onnx_trt")
+    missing = cache.missing(needed)
+    if not missing:
+        ctx.note(f"int8: calibration cache {cache_path} has all {len(needed)} ranges; calibration skipped")
+        return cache
+    if calib.method != "max":
+        raise UsageError(f"onnx_trt calibrates with method 'max', not {calib.method!r}",
+                         hint="use Calibration(method='max')")
+    inputs = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+    ranges, batches = measure_ranges(model, missing, calib.batches(inputs))
+    cache.update(ranges)
+    cache.batches += batches
+    if cache_path is not None:
+        cache.save(cache_path)
+    ctx.note(f"int8: calibrated {len(missing)} tensor range(s) on {batches} batch(es)"
+             + (f", written to {cache_path}" if cache_path is not None else ""))
+    return cache
+
+
+def quantize_int8(model: Any, cache: "CalibrationCache", ctx: "ConversionContext") -> tuple[Any, PrecisionReport]:
+    """Q/DQ graph from the cached ranges (onnxruntime's quantize_static, QDQ, symmetric)."""
+    import numpy as np
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.calibrate import TensorData, TensorsData, save_tensors_data
+
+    needed = tensors_to_calibrate(model)
+    ranges = TensorsData(CalibrationMethod.MinMax, {
+        name: TensorData(lowest=np.float32(-cache.ranges[name]), highest=np.float32(cache.ranges[name]))
+        for name in needed})
+    ranges_path = ctx.workdir / "ort_ranges.json"
+    save_tensors_data(ranges, ranges_path)
+    source_path = ctx.workdir / "int8_input.onnx"
+    output_path = ctx.workdir / "int8_qdq.onnx"
+    onnx.save(model, str(source_path))
+    quantize_static(
+        str(source_path), str(output_path), calibration_data_reader=None,
+        quant_format=QuantFormat.QDQ, op_types_to_quantize=list(QUANTIZED_OPS), per_channel=True,
+        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax, calibration_cache_path=str(ranges_path),
+        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                       # TensorRT 8.6 rejects INT32 biases; keep them FP32.
+                       "QuantizeBias": False,
+                       # Outputs stay FP32 so TensorRT can fuse bias/activation/residual Add
+                       # into the convolution; the next layer's input Q/DQ quantizes them.
+                       "OpTypesToExcludeOutputQuantization": list(QUANTIZED_OPS)},
+    )
+    quantized = onnx.load(str(output_path))
+    residuals = _quantize_residuals(quantized, residual_inputs(model), cache)
+    report = PrecisionReport(
+        f"onnxruntime quantize_static (QDQ, symmetric int8, per-channel weights), "
+        f"{residuals} residual Add input(s) quantized")
+    quantized_ops = set(QUANTIZED_OPS)
+    dq_fed = {n.output[0] for n in quantized.graph.node if n.op_type == "DequantizeLinear"}
+    report.kept_fp32 = [f"{n.op_type} {n.name}" for n in quantized.graph.node
+                        if n.op_type in quantized_ops and not (set(n.input[:1]) & dq_fed)]
+    if not any(n.op_type == "QuantizeLinear" for n in quantized.graph.node):
+        raise ConversionError("int8: the model has no Conv, Gemm or MatMul to quantize",
+                              route="onnx_trt", hint="use fp16 for this model")
+    return quantized, report
+
+
+def _quantize_residuals(model: Any, residuals: dict[str, str], cache: "CalibrationCache") -> int:
+    """Route each chosen residual Add input through Q/DQ (reusing the pair the quantizer made
+    for the same tensor when there is one)."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    by_name = {n.name: n for n in graph.node}
+    existing = {}
+    quantize_of = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "QuantizeLinear"}
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in quantize_of:
+            existing.setdefault(quantize_of[node.input[0]], node.output[0])
+    count = 0
+    for add_name, tensor in residuals.items():
+        add = by_name.get(add_name)
+        if add is None:
+            continue
+        dequantized = existing.get(tensor)
+        if tensor not in add.input:
+            # The quantizer already routed every consumer of the tensor through its Q/DQ.
+            count += int(dequantized is not None and dequantized in add.input)
+            continue
+        if dequantized is None:
+            scale = numpy_helper.from_array(np.array(cache.scale(tensor), np.float32), f"{tensor}_residual_scale")
+            zero = numpy_helper.from_array(np.array(0, np.int8), f"{tensor}_residual_zero_point")
+            graph.initializer.extend([scale, zero])
+            q_out, dq_out = f"{tensor}_residual_QuantizeLinear_Output", f"{tensor}_residual_DequantizeLinear_Output"
+            position = list(graph.node).index(add)
+            graph.node.insert(position, helper.make_node(
+                "DequantizeLinear", [q_out, scale.name, zero.name], [dq_out], name=f"{tensor}_residual_DequantizeLinear"))
+            graph.node.insert(position, helper.make_node(
+                "QuantizeLinear", [tensor, scale.name, zero.name], [q_out], name=f"{tensor}_residual_QuantizeLinear"))
+            existing[tensor] = dequantized = dq_out
+        add.input[list(add.input).index(tensor)] = dequantized
+        count += 1
+    return count
