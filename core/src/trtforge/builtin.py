@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from trtforge import torch_sources
 from trtforge.hookspecs import hookimpl
 from trtforge.sources import ModelFormat, hash_path
 
@@ -95,6 +96,13 @@ FORMATS = [
     ModelFormat("tf-graphdef", "an in-memory tf.compat.v1.GraphDef",
                 _is_instance_of("tensorflow", "compat.v1.GraphDef"), _hash_graphdef, priority=60),
     ModelFormat("uff-file", "a UFF file (.uff)", _suffix(".uff"), hash_path, priority=50),
+    # Loaders: they yield an nn.Module, detected again as a torch-module source.
+    ModelFormat("torchvision-name", "a torchvision model name (torchvision:resnet50, random weights)",
+                torch_sources.is_torchvision_name, text=True, load=torch_sources.load_torchvision),
+    ModelFormat("torch-python-file", "a Python file defining a torch module (model.py[:attr])",
+                torch_sources.is_python_file, text=True, load=torch_sources.load_python_file),
+    ModelFormat("torch-python-path", "a Python file defining a torch module (.py)",
+                _suffix(".py"), load=torch_sources.load_python_file, priority=90),
 ]
 
 
