@@ -148,6 +148,14 @@ def test_agreement_metrics_by_hand() -> None:
     assert result["top5"] == 1.0
 
 
+def test_stage_times_add_up() -> None:
+    from trtforge.compare import split_stages
+
+    stages = split_stages({"populate": 10.0, "export": 6.0, "parse": 1.5, "build": 2.0})
+    assert stages == {"export": 6.0, "parse": 1.5, "populate (rest)": 2.5, "build": 2.0}
+    assert split_stages({"populate": 0.5, "build": 1.0}) == {"populate": 0.5, "build": 1.0}
+
+
 def test_cli_compare_unknown_backend(tmp_path: Path) -> None:
     (tmp_path / "m.onnx").write_bytes(b"x")
     result = subprocess.run([sys.executable, "-m", "trtforge", "compare", str(tmp_path / "m.onnx"),

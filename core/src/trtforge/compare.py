@@ -428,10 +428,23 @@ def _numpy(x: Any) -> Any:
     return x.detach().cpu().numpy() if hasattr(x, "detach") else x
 
 
+def split_stages(stages: dict[str, float]) -> dict[str, float]:
+    """Stage times that add up: a route's own stages (export, passes, parse, calibrate, ...)
+    run inside core's ``populate`` stage, so ``populate`` keeps only the time they leave."""
+    inner = {k: float(v) for k, v in stages.items() if k not in ("populate", "build")}
+    result = dict(inner)
+    if "populate" in stages:
+        rest = float(stages["populate"]) - sum(inner.values())
+        result["populate" if not inner else "populate (rest)"] = round(max(rest, 0.0), 4)
+    if "build" in stages:
+        result["build"] = float(stages["build"])
+    return result
+
+
 def _fill_engine_columns(row: Row, engine: Any, seconds: float) -> None:
     meta = engine.metadata
     row.convert_seconds = round(seconds, 4)
-    row.stages = {k: float(v) for k, v in (meta.get("build", {}).get("stages") or {}).items()}
+    row.stages = split_stages(meta.get("build", {}).get("stages") or {})
     row.engine_bytes = len(engine.plan)
     row.layers = (meta.get("network") or {}).get("layers")
     row.target = meta.get("target")

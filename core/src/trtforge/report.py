@@ -212,7 +212,8 @@ class Report:
             if not row.ok:
                 text = f"{row.model} / {row.route} / {row.precision} {row.status}: {row.reason}"
                 if row.unsupported:
-                    text += f" [unsupported: {', '.join(row.unsupported)}]"
+                    ops = [_short(op, 160) for op in row.unsupported]
+                    text += f" [unsupported: {'; '.join(ops)}]"
                 console.print(f"• {text}", highlight=False, markup=False)
         for note in self.all_notes():
             console.print(f"• {note}", highlight=False, markup=False)
@@ -228,7 +229,13 @@ class Report:
         values = [r.accuracy_delta * 100 for r in rows]
         colors = ["tab:green" if v >= -0.5 else "tab:orange" if v >= -2 else "tab:red" for v in values]
         ax.bar(range(len(rows)), values, color=colors)
+        for i, (row, value) in enumerate(zip(rows, values)):
+            ax.annotate(f"{value:+.2f}\n({row.accuracy * 100:.1f}%)", (i, value), ha="center",
+                        va="bottom" if value >= 0 else "top", fontsize=7,
+                        xytext=(0, 3 if value >= 0 else -3), textcoords="offset points")
         ax.axhline(0, color="black", linewidth=0.8)
+        low, high = min(values + [0.0]), max(values + [0.0])
+        ax.set_ylim(low - max(0.5, 0.25 * (high - low)), high + max(0.5, 0.25 * (high - low)))
         ax.set_xticks(range(len(rows)), labels, fontsize=7)
         ax.set_ylabel("accuracy change vs source (points)")
         ax.set_title("Accuracy change after conversion")
@@ -298,7 +305,7 @@ def _terminal_cells(row: Row, shared_gpu_note: str | None) -> list[str]:
         if n.get("top1") is not None:
             numerics += f", top-1 {n['top1'] * 100:.0f}%"
     else:
-        numerics = "n/a" if row.numerics_note == NO_REFERENCE_NOTE else (row.numerics_note or "n/a")
+        numerics = "n/a" if row.numerics_note == NO_REFERENCE_NOTE else _short(row.numerics_note or "n/a")
     if row.accuracy is not None:
         accuracy = f"{row.accuracy * 100:.1f}%" + (
             f" ({row.accuracy_delta * 100:+.1f})" if row.accuracy_delta is not None else "")
@@ -308,11 +315,18 @@ def _terminal_cells(row: Row, shared_gpu_note: str | None) -> list[str]:
         gpu = [f"{row.gpu['latency_median'] * 1e3:.3f}", f"{row.gpu['fps_median']:.0f}"]
     else:
         shared = bool(shared_gpu_note and row.gpu_note and shared_gpu_note in row.gpu_note)
-        gpu = ["n/a" if shared else (row.gpu_note or "n/a"), "n/a"]
+        gpu = ["n/a" if shared else _short(row.gpu_note or "n/a"), "n/a"]
     return [row.model, row.route, row.precision, status, convert, mb, layers, numerics, accuracy, *gpu]
 
 
 NO_REFERENCE_NOTE = "n/a: reference executor not installed"
+TERMINAL_CELL_CHARS = 60
+
+
+def _short(text: str, limit: int = TERMINAL_CELL_CHARS) -> str:
+    """First line, cut to ``limit`` characters (the JSON and Markdown keep the whole text)."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _fmt_seconds(value: float) -> str:
