@@ -15,7 +15,7 @@ def test_pool2d(layer: nn.Module) -> None:
     assert "POOLING" in layer_types(assert_matches(layer, seeded(2, 3, 11, 11)))
 
 
-@pytest.mark.parametrize("output_size", [1, (2, 2), (3, 1)])
+@pytest.mark.parametrize("output_size", [1, (2, 2), (3, 1), (4, 5), (7, 7)])
 def test_adaptive_avg_pool(output_size: object) -> None:
     assert_matches(nn.AdaptiveAvgPool2d(output_size), seeded(2, 4, 6, 6))
 

@@ -55,18 +55,18 @@ def convert_avg_pool(net: NetworkContext, node: Any, args: Any, kwargs: dict[str
                 count_include_pad=bool(arg(args, kwargs, 5, "count_include_pad", True)))
 
 
-def divisible_or_global(node: Any) -> bool | str:
+def static_or_global(node: Any) -> bool | str:
     out = [int(o) for o in node_arg(node, 1, "output_size")]
     val = fake(node.args[0])
     if all(o == 1 for o in out):
         return True
     spatial = list(val.shape[-len(out):])
-    if any(not isinstance(s, int) for s in spatial) or any(s % o for s, o in zip(spatial, out)):
-        return f"adaptive pooling from {spatial} to {out} (needs divisible static sizes)"
+    if any(not isinstance(s, int) for s in spatial):
+        return f"adaptive pooling over dynamic sizes {spatial}"
     return True
 
 
 @converter(A._adaptive_avg_pool2d.default, A._adaptive_avg_pool3d.default,
-           A.adaptive_avg_pool2d.default, validator=divisible_or_global)
+           A.adaptive_avg_pool2d.default, validator=static_or_global)
 def convert_adaptive_avg_pool(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     return adaptive_avg_pool(net, args[0], arg(args, kwargs, 1, "output_size"), node.name)

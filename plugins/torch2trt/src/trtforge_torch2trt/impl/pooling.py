@@ -36,7 +36,29 @@ def adaptive_avg_pool(net: NetworkContext, x: Any, output_size: Sequence[int], n
     if all(o == 1 for o in out):
         axes = list(range(net.rank(x) - len(out), net.rank(x)))
         return reduce(net, x, "AVG", axes, True, name)
-    if any(s < 0 for s in spatial) or any(s % o for s, o in zip(spatial, out)):
-        raise net.error(f"adaptive pooling from {spatial} to {out} needs divisible static sizes")
-    kernel = [s // o for s, o in zip(spatial, out)]
-    return pool(net, x, "AVERAGE", kernel, kernel, [0] * len(kernel), False, name)
+    if any(s < 0 for s in spatial):
+        raise net.error(f"adaptive pooling over dynamic sizes {spatial}")
+    if not any(s % o for s, o in zip(spatial, out)):
+        kernel = [s // o for s, o in zip(spatial, out)]
+        return pool(net, x, "AVERAGE", kernel, kernel, [0] * len(kernel), False, name)
+    return _adaptive_by_slices(net, x, spatial, out, name)
+
+
+def _adaptive_by_slices(net: NetworkContext, x: Any, spatial: Sequence[int], out: Sequence[int],
+                        name: str) -> Any:
+    """General adaptive average pooling, one axis at a time (it is separable): output cell i
+    averages input cells floor(i*S/O) .. ceil((i+1)*S/O)-1, as PyTorch defines it."""
+    from trtforge_torch2trt.impl.reduce import reduce
+    from trtforge_torch2trt.impl.shape import concat, slice_axis
+
+    rank = net.rank(x)
+    for k, (size, cells) in enumerate(zip(spatial, out)):
+        axis = rank - len(out) + k
+        last = k == len(out) - 1
+        pieces = []
+        for i in range(cells):
+            start, end = (i * size) // cells, -(-((i + 1) * size) // cells)
+            part = slice_axis(net, x, axis, start, end, 1, f"{name}/a{axis}_{i}")
+            pieces.append(reduce(net, part, "AVG", [axis], True, f"{name}/a{axis}_{i}_mean"))
+        x = concat(net, pieces, axis, name if last else f"{name}/a{axis}")
+    return x
