@@ -191,3 +191,37 @@ def test_real_routes_on_a_small_torch_model() -> None:
         if HAS_REFERENCE:
             assert row.numerics is not None and row.numerics["passed"], row.numerics
     assert report.baselines[0].framework == "pytorch eager" and report.baselines[0].stats
+
+
+@pytest.mark.skipif(not _installed("onnx_trt"), reason="the onnx_trt route is not installed")
+def test_cli_compare_an_onnx_file_with_labelled_data(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal((6, 4)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor("w", TensorProto.FLOAT, [6, 4], weight.ravel())])
+    model = tmp_path / "linear.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), model)
+    x = rng.standard_normal((32, 6)).astype(np.float32)
+    np.savez(tmp_path / "data.npz", x=x, y=(x @ weight).argmax(axis=1))
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "trtforge", "compare", str(model), "--backends", "onnx_trt",
+         "--precisions", "fp32,fp16", "--input", "x:1x6,8x6,32x6", "--data", str(tmp_path / "data.npz"),
+         "--target", "sm89", "--out", str(out), "--no-cache"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "onnx_trt" in result.stdout and "onnxruntime" in result.stdout
+    report = load(out / "report.json")
+    assert [(r.route, r.precision, r.status) for r in report.rows] == [
+        ("onnx_trt", "fp32", "ok"), ("onnx_trt", "fp16", "ok")]
+    assert report.baselines[0].framework == "onnxruntime" and report.baselines[0].accuracy == 1.0
+    if HAS_REFERENCE:
+        fp32 = report.rows[0]
+        assert fp32.accuracy == 1.0 and fp32.accuracy_delta == 0.0 and fp32.numerics["passed"]
+        assert (out / "accuracy_change.png").read_bytes().startswith(PNG_SIGNATURE)
