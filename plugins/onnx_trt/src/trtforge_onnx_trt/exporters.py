@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import io
 import logging
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -35,12 +36,44 @@ _NOT_OUTPUTS = {"Const", "NoOp", "Assert", "Placeholder", "VarHandleOp", "Variab
                 "RestoreV2"}
 
 
+# Recent exports, so converting one model at several precisions (compare, tests) exports it
+# once: (kind, fingerprint, export options, input specs) -> serialized ONNX.
+_RECENT: "OrderedDict[tuple[Any, ...], tuple[bytes, list[str]]]" = OrderedDict()
+_RECENT_SIZE = 2
+
+
+def _export_key(source: "ModelSource", spec: "BuildSpec", options: RouteOptions) -> tuple[Any, ...]:
+    return (source.kind, source.fingerprint, options.input_names, options.output_names, options.opset,
+            options.inputs_as_nchw, options.signature, options.torch_exporter, spec.inputs,
+            tuple(tuple(getattr(x, "shape", ())) for x in spec.example_inputs or ()))
+
+
 def to_onnx(source: "ModelSource", spec: "BuildSpec", options: RouteOptions,
             ctx: "ConversionContext") -> Any:
     """The source model as an ``onnx.ModelProto`` (raises with the fix when it cannot be)."""
-    kind = source.kind
-    if kind in ONNX_KINDS:
+    if source.kind in ONNX_KINDS:
         return load_onnx(source)
+    import onnx
+
+    key = _export_key(source, spec, options)
+    if key in _RECENT:
+        _RECENT.move_to_end(key)
+        data, notes = _RECENT[key]
+        for note in notes:
+            ctx.note(note)
+        ctx.note("export reused from an earlier conversion of the same model in this process")
+        return onnx.load_from_string(data)
+    before = len(ctx.notes)
+    model = _export(source, spec, options, ctx)
+    _RECENT[key] = (model.SerializeToString(), list(ctx.notes[before:]))
+    while len(_RECENT) > _RECENT_SIZE:
+        _RECENT.popitem(last=False)
+    return model
+
+
+def _export(source: "ModelSource", spec: "BuildSpec", options: RouteOptions,
+            ctx: "ConversionContext") -> Any:
+    kind = source.kind
     if kind in TORCH_KINDS:
         return export_torch(source, spec, options, ctx)
     if kind in TF_KINDS:
@@ -166,7 +199,7 @@ def export_torch(source: "ModelSource", spec: "BuildSpec", options: RouteOptions
     if options.torch_exporter in ("auto", "dynamo"):
         try:
             model = _export_dynamo(torch, module, examples, names, outputs, dynamic, options.opset)
-            ctx.note(f"exported with torch.onnx.export(dynamo=True), opset {options.opset}")
+            ctx.note(f"exported with torch.onnx.export(dynamo=True), opset {_opset(model)}")
             return model
         except Exception as exc:  # the exporter raises many kinds; the fallback is the answer
             errors.append(f"dynamo exporter: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
@@ -186,6 +219,10 @@ def export_torch(source: "ModelSource", spec: "BuildSpec", options: RouteOptions
     ctx.note(f"exported with the TorchScript ONNX exporter, opset {options.opset}"
              + (f" (dynamo exporter failed: {errors[0]})" if errors else ""))
     return model
+
+
+def _opset(model: Any) -> int:
+    return next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
 def _export_dynamo(torch: Any, module: Any, examples: tuple[Any, ...], names: list[str],

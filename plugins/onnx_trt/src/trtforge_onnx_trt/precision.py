@@ -82,6 +82,7 @@ def to_half(model: Any, low: str, keep_io_types: bool, extra_ops: Sequence[str],
         converted = float16.convert_float_to_float16(
             copy.deepcopy(model), keep_io_types=keep_io_types, op_block_list=block_ops,
             node_block_list=block_nodes, max_finite_val=FP16_MAX, min_positive_val=1e-7)
+        _retarget_float_casts(model, converted, set(block_ops), set(block_nodes))
         report = PrecisionReport("onnxconverter-common float16")
         if low == "bf16":
             converted = _retype_half_to_bfloat16(converted, model)
@@ -90,6 +91,22 @@ def to_half(model: Any, low: str, keep_io_types: bool, extra_ops: Sequence[str],
     report.kept_fp32 = [f"{n.op_type} {n.name}" for n in model.graph.node
                         if n.op_type in block_ops_set or n.name in block_nodes]
     return converted, report
+
+
+def _retarget_float_casts(original: Any, converted: Any, block_ops: set[str], block_nodes: set[str]) -> None:
+    """The converter retypes tensors but leaves ``Cast(to=FLOAT)`` nodes alone (e.g. a uint8
+    image cast to float), which then feed FP32 into FP16 math; TensorRT's strongly typed
+    network rejects that, so those casts now produce FP16 like the tensors around them."""
+    from onnx import TensorProto
+
+    outputs = {n.output[0] for n in original.graph.node
+               if n.op_type == "Cast" and n.op_type not in block_ops and n.name not in block_nodes
+               and any(a.name == "to" and a.i == TensorProto.FLOAT for a in n.attribute)}
+    for node in converted.graph.node:
+        if node.op_type == "Cast" and node.output[0] in outputs:
+            for attr in node.attribute:
+                if attr.name == "to":
+                    attr.i = TensorProto.FLOAT16
 
 
 def _retype_half_to_bfloat16(converted: Any, original: Any) -> Any:
@@ -192,11 +209,30 @@ def measure_ranges(model: Any, tensors: Sequence[str], batches: Any) -> tuple[di
                      "tensor(int32)": np.int32, "tensor(int64)": np.int64,
                      "tensor(float16)": np.float16}.get(feeds_meta[name].type, None)
             feeds[name] = np.ascontiguousarray(value, dtype=dtype)
-        outputs = session.run(list(tensors), feeds)
-        for name, value in zip(tensors, outputs):
-            amax[name] = max(amax[name], float(np.abs(value).max(initial=0.0)))
+        for chunk in _fit_batch(feeds, feeds_meta):
+            outputs = session.run(list(tensors), chunk)
+            for name, value in zip(tensors, outputs):
+                amax[name] = max(amax[name], float(np.abs(value).max(initial=0.0)))
         count += 1
     return amax, count
+
+
+def _fit_batch(feeds: dict[str, Any], meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """Split calibration batches to the model's fixed batch size (e.g. 1 for a TF graph whose
+    batch the route fixed), so any batch size of calibration data works."""
+    sizes = set()
+    for name, value in feeds.items():
+        fixed = meta[name].shape[0] if meta[name].shape else None
+        if isinstance(fixed, int) and value.ndim and value.shape[0] != fixed:
+            if value.shape[0] % fixed:
+                raise UsageError(f"calibration batch for {name} has {value.shape[0]} samples, "
+                                 f"not a multiple of the model's batch size {fixed}")
+            sizes.add(fixed)
+    if not sizes:
+        return [feeds]
+    step = sizes.pop()
+    total = next(iter(feeds.values())).shape[0]
+    return [{k: v[i:i + step] for k, v in feeds.items()} for i in range(0, total, step)]
 
 
 def calibration_ranges(model: Any, calibration: Any, fingerprint: str, ctx: "ConversionContext") -> "CalibrationCache":
