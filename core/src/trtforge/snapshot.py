@@ -99,7 +99,7 @@ LAYER_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "UNSQUEEZE": (),
 }
 # Attributes whose value only matters when no input tensor overrides it.
-_READ_ONLY = {"is_v2"}
+_READ_ONLY = {"is_v2", "is_alpha_beta_int64"}
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -309,6 +309,8 @@ def take_snapshot(network: Any, tensorrt: Any = None, profiles: Iterable[Any] = 
                 source = "type" if attr == "kind" else attr
                 try:
                     raw = getattr(layer, source)
+                    if callable(raw) and not hasattr(type(raw), "__members__"):
+                        raw = raw()  # a few flags are getter methods (is_alpha_beta_int64)
                 except (AttributeError, RuntimeError, TypeError, ValueError) as exc:
                     log.debug("layer %s: cannot read %s (%s)", layer.name, attr, exc)
                     continue
@@ -332,7 +334,61 @@ def take_snapshot(network: Any, tensorrt: Any = None, profiles: Iterable[Any] = 
     return Snapshot(graph=graph, weights=reader.weights)
 
 
+def topological_order(graph: dict[str, Any]) -> list[int]:
+    """Layer indices in an order where every layer comes after the layers it reads.
+
+    Usually the network's own order; NVIDIA's parser sometimes rewires an earlier layer to a
+    tensor it creates later (``set_input``), so the order is repaired, keeping it stable.
+    """
+    import heapq
+
+    producer = {}
+    for index, layer in enumerate(graph["layers"]):
+        for out in layer["outputs"]:
+            producer[out["name"]] = index
+    waiting: dict[int, set[int]] = {}
+    readers: dict[int, list[int]] = {}
+    for index, layer in enumerate(graph["layers"]):
+        deps = {producer[n] for n in layer["inputs"] if n is not None and n in producer} - {index}
+        waiting[index] = deps
+        for dep in deps:
+            readers.setdefault(dep, []).append(index)
+    ready = [i for i, deps in waiting.items() if not deps]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        index = heapq.heappop(ready)
+        order.append(index)
+        for reader in readers.get(index, ()):
+            waiting[reader].discard(index)
+            if not waiting[reader]:
+                heapq.heappush(ready, reader)
+    if len(order) != len(graph["layers"]):
+        stuck = [graph["layers"][i]["name"] for i, deps in waiting.items() if deps][:5]
+        raise TensorRTError(f"the network has a cycle through layers {stuck}")
+    return order
+
+
 # --- replaying a snapshot -------------------------------------------------------------
+# Inputs a layer takes through ``set_input`` after it exists; they may come from a layer
+# added later (networks are often built that way), which replay wires up once it exists.
+_LATE_INPUTS: dict[str, set[int]] = {
+    "SHUFFLE": {1}, "SLICE": {1, 2, 3, 4, 5}, "RESIZE": {1}, "FILL": {0, 1, 2},
+    "CONVOLUTION": {1, 2}, "DECONVOLUTION": {1, 2}, "TOPK": {1}, "DEQUANTIZE": {2}, "QUANTIZE": {2},
+}
+
+
+def _replay_order(graph: dict[str, Any]) -> list[int]:
+    """The network's own order (so replay reproduces it) unless a layer needs, at creation, a
+    tensor a later layer makes; then a topological order."""
+    available = {t["name"] for t in graph["inputs"]}
+    for layer in graph["layers"]:
+        late = _LATE_INPUTS.get(layer["type"], set())
+        if any(n is not None and n not in available and j not in late for j, n in enumerate(layer["inputs"])):
+            return topological_order(graph)
+        available.update(out["name"] for out in layer["outputs"])
+    return list(range(len(graph["layers"])))
+
 @dataclass
 class ReplayedNetwork:
     """A network rebuilt from a snapshot.
@@ -353,6 +409,7 @@ class _Replayer:
         self.network = network
         self.tensors: dict[str, Any] = {}
         self.keepalive: list[np.ndarray] = []
+        self.pending: list[tuple[Any, int, str]] = []
 
     def weights(self, ref: Any) -> Any:
         array = self.snapshot.weight(ref)
@@ -383,8 +440,18 @@ class _Replayer:
             raise TensorRTError(
                 f"layer {record['name']!r}: replay of {kind} layers is not supported",
                 hint=f"replay supports {', '.join(sorted(_CREATORS))}")
-        ins = [self.tensor(n) for n in record["inputs"]]
+        late = _LATE_INPUTS.get(kind, set())
+        ins = [self.tensors.get(n) if j in late else self.tensor(n) for j, n in enumerate(record["inputs"])]
         return builder(self, record["attrs"], ins)
+
+    def resolve_pending(self) -> None:
+        still = []
+        for layer, j, name in self.pending:
+            if name in self.tensors:
+                layer.set_input(j, self.tensors[name])
+            else:
+                still.append((layer, j, name))
+        self.pending = still
 
     def apply(self, layer: Any, record: dict[str, Any]) -> None:
         kind = record["type"]
@@ -394,6 +461,9 @@ class _Replayer:
         ins = record["inputs"]
         for j, name in enumerate(ins):
             if name is None:
+                continue
+            if name not in self.tensors:  # made by a later layer (see _replay_order)
+                self.pending.append((layer, j, name))
                 continue
             current = layer.get_input(j) if j < layer.num_inputs else None
             if current is None or current.name != name:
@@ -517,12 +587,14 @@ def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> Rep
     for spec in snapshot.graph["inputs"]:
         tensor = network.add_input(spec["name"], adapter.trt_dtype(spec["dtype"]), tuple(spec["shape"]))
         replayer.tensors[spec["name"]] = tensor
-    for record in snapshot.graph["layers"]:
+    layers = snapshot.graph["layers"]
+    for record in (layers[i] for i in _replay_order(snapshot.graph)):
         try:
             layer = replayer.create(record)
             if layer is None:
                 raise TensorRTError(f"TensorRT refused to add layer {record['name']!r} ({record['type']})")
             replayer.apply(layer, record)
+            replayer.resolve_pending()
         except TensorRTError:
             raise
         except Exception as exc:

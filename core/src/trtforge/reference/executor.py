@@ -87,14 +87,21 @@ class Executor:
             raise CheckError(
                 f"the reference executor cannot run {len(missing)} layer(s): {', '.join(missing)}",
                 hint=f"it runs {', '.join(sorted(LAYER_EXECUTORS))}")
-        self.views = [LayerView(i, rec, snapshot) for i, rec in enumerate(snapshot.graph["layers"])]
+        from trtforge.snapshot import topological_order
+
+        layers = snapshot.graph["layers"]
+        self.views = [LayerView(i, layers[i], snapshot) for i in topological_order(snapshot.graph)]
 
     def run(
         self,
         inputs: Mapping[str, Any] | Any,
         keep: str | set[str] | None = None,
         on_layer: Callable[[LayerView, list[Any]], None] | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> ExecutionResult:
+        """Run the network; ``overrides`` (tensor name -> value) replace computed tensors
+        for the layers that read them, so each layer can be checked on a reference's own
+        inputs (no error carried over from earlier layers)."""
         import torch
 
         declared = self.snapshot.graph["inputs"]
@@ -136,10 +143,12 @@ class Executor:
                 outs = []
                 for spec, value in zip(view.record["outputs"], results):
                     value = to_declared(value, spec["dtype"])
-                    tensors[spec["name"]] = value
                     outs.append(value)
                     if keep == "all" or (isinstance(keep, set) and spec["name"] in keep):
                         kept[spec["name"]] = value
+                    if overrides is not None and spec["name"] in overrides:
+                        value = _as_tensor(overrides[spec["name"]], spec["dtype"], spec["name"])
+                    tensors[spec["name"]] = value
                 if on_layer is not None:
                     on_layer(view, outs)
                 for name in consumers.get(view.index, ()):
