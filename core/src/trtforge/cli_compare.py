@@ -146,6 +146,8 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precisions", "-p", default="fp32,fp16,int8")
     p.add_argument("--target", "-t", default=None, help="GPU to build for (default sm89 without a GPU)")
     p.add_argument("--no-cache", action="store_true", help="rebuild every engine")
+    p.add_argument("--no-torch-compile", action="store_true",
+                   help="skip the torch.compile baseline of the digits model")
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -167,6 +169,7 @@ def run_demo(args: argparse.Namespace) -> int:
             out=args.out, models=[m.strip() for m in args.models.split(",") if m.strip()],
             backends=args.backends, precisions=args.precisions,
             target=default_target(args.target), cache=not args.no_cache,
+            torch_compile=not args.no_torch_compile,
         )
     report.print(console)
     for path in written.values():

@@ -22,6 +22,7 @@ DEFAULT_OUT = "demo-output"
 SEED_MAX_BATCH = 8
 DIGITS_MAX_BATCH = 64
 CALIBRATION_SAMPLES = 32
+TORCH_COMPILE_MODELS = ("digits",)
 MODEL_NOTES = {
     "model1": "TF1 conv net (frozen .pb)",
     "model2": "Keras ResNet50 with added shortcuts (.keras)",
@@ -78,6 +79,7 @@ def run_demo(
     precisions: Sequence[str] | str = ("fp32", "fp16", "int8"),
     target: str | None = "sm89",
     cache: bool = True,
+    torch_compile: bool = True,
 ) -> tuple[Any, dict[str, Path]]:
     """Build each zoo model, compare it through every route, write the report into ``out``."""
     from trtforge.compare import compare
@@ -107,6 +109,7 @@ def run_demo(
             with stages.stage(f"{name}: compare", zoo_model.description):
                 result = compare(zoo_model.model, backends=backends, precisions=precisions,
                                  target=target, cache=cache, baseline_iterations=10,
+                                 torch_compile=torch_compile and name in TORCH_COMPILE_MODELS,
                                  **compare_arguments(zoo_model))
             if not result.rows:
                 result.notes.append(f"{name}: no installed route accepts {zoo_model.kind} models "
@@ -118,7 +121,10 @@ def run_demo(
     if described:
         report.notes.append("models: " + "; ".join(described) + " (random weights and small "
                             "inputs except digits: timings compare routes, not published results)")
-    report.notes.append("native baselines run on this machine's CPU and are labelled 'cpu'")
+    report.notes.append("native baselines run on this machine's CPU and are labelled 'cpu'"
+                        + ("; torch.compile is timed for the digits model only (compiling a "
+                           "ResNet50 on a CPU takes minutes; `trtforge compare --torch-compile`)"
+                           if torch_compile and "digits" in models else ""))
     written = report.write(out)
     log.info("demo finished in %.0f s", seconds)
     return report, written
