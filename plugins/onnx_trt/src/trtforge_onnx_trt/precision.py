@@ -79,9 +79,12 @@ def to_half(model: Any, low: str, keep_io_types: bool, extra_ops: Sequence[str],
         from onnxconverter_common import float16
 
         block_ops = list(dict.fromkeys([*float16.DEFAULT_OP_BLOCK_LIST, *block_ops]))
+        working = copy.deepcopy(model)
+        detached = _detach_fp32_outputs(working, set(block_ops), set(block_nodes))
         converted = float16.convert_float_to_float16(
-            copy.deepcopy(model), keep_io_types=keep_io_types, op_block_list=block_ops,
+            working, keep_io_types=keep_io_types, op_block_list=block_ops,
             node_block_list=block_nodes, max_finite_val=FP16_MAX, min_positive_val=1e-7)
+        _reattach_fp32_outputs(converted, detached)
         _retarget_float_casts(model, converted, set(block_ops), set(block_nodes))
         report = PrecisionReport("onnxconverter-common float16")
         if low == "bf16":
@@ -91,6 +94,48 @@ def to_half(model: Any, low: str, keep_io_types: bool, extra_ops: Sequence[str],
     report.kept_fp32 = [f"{n.op_type} {n.name}" for n in model.graph.node
                         if n.op_type in block_ops_set or n.name in block_nodes]
     return converted, report
+
+
+def _detach_fp32_outputs(model: Any, block_ops: set[str], block_nodes: set[str]) -> list[tuple[int, Any]]:
+    """Take graph outputs made by FP32-kept nodes out of the graph during conversion.
+
+    onnxconverter-common (1.16) fails ("The downstream node of the second cast node should
+    be graph output") when a kept node writes a graph output; detached, the output keeps its
+    FP32 producer untouched and is put back afterwards.
+    """
+    producers = {o: n for n in model.graph.node for o in n.output}
+    detached = []
+    for position, value in enumerate(list(model.graph.output)):
+        node = producers.get(value.name)
+        if node is not None and (node.op_type in block_ops or node.name in block_nodes):
+            detached.append((position, copy.deepcopy(value)))
+    for _, value in reversed(detached):
+        model.graph.output.remove(next(o for o in model.graph.output if o.name == value.name))
+        for info in [v for v in model.graph.value_info if v.name == value.name]:
+            model.graph.value_info.remove(info)
+    return detached
+
+
+def _reattach_fp32_outputs(converted: Any, detached: list[tuple[int, Any]]) -> None:
+    """Give detached outputs back their FP32 producer; FP16 readers of the same tensor read it
+    through the converter's cast under a new name."""
+    from onnx import TensorProto
+
+    graph = converted.graph
+    for position, value in detached:
+        name = value.name
+        cast = next((n for n in graph.node if n.op_type == "Cast" and name in n.output), None)
+        if cast is not None and any(a.name == "to" and a.i == TensorProto.FLOAT16 for a in cast.attribute):
+            fp32_name, fp16_name = cast.input[0], f"{name}_fp16"
+            for node in graph.node:
+                node.input[:] = [fp16_name if i == name else i for i in node.input]
+                node.output[:] = [name if o == fp32_name else o for o in node.output]
+            cast.input[0], cast.output[0] = name, fp16_name
+            if not any(fp16_name in n.input for n in graph.node):
+                graph.node.remove(cast)
+        for info in [v for v in graph.value_info if v.name == name]:
+            graph.value_info.remove(info)
+        graph.output.insert(position, value)
 
 
 def _retarget_float_casts(original: Any, converted: Any, block_ops: set[str], block_nodes: set[str]) -> None:
