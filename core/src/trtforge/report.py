@@ -8,6 +8,7 @@ change, conversion time per stage), all written atomically.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.util
 import io
 import json
 import logging
@@ -171,6 +172,8 @@ class Report:
 
     def all_notes(self) -> list[str]:
         notes = list(self.notes)
+        if charts_unavailable():
+            notes.append(f"no PNG charts: {charts_unavailable()}")
         if any(r.numerics_note == NO_REFERENCE_NOTE or r.accuracy_note == NO_REFERENCE_NOTE
                for r in self.rows):
             notes.append("numerics and accuracy columns need the CPU reference executor "
@@ -271,6 +274,9 @@ class Report:
             "json": atomic_write_text(root / JSON_NAME, self.to_json()),
             "markdown": atomic_write_text(root / MARKDOWN_NAME, self.to_markdown()),
         }
+        if charts_unavailable():
+            log.warning("no charts: %s", charts_unavailable())
+            return written
         for key, name, png in (("accuracy_chart", ACCURACY_CHART, self.accuracy_chart_png()),
                                ("stages_chart", STAGES_CHART, self.stages_chart_png())):
             if png is not None:
@@ -396,6 +402,13 @@ def _gpu_cells(row: Row, shared_note: str | None) -> list[str]:
 
 def _md(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def charts_unavailable() -> str | None:
+    """Why PNG charts cannot be drawn here, or None (matplotlib is an optional extra)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        return "matplotlib is not installed (pip install 'trtforge[report]')"
+    return None
 
 
 def _pyplot() -> Any:
