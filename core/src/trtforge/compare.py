@@ -262,6 +262,7 @@ def compare(
     """
     from trtforge.api import _describe_failure, _resolve_cache, convert_with, make_spec
     from trtforge.backends import registry
+    from trtforge.progress import Stages
     from trtforge.sources import detect
     from trtforge.trt import get_tensorrt
 
@@ -280,6 +281,7 @@ def compare(
     report.rows.extend(report_rows)
     batch = _example_batch(base_spec, source, labelled, batch_size)
     source_ref = _SourceReference(source, reference)
+    progress = Stages(prefix="compare: ")
 
     for route in routes:
         for precision in precision_list:
@@ -292,7 +294,8 @@ def compare(
             )
             started = time.perf_counter()
             try:
-                engine = convert_with(route, source, spec, tensorrt, engine_cache)
+                with progress.stage(f"{route.name} {precision}", model_name):
+                    engine = convert_with(route, source, spec, tensorrt, engine_cache)
             except Exception as exc:  # a failing route never stops the comparison
                 row.status = "failed"
                 # The first line: framework errors append whole graph dumps after it.
