@@ -61,6 +61,7 @@ class OnnxTrtBackend(Backend):
             model = exporters.to_onnx(source, spec, options, ctx)
         shapes.check_names(model, source.name)
         shapes.apply_input_specs(model, spec, ctx, source.name)
+        locations = parse.node_locations(model)
         with ctx.stage("passes", ", ".join(n for n in passes.pass_names() if n not in options.disable_passes)):
             model, results = passes.run_passes(model, options.disable_passes)
         changed = [f"{r.name}: {r.change}" for r in results if r.change]
@@ -72,7 +73,7 @@ class OnnxTrtBackend(Backend):
                 model = self._convert_precision(model, source, spec, options, ctx)
         ctx.artifacts["onnx"] = model.SerializeToString()
         with ctx.stage("parse", "TensorRT ONNX parser"):
-            flagged = parse.parse_model(ctx.tensorrt, network, model, source.name)
+            flagged = parse.parse_model(ctx.tensorrt, network, model, source.name, locations)
         if flagged:
             ctx.note(f"{len(flagged)} node(s) flagged unsupported before parsing were parsed anyway: "
                      + "; ".join(p.describe() for p in flagged))

@@ -104,6 +104,9 @@ def load_onnx(source: "ModelSource") -> Any:
             raise ModelSourceError(
                 f"{path} is not a readable ONNX model: {type(exc).__name__}: {exc}",
                 hint="the file may be truncated or not ONNX; export it again") from None
+    from trtforge_onnx_trt.shapes import check_names
+
+    check_names(model, source.name)  # before the checker, whose message is less specific
     try:
         onnx.checker.check_model(model)
     except ValueError:

@@ -46,7 +46,9 @@ def source_location(node: Any) -> str | None:
     trace = props.get("pkg.torch.onnx.stack_trace") or node.doc_string or ""
     frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.*)', trace)
     if frames:
-        file, line, func, code = frames[-1] if "stack_trace" not in str(props) else frames[0]
+        # The user's own frame, not torch's internals below it.
+        own = [f for f in frames if "site-packages" not in f[0]] or frames
+        file, line, func, code = own[0]
         return f"{file}:{line} in {func}: {code.strip()}"
     short = re.findall(r"([^\s()]+\.py)\((\d+)\): (\S+)", trace)  # TorchScript doc_string frames
     if short:
@@ -56,7 +58,17 @@ def source_location(node: Any) -> str | None:
     return scopes or None
 
 
-def nodes_with_unsupported_ops(parser: Any, model: Any) -> list[NodeProblem]:
+def node_locations(model: Any) -> dict[str, str]:
+    """Node name -> source location, taken from the exported model (passes may drop metadata)."""
+    found = {}
+    for node in model.graph.node:
+        location = source_location(node)
+        if node.name and location:
+            found[node.name] = location
+    return found
+
+
+def nodes_with_unsupported_ops(parser: Any, model: Any, locations: dict[str, str] | None = None) -> list[NodeProblem]:
     """Nodes whose op type the parser reports as unsupported (may miss attribute-level limits)."""
     if not hasattr(parser, "supports_operator"):
         return []
@@ -69,11 +81,12 @@ def nodes_with_unsupported_ops(parser: Any, model: Any) -> list[NodeProblem]:
             custom = node.domain not in _STANDARD_DOMAINS
             message = ("custom op: needs a TensorRT plugin registered under this name" if custom
                        else "this TensorRT's ONNX parser has no importer for the op")
-            problems.append(NodeProblem(node.name, node.op_type, node.domain, message, source_location(node)))
+            where = source_location(node) or (locations or {}).get(node.name)
+            problems.append(NodeProblem(node.name, node.op_type, node.domain, message, where))
     return problems
 
 
-def _parser_problems(parser: Any, model: Any) -> tuple[list[NodeProblem], list[str]]:
+def _parser_problems(parser: Any, model: Any, locations: dict[str, str]) -> tuple[list[NodeProblem], list[str]]:
     nodes = list(model.graph.node)
     problems, general = [], []
     for i in range(parser.num_errors):
@@ -87,16 +100,21 @@ def _parser_problems(parser: Any, model: Any) -> tuple[list[NodeProblem], list[s
         if 0 <= index < len(nodes):
             node = nodes[index]
             problems.append(NodeProblem(node.name, node.op_type, node.domain, f"{code}: {message}",
-                                        source_location(node)))
+                                        source_location(node) or locations.get(node.name)))
         else:
             general.append(f"{code}: {message}")
     return problems, general
 
 
-def parse_model(tensorrt: Any, network: Any, model: Any, source_name: str) -> list[NodeProblem]:
-    """Fill ``network`` from ``model``; returns the pre-parse warnings (nodes flagged unsupported)."""
+def parse_model(tensorrt: Any, network: Any, model: Any, source_name: str,
+                locations: dict[str, str] | None = None) -> list[NodeProblem]:
+    """Fill ``network`` from ``model``; returns the pre-parse warnings (nodes flagged unsupported).
+
+    ``locations`` maps node names to source locations recorded before the passes ran.
+    """
+    locations = locations or {}
     parser = tensorrt.create_onnx_parser(network)
-    flagged = nodes_with_unsupported_ops(parser, model)
+    flagged = nodes_with_unsupported_ops(parser, model, locations)
     if flagged:
         log.warning("%s: %d node(s) with ops the parser lists as unsupported: %s", source_name,
                     len(flagged), "; ".join(p.describe() for p in flagged))
@@ -105,7 +123,7 @@ def parse_model(tensorrt: Any, network: Any, model: Any, source_name: str) -> li
         ok = parser.parse(data)
     if ok:
         return flagged
-    problems, general = _parser_problems(parser, model)
+    problems, general = _parser_problems(parser, model, locations)
     known = {p.name for p in problems}
     problems += [p for p in flagged if p.name not in known]
     if problems:
