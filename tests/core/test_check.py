@@ -266,3 +266,91 @@ def test_cli_check_and_debug_layers(onnx_route: None, onnx_path: Path, tmp_path:
     out = capsys.readouterr().out
     assert code == 1 and "first divergence" in out and "/conv1/Conv" in out
     assert main(["check", str(onnx_path), str(tmp_path / "broken.engine.snapshot.json")]) == 1
+
+
+# --- TensorFlow sources: Keras (object and file), SavedModel, frozen graph ----------------
+def _keras_model() -> Any:
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((12, 12, 3), name="image")
+    y = keras.layers.Conv2D(6, 3, padding="same", name="conv_a")(inputs)
+    y = keras.layers.BatchNormalization(name="bn_a")(y)
+    y = keras.layers.ReLU(name="relu_a")(y)
+    y = keras.layers.MaxPooling2D(name="pool_a")(y)
+    y = keras.layers.DepthwiseConv2D(3, padding="same", name="dw_b")(y)
+    y = keras.layers.GlobalAveragePooling2D(name="gap")(y)
+    outputs = keras.layers.Dense(7, name="logits")(y)
+    return keras.Model(inputs, outputs, name="tiny_keras")
+
+
+def _tf2onnx_snapshot(model: Any, folder: Path, nchw: bool = False) -> Snapshot:
+    import tensorflow as tf
+    import tf2onnx
+
+    path = folder / "keras.onnx"
+    spec = (tf.TensorSpec((None, 12, 12, 3), tf.float32, name="image"),)
+    tf2onnx.convert.from_keras(model, input_signature=spec, opset=17, output_path=str(path),
+                               inputs_as_nchw=["image"] if nchw else None)
+    profile_shape = (2, 3, 12, 12) if nchw else (2, 12, 12, 3)
+    return parse_snapshot(path, InputSpec("image", shape=profile_shape))
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_keras_object_file_and_savedmodel_sources(tmp_path: Path) -> None:
+    model = _keras_model()
+    snap = _tf2onnx_snapshot(model, tmp_path)
+    report = check(model, snap)
+    assert report.passed and report.source_kind == "keras", report.to_dict()
+    model.save(tmp_path / "tiny.keras")
+    assert check(tmp_path / "tiny.keras", snap).passed
+    model.export(str(tmp_path / "saved"), verbose=False)
+    report = check(tmp_path / "saved", snap)
+    assert report.passed and report.source_kind == "tf-savedmodel", report.to_dict()
+    # A route that feeds NCHW (tf2onnx inputs_as_nchw) is compared against NHWC Keras.
+    assert check(model, _tf2onnx_snapshot(model, tmp_path, nchw=True)).passed
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_keras_layerwise_maps_layers_by_name_scope(tmp_path: Path) -> None:
+    model = _keras_model()
+    snap = _tf2onnx_snapshot(model, tmp_path)
+    clean = debug_layers(model, snap)
+    assert clean.first_divergence is None
+    nodes = {c.source_node.split(" ")[0] for c in clean.compared}
+    # tf2onnx folds bn_a into conv_a's convolution, so that tensor maps to bn_a.
+    assert {"bn_a", "relu_a", "pool_a", "dw_b", "gap"} <= nodes, nodes
+    conv = next(l["name"] for l in snap.layers if l["type"] == "CONVOLUTION")
+    broken = debug_layers(model, _tamper(snap, conv))
+    assert broken.first_divergence is not None and broken.first_divergence.layer == conv
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_frozen_graph_source_by_tensor_names(tmp_path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+    import tf2onnx
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    w = tf.constant(np.random.default_rng(0).standard_normal((3, 3, 3, 4)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 8, 8, 3), tf.float32, name="pixels")])
+    def forward(pixels: Any) -> Any:
+        y = tf.nn.relu(tf.nn.conv2d(pixels, w, 1, "SAME", name="conv"), name="act")
+        return tf.reduce_mean(y, axis=[1, 2], name="pooled")
+
+    frozen = convert_variables_to_constants_v2(forward.get_concrete_function())
+    graph_def = frozen.graph.as_graph_def()
+    pb = tmp_path / "frozen.pb"
+    pb.write_bytes(graph_def.SerializeToString())
+    inputs = [t.name for t in frozen.inputs]
+    outputs = [t.name for t in frozen.outputs]
+    onnx_path = tmp_path / "frozen.onnx"
+    tf2onnx.convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs, opset=17,
+                                   output_path=str(onnx_path))
+    snap = parse_snapshot(onnx_path, InputSpec(inputs[0], shape=(2, 8, 8, 3)))
+    report = check(pb, snap)
+    assert report.passed and report.source_kind == "tf-frozen-graph", report.to_dict()
+    layers = debug_layers(pb, snap)
+    assert layers.first_divergence is None and layers.compared

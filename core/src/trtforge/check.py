@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -109,12 +110,7 @@ def compare_arrays(name: str, reference: Any, candidate: Any, tolerance: Toleran
     import numpy as np
 
     ref = np.asarray(reference, dtype=np.float64)
-    got = np.asarray(candidate, dtype=np.float64)
-    if ref.shape != got.shape:
-        if ref.size != got.size:
-            raise CheckError(f"output {name!r}: the network gives shape {got.shape}, the source "
-                             f"{ref.shape}", hint="are the inputs in the same layout (NCHW/NHWC)?")
-        got = got.reshape(ref.shape)
+    got = _align(name, ref, np.asarray(candidate, dtype=np.float64))
     diff = np.abs(ref - got)
     finite = bool(np.isfinite(got).all())
     max_abs = float(diff.max()) if diff.size else 0.0
@@ -164,6 +160,26 @@ def compare_arrays(name: str, reference: Any, candidate: Any, tolerance: Toleran
         metrics.reasons.append(f"cosine {cosine:.6f} < {tolerance.min_cosine}")
     metrics.passed = not metrics.reasons
     return metrics
+
+
+_LAYOUTS = {3: [(0, 2, 1)], 4: [(0, 2, 3, 1), (0, 3, 1, 2)], 5: [(0, 2, 3, 4, 1), (0, 4, 1, 2, 3)]}
+
+
+def _align(name: str, ref: Any, got: Any) -> Any:
+    """Bring ``got`` to ``ref``'s shape: channels-first vs channels-last (TF sources through
+    tf2onnx compute NCHW inside), or a reshape when only the rank differs."""
+    import numpy as np
+
+    if ref.ndim == got.ndim:
+        fits = [got] if got.shape == ref.shape else []
+        fits += [got.transpose(p) for p in _LAYOUTS.get(got.ndim, []) if got.transpose(p).shape == ref.shape]
+        if fits:
+            # When C == H == W both layouts fit; the one that matches is the one meant.
+            return min(fits, key=lambda f: float(np.abs(f - ref).max()) if f.size else 0.0)
+    elif ref.size == got.size:
+        return got.reshape(ref.shape)
+    raise CheckError(f"tensor {name!r}: the network gives shape {got.shape}, the source {ref.shape}",
+                     hint="are the inputs in the same layout (NCHW/NHWC)?")
 
 
 # --- reports --------------------------------------------------------------------------
@@ -502,8 +518,12 @@ def _map_by_scope(values: dict[str, SourceValue], wanted: Sequence[str]) -> dict
         if name in taken:
             continue
         for part in _scope_parts(name):
-            if part in values and part not in taken:
-                last_in_scope[part] = name
+            # Keras 3 scopes a layer "conv" as "conv_1" inside a traced model.
+            stripped = re.sub(r"_\d+$", "", part)
+            for key in (part, stripped):
+                if key in values and key not in taken:
+                    last_in_scope[key] = name
+                    break
     for source_name, tensor in last_in_scope.items():
         mapped.setdefault(tensor, values[source_name])
     order = list({id(v): v for v in values.values()}.values())
