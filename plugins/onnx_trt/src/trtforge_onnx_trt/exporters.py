@@ -108,7 +108,8 @@ def load_onnx(source: "ModelSource") -> Any:
 
     check_names(model, source.name)  # before the checker, whose message is less specific
     try:
-        onnx.checker.check_model(model)
+        # A file is checked from disk: checking the in-memory proto would serialize it again.
+        onnx.checker.check_model(str(source.path) if source.kind == "onnx-file" else model)
     except ValueError:
         pass  # > 2 GB in memory: the checker needs a path; the parser checks it anyway
     except onnx.checker.ValidationError as exc:

@@ -107,7 +107,7 @@ def _parser_problems(parser: Any, model: Any, locations: dict[str, str]) -> tupl
 
 
 def parse_model(tensorrt: Any, network: Any, model: Any, source_name: str,
-                locations: dict[str, str] | None = None) -> list[NodeProblem]:
+                locations: dict[str, str] | None = None, data: bytes | None = None) -> list[NodeProblem]:
     """Fill ``network`` from ``model``; returns the pre-parse warnings (nodes flagged unsupported).
 
     ``locations`` maps node names to source locations recorded before the passes ran.
@@ -118,7 +118,8 @@ def parse_model(tensorrt: Any, network: Any, model: Any, source_name: str,
     if flagged:
         log.warning("%s: %d node(s) with ops the parser lists as unsupported: %s", source_name,
                     len(flagged), "; ".join(p.describe() for p in flagged))
-    data = model.SerializeToString()
+    if data is None:
+        data = model.SerializeToString()
     with tensorrt.capture_errors() as logged:
         ok = parser.parse(data)
     if ok:

@@ -85,18 +85,39 @@ def slim(model: Any) -> tuple[Any, str]:
 
 
 # --- fold-flatten-shape -------------------------------------------------------------------
+class _LazyArrays(dict):
+    """``name -> numpy array`` for constant tensors, decoded when looked up."""
+
+    def __init__(self, tensors: dict[str, Any]) -> None:
+        super().__init__()
+        self._tensors = tensors
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tensors
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[name] if name in self._tensors else default
+
+    def __getitem__(self, name: str) -> Any:
+        if not super().__contains__(name):
+            from onnx import numpy_helper
+
+            super().__setitem__(name, numpy_helper.to_array(self._tensors[name]))
+        return super().__getitem__(name)
+
+
 class _Graph:
     """Producers and constant values of one ONNX graph, for pattern matching."""
 
     def __init__(self, model: Any) -> None:
-        from onnx import numpy_helper
-
         self.model = model
         self.producer = {o: n for n in model.graph.node for o in n.output}
-        self.constants: dict[str, Any] = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+        # Tensors are decoded on first use: decoding every weight costs more than the pass.
+        self._tensors: dict[str, Any] = {i.name: i for i in model.graph.initializer}
         for node in model.graph.node:
             if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-                self.constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+                self._tensors[node.output[0]] = node.attribute[0].t
+        self.constants = _LazyArrays(self._tensors)
 
     def node(self, tensor: str, op: str) -> Any | None:
         node = self.producer.get(tensor)
