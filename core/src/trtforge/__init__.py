@@ -6,6 +6,8 @@ fast and works without torch, TensorFlow or TensorRT installed.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -45,3 +47,19 @@ def __getattr__(name: str) -> Any:
     if name in ("plugins", "errors"):
         return importlib.import_module(f"trtforge.{name}")
     raise AttributeError(f"module 'trtforge' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """Keeps ``trtforge.check`` / ``trtforge.compare`` the functions after their modules load.
+
+    Importing a submodule sets it as an attribute of the package, which would shadow the
+    function of the same name; the submodule stays importable through ``sys.modules``.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -341,50 +341,84 @@ class TorchRunner(SourceRunner):
         with torch.no_grad():
             return _flatten_outputs(self.module(*self._args(feeds, order)))
 
-    def intermediates(self, feeds: dict[str, Any], order: Sequence[str],
-                      wanted: Sequence[str]) -> dict[str, SourceValue]:
+    def _record(self, graph_module: Any, args: list[Any]) -> dict[str, SourceValue]:
         import torch
 
         values: dict[str, SourceValue] = {}
+
+        class Recorder(torch.fx.Interpreter):
+            def run_node(self, node: Any) -> Any:
+                result = super().run_node(node)
+                arrays = _flatten_outputs(result)
+                if len(arrays) == 1 and node.op not in ("placeholder", "get_attr", "output"):
+                    value = SourceValue(arrays[0], f"{node.name} ({node.op} {node.target})")
+                    values[node.name] = value
+                    if node.op == "call_module":
+                        values[str(node.target)] = value
+                return result
+
+        with torch.no_grad():
+            Recorder(graph_module).run(*args)
+        return values
+
+    def _traced(self, args: list[Any]) -> dict[str, SourceValue]:
+        """Module-level names (``torch.fx`` symbolic trace): what direct routes name tensors."""
+        import torch.fx
+
+        return self._record(torch.fx.symbolic_trace(self.module), args)
+
+    def _exported(self, args: list[Any]) -> dict[str, SourceValue]:
+        """ATen-level names (``torch.export``): what the dynamo ONNX exporter names values."""
+        import torch
+
+        program = torch.export.export(self.module, tuple(args))
+        return self._record(program.module(), args)
+
+    def _decomposed(self, args: list[Any]) -> dict[str, SourceValue]:
+        """Core-ATen names (``torch.export`` + decompositions), as the dynamo exporter's graph."""
+        import torch
+
+        program = torch.export.export(self.module, tuple(args)).run_decompositions()
+        return self._record(program.module(), args)
+
+    def _hooked(self, feeds: dict[str, Any], order: Sequence[str]) -> dict[str, SourceValue]:
+        values: dict[str, SourceValue] = {}
+        handles = []
+        for name, sub in self.module.named_modules():
+            if not name:
+                continue
+
+            def hook(_m: Any, _i: Any, out: Any, name: str = name, kind: str = type(sub).__name__) -> None:
+                arrays = _flatten_outputs(out)
+                if len(arrays) == 1:
+                    values[name] = SourceValue(arrays[0], f"{name} ({kind})")
+
+            handles.append(sub.register_forward_hook(hook))
         try:
-            import torch.fx
+            self.run(feeds, order)
+        finally:
+            for handle in handles:
+                handle.remove()
+        return values
 
-            graph_module = torch.fx.symbolic_trace(self.module)
-        except Exception as exc:  # data-dependent control flow: fall back to module hooks
-            log.info("torch.fx cannot trace the model (%s); comparing module outputs only", exc)
-            graph_module = None
-        if graph_module is not None:
-            class Recorder(torch.fx.Interpreter):
-                def run_node(self, node: Any) -> Any:
-                    result = super().run_node(node)
-                    arrays = _flatten_outputs(result)
-                    if len(arrays) == 1:
-                        value = SourceValue(arrays[0], f"{node.name} ({node.op} {node.target})")
-                        values[node.name] = value
-                        if node.op == "call_module":
-                            values[str(node.target)] = value
-                    return result
-
-            with torch.no_grad():
-                Recorder(graph_module).run(*self._args(feeds, order))
-        else:
-            handles = []
-            for name, sub in self.module.named_modules():
-                if not name:
-                    continue
-
-                def hook(_m: Any, _i: Any, out: Any, name: str = name, kind: str = type(sub).__name__) -> None:
-                    arrays = _flatten_outputs(out)
-                    if len(arrays) == 1:
-                        values[name] = SourceValue(arrays[0], f"{name} ({kind})")
-
-                handles.append(sub.register_forward_hook(hook))
+    def intermediates(self, feeds: dict[str, Any], order: Sequence[str],
+                      wanted: Sequence[str]) -> dict[str, SourceValue]:
+        args = self._args(feeds, order)
+        best: dict[str, SourceValue] = {}
+        best_score = -1
+        for tracer in (self._traced, self._exported, self._decomposed):
             try:
-                self.run(feeds, order)
-            finally:
-                for handle in handles:
-                    handle.remove()
-        return _map_by_scope(values, wanted)
+                values = tracer(args)
+            except Exception as exc:  # data-dependent control flow, unsupported ops
+                log.info("torch %s failed (%s)", tracer.__name__.strip("_"), exc)
+                continue
+            mapped = _map_by_scope(values, wanted)
+            score = sum(name in values for name in wanted) * 2 + len(mapped)
+            if score > best_score:
+                best, best_score = mapped, score
+        if best_score < 0:
+            best = _map_by_scope(self._hooked(feeds, order), wanted)
+        return best
 
 
 class KerasRunner(SourceRunner):
