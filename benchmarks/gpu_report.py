@@ -88,7 +88,7 @@ def baselines(model: Any, batches: tuple[int, ...], iterations: int, warmup: int
 def agreement(engine: Any, model: Any) -> dict[str, Any]:
     import torch
 
-    from trtforge.check import compare_arrays, tolerance_for
+    from trtforge.checking import compare_arrays, tolerance_for
 
     x = torch.randn(64, 3, 224, 224, generator=torch.Generator().manual_seed(7)).cuda()
     with torch.no_grad():

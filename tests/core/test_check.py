@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from trtforge import Availability, Backend, hookimpl
-from trtforge.check import (
+from trtforge.checking import (
     TOLERANCES,
     Tolerance,
     check,

@@ -1,7 +1,6 @@
 """compare(): one row per route x precision, failures recorded, report files written atomically."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,13 +11,12 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge.compare import agreement
+from trtforge.comparison import agreement
 from trtforge.errors import BackendNotFoundError
 from trtforge.report import Report, Row, load
 from tiny_route import TinyBackend, TinyModel, TinyPlugin
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-HAS_REFERENCE = importlib.util.find_spec("trtforge.check") is not None
 
 
 @pytest.fixture
@@ -49,11 +47,8 @@ def test_rows_statuses_and_forced_failure(two_routes: Any, trtforge_cache: Any) 
     assert ok.engine_bytes and ok.engine_bytes > 1000 and ok.layers == 2 and ok.target == "sm89"
     assert set(ok.stages) == {"populate", "build"} and ok.convert_seconds > 0
     assert ok.gpu is None and ok.gpu_note.startswith("n/a: no GPU to run the engine on")
-    if HAS_REFERENCE:
-        assert ok.numerics is not None and ok.numerics["cosine"] > 0.999
-        assert ok.numerics["passed"] is True and ok.numerics["executor"] == "cpu reference executor"
-    else:
-        assert ok.numerics is None and ok.numerics_note == "n/a: reference executor not installed"
+    assert ok.numerics is not None and ok.numerics["cosine"] > 0.999
+    assert ok.numerics["passed"] is True and ok.numerics["executor"] == "cpu reference executor"
     failed = report.row("TinyModel", "tiny_b", "fp16")
     assert failed.reason == "tiny_b refuses this model"
     assert failed.unsupported == ["tiny.Fail x1"]
@@ -66,7 +61,6 @@ def test_rows_statuses_and_forced_failure(two_routes: Any, trtforge_cache: Any) 
     assert again.rows[0].cache_hit and again.rows[0].stages == ok.stages
 
 
-@pytest.mark.skipif(not HAS_REFERENCE, reason="needs the CPU reference executor (trtforge.check)")
 def test_accuracy_on_labelled_data(two_routes: Any, tmp_path: Path) -> None:
     model = TinyModel()
     reference = _reference(model)
@@ -149,7 +143,7 @@ def test_agreement_metrics_by_hand() -> None:
 
 
 def test_stage_times_add_up() -> None:
-    from trtforge.compare import split_stages
+    from trtforge.comparison import split_stages
 
     stages = split_stages({"populate": 10.0, "export": 6.0, "parse": 1.5, "build": 2.0})
     assert stages == {"export": 6.0, "parse": 1.5, "populate (rest)": 2.5, "build": 2.0}
@@ -188,8 +182,7 @@ def test_real_routes_on_a_small_torch_model() -> None:
     for row in report.rows:
         assert row.status == "ok", row.reason
         assert row.engine_bytes > 0 and row.layers and row.stages.get("build", 0) > 0
-        if HAS_REFERENCE:
-            assert row.numerics is not None and row.numerics["passed"], row.numerics
+        assert row.numerics is not None and row.numerics["passed"], row.numerics
     assert report.baselines[0].framework == "pytorch eager" and report.baselines[0].stats
 
 
@@ -221,7 +214,6 @@ def test_cli_compare_an_onnx_file_with_labelled_data(tmp_path: Path) -> None:
     assert [(r.route, r.precision, r.status) for r in report.rows] == [
         ("onnx_trt", "fp32", "ok"), ("onnx_trt", "fp16", "ok")]
     assert report.baselines[0].framework == "onnxruntime" and report.baselines[0].accuracy == 1.0
-    if HAS_REFERENCE:
-        fp32 = report.rows[0]
-        assert fp32.accuracy == 1.0 and fp32.accuracy_delta == 0.0 and fp32.numerics["passed"]
-        assert (out / "accuracy_change.png").read_bytes().startswith(PNG_SIGNATURE)
+    fp32 = report.rows[0]
+    assert fp32.accuracy == 1.0 and fp32.accuracy_delta == 0.0 and fp32.numerics["passed"]
+    assert (out / "accuracy_change.png").read_bytes().startswith(PNG_SIGNATURE)

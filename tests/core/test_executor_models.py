@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from trtforge.check import TOLERANCES, compare_arrays
+from trtforge.checking import TOLERANCES, compare_arrays
 from trtforge.reference import execute
 from trtforge.snapshot import take_snapshot
 
@@ -158,7 +158,7 @@ def _layer_by_layer(path: Path, snapshot: Any, x: np.ndarray) -> dict[str, float
     must agree on its own: float tensors to 1e-3 of their range (4e-3 for fp16, one fp16
     step), int8 tensors by at most one step on at most 0.5% of the elements.
     """
-    from trtforge.check import OnnxRunner
+    from trtforge.checking import OnnxRunner
     from trtforge.reference import Executor
 
     name = snapshot.inputs[0]["name"]

@@ -64,7 +64,7 @@ def test_route_runs_and_agrees_with_pytorch(route: str, precision: str, model: A
                                             tmp_path: Path) -> None:
     import trtforge
     from trtforge import InputSpec
-    from trtforge.check import compare_arrays, tolerance_for
+    from trtforge.checking import compare_arrays, tolerance_for
 
     if route == "<none installed>":
         pytest.skip("no installed route accepts torch modules")

@@ -6,18 +6,16 @@ fast and works without torch, TensorFlow or TensorRT installed.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import Any
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
     "convert": "trtforge.api",
-    "check": "trtforge.check",
-    "debug_layers": "trtforge.check",
+    "check": "trtforge.checking",
+    "debug_layers": "trtforge.checking",
     "Snapshot": "trtforge.snapshot",
-    "compare": "trtforge.compare",
+    "compare": "trtforge.comparison",
     "BuildSpec": "trtforge.api",
     "InputSpec": "trtforge.specs",
     "ShapeProfile": "trtforge.specs",
@@ -48,18 +46,3 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"trtforge.{name}")
     raise AttributeError(f"module 'trtforge' has no attribute {name!r}")
 
-
-class _Package(types.ModuleType):
-    """Keeps ``trtforge.check`` / ``trtforge.compare`` the functions after their modules load.
-
-    Importing a submodule sets it as an attribute of the package, which would shadow the
-    function of the same name; the submodule stays importable through ``sys.modules``.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _EXPORTS and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

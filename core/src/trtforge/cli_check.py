@@ -71,7 +71,7 @@ def _print_check(report: Any, title: str) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from trtforge.check import check
+    from trtforge.checking import check
 
     report = check(args.model, args.engine, _load_inputs(args.inputs), precision=args.precision,
                    seed=args.seed)
@@ -100,7 +100,7 @@ def run_debug(args: argparse.Namespace) -> int:
 
 
 def run_debug_layers(args: argparse.Namespace) -> int:
-    from trtforge.check import debug_layers
+    from trtforge.checking import debug_layers
     from trtforge.cli import _console, _print_json, _table
 
     report = debug_layers(args.model, args.engine, _load_inputs(args.inputs), precision=args.precision,

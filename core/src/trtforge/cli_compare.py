@@ -81,7 +81,7 @@ def _load_calibration(path: str | None) -> Any:
 
 def run_compare(args: argparse.Namespace) -> int:
     from trtforge.cli import _console, _progress
-    from trtforge.compare import compare
+    from trtforge.comparison import compare
 
     with _progress():
         report = compare(

@@ -9,16 +9,12 @@ on this machine says why.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 import time
-import types
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from trtforge.errors import TrtforgeError, UsageError
-from trtforge.report import NO_REFERENCE_NOTE as NO_REFERENCE_EXECUTOR
 from trtforge.report import Baseline, Report, Row
 
 log = logging.getLogger(__name__)
@@ -128,21 +124,14 @@ class _EngineExecutor:
         self._executor: Any = None
         self._input_names: list[str] = []
         self.gpu_reason = unavailable_reason(engine.metadata)
-        if self.gpu_reason is None:
-            self.label = "gpu"
-        elif importlib.util.find_spec("trtforge.check") is not None:
-            self.label = "cpu reference executor"
-        else:
-            self.label = ""
+        self.label = "gpu" if self.gpu_reason is None else "cpu reference executor"
 
     def run(self, batch: list[Any]) -> list[Any]:
         if self.gpu_reason is None:
             outputs = self.engine.run(batch)
             return [outputs[o["name"]] for o in self.engine.outputs]
-        if not self.label:
-            raise _NotMeasured(NO_REFERENCE_EXECUTOR)
         if self._executor is None:
-            from trtforge.check import resolve_snapshot
+            from trtforge.checking import resolve_snapshot
             from trtforge.reference import Executor
 
             snapshot, _ = resolve_snapshot(self.engine)
@@ -154,10 +143,8 @@ class _EngineExecutor:
 
 def numerics(expected: Sequence[Any], got: Sequence[Any], precision: str) -> dict[str, Any]:
     """Agreement of engine outputs with the source: ``trtforge.check``'s metrics and verdict
-    at this precision's tolerance when it is installed, else :func:`agreement` alone."""
-    if importlib.util.find_spec("trtforge.check") is None:
-        return agreement(expected, got)
-    from trtforge.check import compare_arrays, tolerance_for
+    at this precision's tolerance."""
+    from trtforge.checking import compare_arrays, tolerance_for
 
     if len(expected) != len(got):
         raise UsageError(f"{len(expected)} source outputs but {len(got)} engine outputs")
@@ -362,8 +349,7 @@ def _environment(tensorrt: Any, target: Any) -> dict[str, Any]:
         "gpu": ", ".join(f"{g.name} ({g.sm})" for g in gpus.gpus) or "none",
         "can_run": ok,
         "gpu_unavailable": None if ok else why,
-        "reference": "trtforge.check (CPU reference executor)"
-        if importlib.util.find_spec("trtforge.check") is not None else "not installed",
+        "reference": "trtforge.check (CPU reference executor)",
     }
 
 
@@ -456,9 +442,6 @@ def _fill_engine_columns(row: Row, engine: Any, seconds: float) -> None:
 
 def _fill_numerics(row: Row, executor: _EngineExecutor, batch: list[Any],
                    source_ref: _SourceReference) -> None:
-    if not executor.label:
-        row.numerics_note = NO_REFERENCE_EXECUTOR
-        return
     try:
         expected = source_ref.outputs("example", batch)
         row.numerics = {**numerics(expected, executor.run(batch), row.precision),
@@ -472,9 +455,6 @@ def _fill_numerics(row: Row, executor: _EngineExecutor, batch: list[Any],
 def _fill_accuracy(row: Row, executor: _EngineExecutor, labelled: LabelledData | None,
                    source_ref: _SourceReference) -> None:
     if labelled is None:
-        return
-    if not executor.label:
-        row.accuracy_note = NO_REFERENCE_EXECUTOR
         return
     try:
         outputs = _run_batched(executor.run, labelled.x, min(EVAL_BATCH, executor.max_batch))
@@ -534,14 +514,3 @@ def _baselines(source: Any, model_name: str, batch: list[Any], labelled: Labelle
         result.append(Baseline(model=model_name, framework=framework, device="cpu", note=f"n/a: {why}"))
     return result
 
-
-class _CallableModule(types.ModuleType):
-    """``trtforge.compare`` names both this module and its function. Importing the submodule
-    rebinds the package attribute to the module, so the module forwards calls to the function
-    and ``trtforge.compare(model, ...)`` works whatever was imported first."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Report:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

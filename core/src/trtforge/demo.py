@@ -82,7 +82,7 @@ def run_demo(
     torch_compile: bool = True,
 ) -> tuple[Any, dict[str, Path]]:
     """Build each zoo model, compare it through every route, write the report into ``out``."""
-    from trtforge.compare import compare
+    from trtforge.comparison import compare
     from trtforge.errors import UsageError
     from trtforge.progress import Stages
     from trtforge.report import Report

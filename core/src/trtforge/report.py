@@ -174,10 +174,6 @@ class Report:
         notes = list(self.notes)
         if charts_unavailable():
             notes.append(f"no PNG charts: {charts_unavailable()}")
-        if any(r.numerics_note == NO_REFERENCE_NOTE or r.accuracy_note == NO_REFERENCE_NOTE
-               for r in self.rows):
-            notes.append("numerics and accuracy columns need the CPU reference executor "
-                         "(trtforge.check, not installed here) or a GPU that runs the engines")
         if self.gpu_note:
             notes.append(f"columns {', '.join(GPU_COLUMNS)} need a GPU that can run the engines: "
                          f"{self.gpu_note}")
@@ -311,7 +307,7 @@ def _terminal_cells(row: Row, shared_gpu_note: str | None) -> list[str]:
         if n.get("top1") is not None:
             numerics += f", top-1 {n['top1'] * 100:.0f}%"
     else:
-        numerics = "n/a" if row.numerics_note == NO_REFERENCE_NOTE else _short(row.numerics_note or "n/a")
+        numerics = _short(row.numerics_note or "n/a")
     if row.accuracy is not None:
         accuracy = f"{row.accuracy * 100:.1f}%" + (
             f" ({row.accuracy_delta * 100:+.1f})" if row.accuracy_delta is not None else "")
@@ -325,7 +321,6 @@ def _terminal_cells(row: Row, shared_gpu_note: str | None) -> list[str]:
     return [row.model, row.route, row.precision, status, convert, mb, layers, numerics, accuracy, *gpu]
 
 
-NO_REFERENCE_NOTE = "n/a: reference executor not installed"
 TERMINAL_CELL_CHARS = 60
 
 

@@ -10,7 +10,7 @@ import torch
 
 from trtforge import InputSpec
 from trtforge.calibration import Calibration, CalibrationCache
-from trtforge.check import check
+from trtforge.checking import check
 from trtforge.zoo import accuracy, digits_classifier, model4_torch_resnet50
 from t2t_harness import convert, layer_types, seeded
 
@@ -49,7 +49,7 @@ def test_trained_classifier_keeps_top1_in_reduced_precision(digits: object, prec
     data = digits.extra["digits"]
     spec = InputSpec(min=(1, 1, 8, 8), opt=(64, 1, 8, 8), max=(600, 1, 8, 8))
     engine = convert(digits.model, [spec], precision)
-    from trtforge.check import resolve_snapshot
+    from trtforge.checking import resolve_snapshot
     from trtforge.reference import Executor
 
     snapshot, _ = resolve_snapshot(engine)
@@ -65,7 +65,7 @@ def test_int8_accuracy_within_one_point_and_cache_reuse(digits: object, tmp_path
     cache_file = tmp_path / "digits.calib.json"
     calibration = Calibration(data=data.x_train[:512], batch_size=64, cache=cache_file)
     engine = convert(digits.model, [spec], "int8", calibration=calibration)
-    from trtforge.check import resolve_snapshot
+    from trtforge.checking import resolve_snapshot
     from trtforge.reference import Executor
 
     snapshot, _ = resolve_snapshot(engine)

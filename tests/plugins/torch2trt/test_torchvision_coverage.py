@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from trtforge.check import check
+from trtforge.checking import check
 from trtforge.zoo import recompute_batchnorm_statistics
 from t2t_harness import convert
 
