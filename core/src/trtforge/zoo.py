@@ -391,6 +391,9 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
 def digits_classifier(epochs: int = 10, seed: int = 0) -> ZooModel:
     """A small torch CNN trained on the digits for a few seconds (seeded, deterministic on
     CPU). ``extra`` holds the data split (``digits``) and the test accuracy (``accuracy``)."""
+    from trtforge.compat import torch_after_tensorflow
+
+    torch_after_tensorflow()  # torch.optim pulls in triton, which crashes after TensorFlow
     import torch
     from torch import nn
 

@@ -290,14 +290,37 @@ def export_keras(source: "ModelSource", options: RouteOptions, ctx: "ConversionC
     if len(names) != len(model.inputs):
         raise UsageError(f"{source.name} has {len(model.inputs)} inputs but {len(names)} input names were given")
     signature = [tf.TensorSpec(tuple(t.shape), t.dtype, name=n) for t, n in zip(model.inputs, names)]
+    outputs = list(options.output_names) if options.output_names else keras_output_names(model)
+    if len(outputs) != len(model.outputs):
+        raise UsageError(f"{source.name} has {len(model.outputs)} outputs but {len(outputs)} output names were given")
+
+    # A tf.function returning {name: tensor} gives tf2onnx the output names directly;
+    # tf2onnx's from_keras looks names up through model.output_names, which Keras 3
+    # Sequential models fill with internal tensor names it cannot find.
+    @tf.function(input_signature=signature)
+    def serve(*args: Any) -> dict[str, Any]:
+        result = model(list(args) if len(args) > 1 else args[0], training=False)
+        results = result if isinstance(result, (list, tuple)) else [result]
+        return dict(zip(outputs, results))
+
     with tf.device("/cpu:0"):
-        onnx_model, _ = tf2onnx.convert.from_keras(
-            model, input_signature=signature, opset=options.opset,
+        onnx_model, _ = tf2onnx.convert.from_function(
+            serve, input_signature=signature, opset=options.opset,
             inputs_as_nchw=list(options.inputs_as_nchw) if options.inputs_as_nchw else None)
-    if options.output_names:
-        _rename_outputs(onnx_model, options.output_names)
-    ctx.note(f"exported the Keras model with tf2onnx, opset {options.opset}, inputs {names}")
+    ctx.note(f"exported the Keras model with tf2onnx, opset {options.opset}, inputs {names}, outputs {outputs}")
     return onnx_model
+
+
+def keras_output_names(model: Any) -> list[str]:
+    """Output names from the layers that make them (``predictions``), not Keras' internal
+    tensor names (``keras_tensor_7``)."""
+    names: list[str] = []
+    for k, tensor in enumerate(model.outputs):
+        history = getattr(tensor, "_keras_history", None)
+        layer = getattr(history, "operation", None) or (history[0] if history else None)
+        name = getattr(layer, "name", None) or f"output_{k}"
+        names.append(name if name not in names else f"{name}_{k}")
+    return names
 
 
 def export_savedmodel(source: "ModelSource", options: RouteOptions, ctx: "ConversionContext",
@@ -369,15 +392,3 @@ def export_graphdef(graph_def: Any, name: str, options: RouteOptions, ctx: "Conv
             inputs_as_nchw=list(options.inputs_as_nchw) if options.inputs_as_nchw else None)
     ctx.note(f"exported the TF graph with tf2onnx, opset {options.opset}, inputs {inputs}, outputs {outputs}")
     return onnx_model
-
-
-def _rename_outputs(model: Any, names: Sequence[str]) -> None:
-    outputs = list(model.graph.output)
-    if len(names) != len(outputs):
-        raise UsageError(f"{len(names)} output names given for {len(outputs)} outputs")
-    for output, new in zip(outputs, names):
-        old = output.name
-        for node in model.graph.node:
-            node.output[:] = [new if o == old else o for o in node.output]
-            node.input[:] = [new if i == old else i for i in node.input]
-        output.name = new
