@@ -354,3 +354,34 @@ def test_frozen_graph_source_by_tensor_names(tmp_path: Path) -> None:
     assert report.passed and report.source_kind == "tf-frozen-graph", report.to_dict()
     layers = debug_layers(pb, snap)
     assert layers.first_divergence is None and layers.compared
+
+
+def test_reduced_precision_tolerance_follows_the_source_own_error() -> None:
+    """fp16/bf16 engines may be as far from fp32 as the source framework itself is (x1.5)."""
+    import numpy as np
+
+    from trtforge.checking import (NATIVE_BASELINE_FACTOR, SourceRunner, _native_tolerances,
+                                   tolerance_for)
+
+    reference = np.linspace(-1.0, 1.0, 40, dtype=np.float32).reshape(2, 20)
+    own_error = np.zeros_like(reference)
+    own_error[0, 3] = 0.2  # the source in fp16 is off by 0.2 = 10% of the range 2.0
+
+    class Runner(SourceRunner):
+        def __init__(self, reduced: Any) -> None:
+            self.reduced = reduced
+
+        def run_reduced(self, feeds: Any, order: Any, precision: str) -> Any:
+            return self.reduced
+
+    base = tolerance_for("fp16")
+    notes: list[str] = []
+    (widened,) = _native_tolerances(Runner([reference + own_error]), {}, [], "fp16", [reference], base, notes)
+    assert widened.range_fraction == pytest.approx(NATIVE_BASELINE_FACTOR * 0.2 / 2.0)
+    assert widened.min_cosine <= base.min_cosine and notes and "widened" in notes[0]
+    # A source that loses nothing leaves the table's tolerance as it is.
+    (same,) = _native_tolerances(Runner([reference.copy()]), {}, [], "fp16", [reference], base, [])
+    assert same == base
+    # A source that cannot run in fp16 also keeps the table.
+    (kept,) = _native_tolerances(Runner(None), {}, [], "fp16", [reference], base, [])
+    assert kept == base
