@@ -169,3 +169,17 @@ def test_route_is_registered_and_describes_itself() -> None:
     assert entry.backend.accepts(detect(model))
     with pytest.raises(UsageError, match="does not know the option"):
         trtforge.convert(model, backend="onnx_trt", target="sm89", cache=False, options={"nope": 1})
+
+
+def test_auto_reports_the_parser_failure_with_every_node() -> None:
+    """With backend="auto" the failure is recorded per route (the next route would be tried)."""
+    from trtforge.errors import AllRoutesFailedError
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2]) for n in ("d1", "d2")]
+    nodes = [helper.make_node("Det", ["x"], ["d1"], name="det_a"),
+             helper.make_node("Det", ["x"], ["d2"], name="det_b")]
+    with pytest.raises(AllRoutesFailedError) as info:
+        trtforge.convert(_model(nodes, [x], outs), backend="auto", target="sm89", cache=False)
+    reason = info.value.failures["onnx_trt"]
+    assert "det_a (Det)" in reason and "det_b (Det)" in reason
