@@ -40,6 +40,29 @@ def _is_instance_of(module: str, qualname: str) -> Callable[[Any], bool]:
     return detect
 
 
+def _hash_onnx_file(path: Path) -> str:
+    """The .onnx file plus every external-data file its tensors point to (weights live there)."""
+    digest = hashlib.sha256(hash_path(path).encode())
+    try:
+        import onnx
+        from onnx.external_data_helper import ExternalDataInfo, _get_all_tensors
+    except ImportError:  # without onnx no route can read the file either
+        return digest.hexdigest()
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # a corrupt file: the route reports it; the bytes hash is enough here
+        return digest.hexdigest()
+    locations = sorted({
+        ExternalDataInfo(t).location for t in _get_all_tensors(model)
+        if t.data_location == onnx.TensorProto.EXTERNAL
+    })
+    for location in locations:
+        digest.update(location.encode())
+        data = path.parent / location
+        digest.update(hash_path(data).encode() if data.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
 def _hash_onnx_proto(model: Any) -> str:
     return hashlib.sha256(model.SerializeToString(deterministic=True)).hexdigest()
 
@@ -80,7 +103,7 @@ def _hash_graphdef(graph_def: Any) -> str:
 
 
 FORMATS = [
-    ModelFormat("onnx-file", "an ONNX file (.onnx)", _suffix(".onnx"), hash_path, priority=50),
+    ModelFormat("onnx-file", "an ONNX file (.onnx)", _suffix(".onnx"), _hash_onnx_file, priority=50),
     ModelFormat("onnx-model", "an in-memory onnx.ModelProto",
                 _is_instance_of("onnx", "ModelProto"), _hash_onnx_proto, priority=50),
     ModelFormat("torch-module", "an in-memory torch.nn.Module",
