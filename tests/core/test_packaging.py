@@ -55,8 +55,12 @@ def test_core_and_plugins_install_alone(version: str, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, str(ROOT / "core")], check=True, capture_output=True, timeout=600)
-    plugin_dirs = sorted(p.parent for p in PYPROJECTS[1:])
+    # Install from copies: a non-editable install writes build/ folders into the source tree.
+    ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    core = shutil.copytree(ROOT / "core", tmp_path / "src" / "core", ignore=ignore)
+    subprocess.run([*pip, str(core)], check=True, capture_output=True, timeout=600)
+    plugin_dirs = [shutil.copytree(p.parent, tmp_path / "src" / p.parent.name, ignore=ignore)
+                   for p in PYPROJECTS[1:]]
     for plugin in plugin_dirs:
         # --no-deps: the route's frameworks are not needed to install it or to discover it.
         subprocess.run([*pip, "--no-deps", str(plugin)], check=True, capture_output=True, timeout=600)
