@@ -42,6 +42,9 @@ class CalibrationCache:
     method: str = "max"
     batches: int = 0
     producer: str = ""
+    # Source-level names of ops the producer chose to leave unquantized (INT8 accuracy
+    # control); None when no such choice was made. Routes that read it keep them in float.
+    unquantized: list[str] | None = None
 
     def scale(self, key: str) -> float:
         """Symmetric INT8 scale for ``key`` (a tensor that is all zeros gets a tiny scale)."""
@@ -70,6 +73,7 @@ class CalibrationCache:
             "producer": self.producer,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "ranges": dict(sorted(self.ranges.items())),
+            **({"unquantized": list(self.unquantized)} if self.unquantized is not None else {}),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -107,6 +111,7 @@ class CalibrationCache:
             method=str(data.get("method", "max")),
             batches=int(data.get("batches", 0)),
             producer=str(data.get("producer", "")),
+            unquantized=[str(n) for n in data["unquantized"]] if isinstance(data.get("unquantized"), list) else None,
         )
 
 
@@ -143,7 +148,10 @@ class Calibration:
     ``data``: an iterable of batches (each an array/tensor, a tuple of them, or a dict by input
     name), one numpy array split along axis 0 into ``batch_size`` batches, or an
     :class:`ImageFolder`. ``cache``: a calibration cache file to read (skipping calibration
-    when it has every range) and write.
+    when it has every range) and write. ``method``: how each tensor's amax is chosen --
+    ``"max"`` (largest absolute value), ``"percentile"`` (99.99th percentile of ``|x|``;
+    ``"percentile:P"`` for another), ``"mse"`` (least squared quantization error over a
+    histogram); routes name the methods they support. The cache records the method.
     """
 
     data: Any = None

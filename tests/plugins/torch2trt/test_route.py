@@ -23,20 +23,43 @@ def model4() -> object:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16", "int8"])
-def test_model4_converts_with_dynamic_batch_at_every_precision(model4: object, precision: str) -> None:
-    calibration = seeded(16, 3, 64, 64, seed=3) if precision == "int8" else None
-    engine = convert(model4.model, [DYNAMIC_BATCH], precision, calibration=calibration)
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_model4_converts_with_dynamic_batch_and_passes_check(model4: object, precision: str) -> None:
+    """The issue's done-when (int8 below): a plan for sm89, and trtforge.check passes (seeded
+    random inputs at the profile's opt shape, the tolerance of that precision)."""
+    engine = convert(model4.model, [DYNAMIC_BATCH], precision)
     assert engine.plan and engine.route == "torch2trt" and engine.precision == precision
     assert engine.metadata["inputs"][0]["shape"] == [-1, 3, 64, 64]
-    types = layer_types(engine)
-    assert "SHAPE" in types  # x.view(x.size(0), -1) stays symbolic: no ONNX, no baked batch
-    if precision == "int8":
-        assert types.count("QUANTIZE") >= 50
-    if precision == "fp32":
+    assert "SHAPE" in layer_types(engine)  # x.view(x.size(0), -1) stays symbolic: no ONNX, no baked batch
+    report = check(model4.model, engine)
+    assert report.passed, report.outputs
+    if precision == "fp32":  # another batch size than the profile's opt
         feeds = [np.random.default_rng(0).standard_normal((3, 3, 64, 64)).astype(np.float32)]
-        report = check(model4.model, engine, inputs=feeds)
+        assert check(model4.model, engine, inputs=feeds).passed
+
+
+@pytest.mark.slow
+def test_model4_int8_passes_check(model4: object, tmp_path: Path) -> None:
+    """INT8 of a network that amplifies noise through its depth: random-weight ResNet50 turns
+    the ~1% rounding of one INT8 tensor near its input into an output at cosine ~0.93, so
+    all-INT8 ends at cosine ~0.88 whatever the calibration method; accuracy control keeps the
+    most sensitive convolutions in float and the rest in INT8."""
+    cache_file = tmp_path / "model4.calib.json"
+    # calibration batches from the distribution check draws its inputs from (standard normal)
+    data = torch.cat([seeded(8, 3, 64, 64, seed=100 + i) for i in range(4)])
+    engine = convert(model4.model, [DYNAMIC_BATCH], "int8",
+                     calibration=Calibration(data=data, batch_size=8, cache=cache_file))
+    types = layer_types(engine)
+    assert "SHAPE" in types and types.count("QUANTIZE") >= 50
+    for seed in (0, 1):
+        report = check(model4.model, engine, seed=seed)
+        metrics = report.outputs[0]
         assert report.passed, report.outputs
+        assert metrics.cosine >= 0.97 and metrics.max_abs <= 0.25 * metrics.value_range, metrics
+    cache = CalibrationCache.load(cache_file)
+    float_convs = cache.unquantized or []
+    assert 0 < len(float_convs) < 27, float_convs  # more than half of the 54 ops stay INT8
+    assert any(f"{len(float_convs)} of 54 quantized ops kept in float" in n for n in engine.metadata["notes"])
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,11 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     policy = PrecisionPolicy.of(spec.precision)
     quantizer = None
     if policy.quantized:
-        from trtforge_torch2trt.calibrate import calibration_ranges
+        from trtforge_torch2trt.calibrate import int8_plan
         from trtforge_torch2trt.impl.quant import Quantizer
 
-        with ctx.stage("calibrate", "INT8 ranges in PyTorch"):
-            ranges = calibration_ranges(captured, source, spec, ctx)
-        quantizer = Quantizer(ranges)
+        plan_int8 = int8_plan(captured, source, spec, ctx)  # stages "calibrate" and "accuracy"
+        quantizer = Quantizer(plan_int8.ranges, frozenset(plan_int8.unquantized))
     net = NetworkContext(network, ctx.tensorrt, policy, quantizer)
     with ctx.stage("convert", f"{len(chosen)} nodes -> TensorRT layers"):
         fill_network(net, captured, chosen)
@@ -45,18 +44,21 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
              f"{sum(1 for n in captured.graph.nodes if n.op == 'call_function')} ATen nodes, "
              f"{network.num_layers} TensorRT layers, precision policy {policy.precision.value}")
     if quantizer is not None:
-        ctx.note(f"int8: {quantizer.inserted} Q/DQ pairs from {len(quantizer.ranges)} calibrated ranges")
+        ctx.note(f"int8: {quantizer.inserted} activation Q/DQ pairs from {len(quantizer.ranges)} calibrated "
+                 f"ranges; {len(quantizer.float_nodes)} quantizable op(s) kept in float")
 
 
 def convert_graph(network: Any, tensorrt: Any, captured: Captured, precision: str = "fp32",
-                  registry: ConverterRegistry | None = None, ranges: dict[str, float] | None = None) -> NetworkContext:
+                  registry: ConverterRegistry | None = None, ranges: dict[str, float] | None = None,
+                  unquantized: frozenset[str] = frozenset()) -> NetworkContext:
     """Fill ``network`` from an already captured program (used by tests and benchmarks)."""
     from trtforge_torch2trt.impl.quant import Quantizer
 
     registry = registry or build_registry()
     chosen = plan(captured.graph, registry, set(captured.constants))
     policy = PrecisionPolicy.of(precision)
-    net = NetworkContext(network, tensorrt, policy, Quantizer(ranges) if ranges is not None else None)
+    quantizer = Quantizer(ranges, frozenset(unquantized)) if ranges is not None else None
+    net = NetworkContext(network, tensorrt, policy, quantizer)
     fill_network(net, captured, chosen)
     return net
 

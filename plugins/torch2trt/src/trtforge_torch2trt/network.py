@@ -55,6 +55,14 @@ class NetworkContext:
     def trt(self) -> Any:
         return self.tensorrt.module
 
+    def quantizing(self) -> Any:
+        """The INT8 quantizer for the node being converted; None at other precisions and for
+        nodes accuracy control keeps in float."""
+        quantizer = self.quantizer
+        if quantizer is None or (self.node is not None and self.node.name in quantizer.float_nodes):
+            return None
+        return quantizer
+
     # --- names ----------------------------------------------------------------------
     def unique(self, name: str) -> str:
         candidate, k = name, 1

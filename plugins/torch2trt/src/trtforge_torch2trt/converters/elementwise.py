@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trtforge_torch2trt.converters import arg, aten, input_key
+from trtforge_torch2trt.converters import arg, aten
 from trtforge_torch2trt.impl.elementwise import binary, select, true_divide, unary
 from trtforge_torch2trt.network import NetworkContext
 from trtforge_torch2trt.registry import converter
@@ -21,14 +21,6 @@ _BINARY = {
 }
 
 
-def _quantize_residual(net: NetworkContext, node: Any, a: Any, b: Any) -> tuple[Any, Any]:
-    """INT8: both inputs of an activation + activation addition get Q/DQ (residual adds)."""
-    if net.quantizer is None or not (net.is_itensor(a) and net.is_itensor(b)):
-        return a, b
-    return (net.quantizer.activation(net, a, input_key(node, 0)),
-            net.quantizer.activation(net, b, input_key(node, 1)))
-
-
 @converter(A.add.Tensor, A.add.Scalar, A.sub.Tensor, A.sub.Scalar, A.rsub.Scalar, A.rsub.Tensor)
 def convert_add_sub(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     a, b = args[0], args[1]
@@ -38,8 +30,6 @@ def convert_add_sub(net: NetworkContext, node: Any, args: Any, kwargs: dict[str,
     subtract = node.target in (A.sub.Tensor, A.sub.Scalar, A.rsub.Scalar, A.rsub.Tensor)
     if alpha != 1:
         b = binary(net, "PROD", b, alpha, f"{node.name}/alpha") if net.is_itensor(b) else b * alpha
-    if node.target == A.add.Tensor:
-        a, b = _quantize_residual(net, node, a, b)
     return binary(net, "SUB" if subtract else "SUM", a, b, node.name)
 
 

@@ -24,7 +24,7 @@ def convolution(
     trt = net.trt
     out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
     kernel = tuple(int(k) for k in weight.shape[2:])
-    quantizer = net.quantizer
+    quantizer = net.quantizing()
     dtype = net.dtype_name(x)
     if quantizer is not None:
         x = quantizer.activation(net, x, input_key)

@@ -8,12 +8,13 @@ from trtforge_torch2trt.network import NetworkContext
 
 def _operand(net: NetworkContext, value: Any, key: str | None, name: str, like: Any,
              weight_axis: int) -> Any:
+    quantizer = net.quantizing()
     if net.is_itensor(value):
-        if net.quantizer is not None:
-            return net.quantizer.activation(net, value, key)
+        if quantizer is not None:
+            return quantizer.activation(net, value, key)
         return value
-    if net.quantizer is not None and value.dim() == 2:
-        return net.quantizer.weight(net, value, weight_axis, name)
+    if quantizer is not None and value.dim() == 2:
+        return quantizer.weight(net, value, weight_axis, name)
     return net.constant(value, name, net.dtype_name(like))
 
 

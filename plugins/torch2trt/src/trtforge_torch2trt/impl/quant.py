@@ -1,19 +1,25 @@
-"""INT8 Quantize/Dequantize insertion (symmetric: scale = amax / 127, zero point 0)."""
+"""INT8 Quantize/Dequantize insertion (symmetric: scale = amax / 127, zero point 0).
+
+The scales come from :mod:`..accuracy` (``activation_scale``, ``weight_scales``), the same
+functions its PyTorch simulation rounds with, so what accuracy control measured is what the
+network computes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from trtforge.calibration import INT8_MAX
-
+from trtforge_torch2trt.accuracy import activation_scale, weight_scales
 from trtforge_torch2trt.network import NetworkContext
 
 
 @dataclass
 class Quantizer:
-    """Per-tensor activation ranges by FX node name; Q/DQ pairs are shared per tensor."""
+    """Per-tensor activation ranges by FX node name; Q/DQ pairs are shared per tensor.
+    ``float_nodes``: FX nodes accuracy control keeps in float (converters ask
+    :meth:`NetworkContext.quantizing`, which is None for them)."""
 
     ranges: dict[str, float]
+    float_nodes: frozenset[str] = frozenset()
     _done: dict[str, Any] = field(default_factory=dict)
     inserted: int = 0
 
@@ -23,8 +29,7 @@ class Quantizer:
             return x
         if x.name in self._done:
             return self._done[x.name]
-        scale = max(float(self.ranges[key]), 1e-8) / INT8_MAX
-        out = qdq(net, x, scale, None, x.name)
+        out = qdq(net, x, activation_scale(self.ranges[key]), None, x.name)
         self._done[x.name] = out
         self.inserted += 1
         return out
@@ -34,11 +39,8 @@ class Quantizer:
         import torch
 
         w = weight.detach().to(torch.float32)
-        dims = [d for d in range(w.dim()) if d != axis]
-        amax = w.abs().amax(dim=dims) if dims else w.abs()
-        scales = torch.clamp(amax, min=1e-8) / INT8_MAX
         tensor = net.constant(w, f"{name}/weight", "float32")
-        return qdq(net, tensor, scales, axis, f"{name}/weight")
+        return qdq(net, tensor, weight_scales(w, axis), axis, f"{name}/weight")
 
 
 def qdq(net: NetworkContext, x: Any, scale: Any, axis: int | None, name: str) -> Any:

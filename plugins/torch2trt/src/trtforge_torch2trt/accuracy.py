@@ -1,0 +1,281 @@
+"""INT8 accuracy control: simulate the Q/DQ network in PyTorch, keep the layers that hurt
+most in floating point until the output matches FP32 closely enough.
+
+Why: some networks amplify a small perturbation through their depth (a ResNet50 with
+random weights turns 1% input noise into an output at cosine 0.93), and INT8 rounds every
+quantized tensor by ~1% however well its range is calibrated. No calibration method fixes
+that; leaving the most sensitive layers unquantized does (OpenVINO's accuracy-aware
+quantization and ModelOpt's AutoQuantize make the same trade).
+
+How: :class:`FakeQuantRunner` runs the exported graph with exactly the rounding the
+network's Quantize/Dequantize layers do (symmetric, round half to even, clamp to
+[-128, 127], the same per-tensor and per-channel scales), on samples kept from the
+calibration data. Each quantized op is scored alone (output error when only it is
+quantized); the most sensitive ones are returned to float, fewest first, until the
+simulated output's cosine similarity to FP32 reaches the target.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from trtforge.calibration import INT8_MAX
+
+from trtforge_torch2trt.capture import Captured
+from trtforge_torch2trt.converters import CONST
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MIN_COSINE = 0.99
+MAX_SAMPLES = 8
+
+
+# --- where Q/DQ goes ------------------------------------------------------------------
+@dataclass(frozen=True)
+class QuantizedOp:
+    """One op that runs in INT8: which arguments are activations (quantized per tensor,
+    keyed by the producing node's name) and which are weights (per channel along ``axis``)."""
+
+    node: str
+    activations: tuple[tuple[int, str], ...]
+    weights: tuple[tuple[int, int], ...]
+
+
+def _is_activation(value: Any) -> bool:
+    return hasattr(value, "meta") and not value.meta.get(CONST)
+
+
+def _is_matrix_weight(value: Any) -> bool:
+    val = getattr(value, "meta", {}).get("val") if hasattr(value, "meta") else None
+    return bool(getattr(value, "meta", {}).get(CONST)) and val is not None and val.dim() == 2
+
+
+def quantized_ops(graph: Any) -> list[QuantizedOp]:
+    """The ops the converters put Q/DQ around (impl/conv.py, impl/matmul.py): inputs of
+    convolutions, linear layers and matrix products. Additions, pooling, activations and
+    softmax stay in float (TensorRT fuses a residual add into the INT8 convolution before it)."""
+    from trtforge_torch2trt.registry import target_name
+
+    ops: list[QuantizedOp] = []
+    for node in graph.nodes:
+        if node.op != "call_function" or node.meta.get(CONST):
+            continue
+        op = target_name(node.target)
+        activations: list[tuple[int, str]] = []
+        weights: list[tuple[int, int]] = []
+        if op == "aten.convolution.default":
+            if _is_activation(node.args[0]):
+                activations.append((0, node.args[0].name))
+            transposed = bool(node.args[6]) if len(node.args) > 6 else False
+            weights.append((1, 1 if transposed else 0))
+        elif op in ("aten.addmm.default", "aten.mm.default", "aten.bmm.default", "aten.matmul.default"):
+            first = 1 if op == "aten.addmm.default" else 0
+            for axis, position in enumerate((first, first + 1)):
+                value = node.args[position]
+                if _is_activation(value):
+                    activations.append((position, value.name))
+                elif _is_matrix_weight(value):
+                    # a constant left operand [M, K] per row, a right operand [K, N] per column
+                    weights.append((position, axis))
+        else:
+            continue
+        if activations:
+            ops.append(QuantizedOp(node.name, tuple(activations), tuple(weights)))
+    return ops
+
+
+def activation_keys(ops: Iterable[QuantizedOp]) -> list[str]:
+    keys: list[str] = []
+    for op in ops:
+        for _, key in op.activations:
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def graph_feeds(captured: Captured, inputs: dict[str, Any]) -> list[Any]:
+    """Arguments of the exported graph module: lifted weights/buffers and the user inputs
+    (numpy arrays or tensors by input name, cast to each input's declared dtype)."""
+    import numpy as np
+    import torch
+
+    dtypes = {s.name: getattr(torch, s.dtype) for s in captured.specs}
+    feeds, position = [], 0
+    for node in captured.graph.nodes:
+        if node.op != "placeholder":
+            continue
+        if node.name in captured.constants:
+            feeds.append(captured.constants[node.name])
+            continue
+        name = captured.input_names[position]
+        position += 1
+        value = inputs[name]
+        tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
+        feeds.append(tensor.to(dtypes[name]))
+    return feeds
+
+
+def batch_size(inputs: dict[str, Any]) -> int:
+    first = next(iter(inputs.values()), None)
+    shape = getattr(first, "shape", ())
+    return int(shape[0]) if len(shape) else 1
+
+
+# --- the same rounding as the network's Q/DQ layers -------------------------------------
+def activation_scale(amax: float) -> float:
+    """Per-tensor scale (what impl/quant.py stores as a float32 constant)."""
+    return max(float(amax), 1e-8) / INT8_MAX
+
+
+def weight_scales(weight: Any, axis: int) -> Any:
+    """Per-channel scales: amax over everything but ``axis``, symmetric, / 127 (float32)."""
+    import torch
+
+    w = weight.detach().to(torch.float32)
+    dims = [d for d in range(w.dim()) if d != axis]
+    amax = w.abs().amax(dim=dims) if dims else w.abs()
+    return torch.clamp(amax, min=1e-8) / INT8_MAX
+
+
+def fake_quantize(x: Any, scale: Any, axis: int | None = None) -> Any:
+    """Quantize (round half to even, clamp to int8) and dequantize, in float32."""
+    import torch
+
+    s = torch.as_tensor(scale, dtype=torch.float32)
+    if axis is not None:
+        shape = [1] * x.dim()
+        shape[axis] = -1
+        s = s.view(shape)
+    return torch.clamp(torch.round(x.to(torch.float32) / s), -128, 127) * s
+
+
+class FakeQuantRunner:
+    """Runs the exported graph with Q/DQ simulated on a chosen subset of the quantized ops."""
+
+    def __init__(self, captured: Captured, ops: Sequence[QuantizedOp], ranges: dict[str, float]) -> None:
+        self.captured = captured
+        self.ops = {op.node: op for op in ops}
+        self.scales = {k: activation_scale(v) for k, v in ranges.items()}
+        self._weights: dict[tuple[str, int], Any] = {}
+
+    def run(self, inputs: dict[str, Any], quantized: set[str]) -> list[Any]:
+        """Outputs for one batch of user inputs (by input name) with ``quantized`` ops in INT8."""
+        import torch
+        from torch.fx import Interpreter
+
+        runner = self
+
+        class Simulator(Interpreter):
+            def run_node(self, n: Any) -> Any:
+                self.current = n
+                return super().run_node(n)
+
+            def call_function(self, target: Any, args: Any, kwargs: Any) -> Any:
+                if target is torch.ops.aten.view.default:
+                    return torch.ops.aten.reshape.default(*args, **kwargs)
+                op = runner.ops.get(self.current.name)
+                if op is not None and op.node in quantized:
+                    args = runner._quantize_args(op, list(args))
+                return super().call_function(target, args, kwargs)
+
+        with torch.no_grad():
+            out = Simulator(self.captured.program.graph_module).run(*graph_feeds(self.captured, inputs))
+        return [o for o in (out if isinstance(out, (tuple, list)) else [out]) if isinstance(o, torch.Tensor)]
+
+    def _quantize_args(self, op: QuantizedOp, args: list[Any]) -> tuple[Any, ...]:
+        for position, key in op.activations:
+            value = args[position]
+            if key in self.scales and value.is_floating_point():
+                args[position] = fake_quantize(value, self.scales[key]).to(value.dtype)
+        for position, axis in op.weights:
+            cached = self._weights.get((op.node, position))
+            if cached is None:
+                weight = args[position]
+                cached = fake_quantize(weight, weight_scales(weight, axis), axis).to(weight.dtype)
+                self._weights[(op.node, position)] = cached
+            args[position] = cached
+        return tuple(args)
+
+
+# --- choosing what stays in float -------------------------------------------------------
+@dataclass
+class AccuracyReport:
+    """What accuracy control measured on the calibration samples."""
+
+    target: float
+    samples: int
+    all_int8: float  # cosine with every op quantized
+    final: float  # cosine with ``float_nodes`` left in float
+    float_nodes: list[str] = field(default_factory=list)
+    quantized: int = 0
+
+    def describe(self) -> str:
+        if not self.float_nodes:
+            return (f"all {self.quantized} quantized ops in INT8: cosine {self.all_int8:.5f} to FP32 "
+                    f"on {self.samples} calibration samples (target {self.target})")
+        return (f"{len(self.float_nodes)} of {self.quantized} quantized ops kept in float "
+                f"(cosine to FP32 on {self.samples} calibration samples: {self.all_int8:.5f} all-INT8, "
+                f"{self.final:.5f} after; target {self.target}): {', '.join(self.float_nodes[:8])}"
+                + (" ..." if len(self.float_nodes) > 8 else ""))
+
+
+def cosine(reference: Sequence[Any], candidate: Sequence[Any]) -> float:
+    """Smallest cosine similarity over the outputs (flattened, float64)."""
+    import torch
+
+    worst = 1.0
+    for ref, got in zip(reference, candidate):
+        r, g = ref.detach().double().flatten(), got.detach().double().flatten()
+        denominator = float(r.norm() * g.norm())
+        value = float(torch.dot(r, g)) / denominator if denominator > 0 else float(torch.equal(r, g))
+        worst = min(worst, value)
+    return worst
+
+
+def choose_float_ops(runner: FakeQuantRunner, samples: Sequence[dict[str, Any]],
+                     min_cosine: float) -> AccuracyReport:
+    """The fewest quantized ops to leave in float so the simulated output reaches ``min_cosine``."""
+    names = list(runner.ops)
+
+    def outputs(quantized: set[str]) -> list[Any]:
+        return [o for inputs in samples for o in runner.run(inputs, quantized)]
+
+    reference = outputs(set())
+
+    def score(quantized: set[str]) -> float:
+        return cosine(reference, outputs(quantized))
+
+    count = sum(batch_size(inputs) for inputs in samples)
+    report = AccuracyReport(target=min_cosine, samples=count, all_int8=score(set(names)),
+                            final=0.0, quantized=len(names))
+    report.final = report.all_int8
+    if report.all_int8 >= min_cosine or not names:
+        return report
+    # Sensitivity of each op alone; the worst go back to float first.
+    damage = {name: 1.0 - score({name}) for name in names}
+    ranked = sorted(names, key=lambda n: damage[n], reverse=True)
+    log.info("int8 sensitivity: %s", ", ".join(f"{n}={damage[n]:.2e}" for n in ranked[:10]))
+    results: dict[int, float] = {0: report.all_int8}
+
+    def score_without(k: int) -> float:
+        if k not in results:
+            results[k] = score(set(ranked[k:]))
+        return results[k]
+
+    # Smallest k with the target met: doubling, then bisection (the score rises with k).
+    low, high = 0, 1
+    while high < len(ranked) and score_without(high) < min_cosine:
+        low, high = high, min(2 * high, len(ranked))
+    if high >= len(ranked):
+        high = len(ranked)
+        results[high] = 1.0
+    while high - low > 1:
+        middle = (low + high) // 2
+        if score_without(middle) >= min_cosine:
+            high = middle
+        else:
+            low = middle
+    report.float_nodes = ranked[:high]
+    report.final = score_without(high)
+    return report
