@@ -38,7 +38,6 @@ def test_model4_converts_with_dynamic_batch_and_passes_check(model4: object, pre
         assert check(model4.model, engine, inputs=feeds).passed
 
 
-@pytest.mark.slow
 def test_model4_int8_passes_check(model4: object, tmp_path: Path) -> None:
     """INT8 of a network that amplifies noise through its depth: random-weight ResNet50 turns
     the ~1% rounding of one INT8 tensor near its input into an output at cosine ~0.93, so
@@ -59,7 +58,7 @@ def test_model4_int8_passes_check(model4: object, tmp_path: Path) -> None:
     cache = CalibrationCache.load(cache_file)
     float_convs = cache.unquantized or []
     assert 0 < len(float_convs) < 27, float_convs  # more than half of the 54 ops stay INT8
-    assert any(f"{len(float_convs)} of 54 quantized ops kept in float" in n for n in engine.metadata["notes"])
+    assert any(f"{len(float_convs)} of 54 quantized ops kept in float," in n for n in engine.metadata["notes"])
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,9 @@ simulated output's cosine similarity to FP32 reaches the target.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from trtforge.calibration import INT8_MAX
 
@@ -40,6 +41,33 @@ class QuantizedOp:
     node: str
     activations: tuple[tuple[int, str], ...]
     weights: tuple[tuple[int, int], ...]
+    macs: int = 0  # multiply-accumulates per sample (dynamic dims counted as 1)
+
+
+def _static(dims: Any) -> list[int]:
+    return [int(d) if isinstance(d, int) else 1 for d in dims]
+
+
+def _macs(node: Any, op: str) -> int:
+    """Multiply-accumulates of one sample, from the shapes torch.export recorded."""
+    import math
+
+    out = getattr(node.meta.get("val"), "shape", None)
+    if out is None:
+        return 0
+    out_dims = _static(out)
+    if op == "aten.convolution.default":
+        weight = getattr(node.args[1].meta.get("val"), "shape", None) if hasattr(node.args[1], "meta") else None
+        if weight is None:
+            return 0
+        w = _static(weight)
+        transposed = bool(node.args[6]) if len(node.args) > 6 else False
+        per_output = (w[0] if transposed else w[1]) * math.prod(w[2:])
+        return math.prod(out_dims[1:]) * per_output
+    left = node.args[1] if op == "aten.addmm.default" else node.args[0]
+    shape = getattr(getattr(left, "meta", {}).get("val"), "shape", None)
+    depth = _static(shape)[-1] if shape is not None and len(shape) else 1
+    return math.prod(out_dims[1:]) * depth
 
 
 def _is_activation(value: Any) -> bool:
@@ -81,7 +109,7 @@ def quantized_ops(graph: Any) -> list[QuantizedOp]:
         else:
             continue
         if activations:
-            ops.append(QuantizedOp(node.name, tuple(activations), tuple(weights)))
+            ops.append(QuantizedOp(node.name, tuple(activations), tuple(weights), _macs(node, op)))
     return ops
 
 
@@ -209,13 +237,14 @@ class AccuracyReport:
     final: float  # cosine with ``float_nodes`` left in float
     float_nodes: list[str] = field(default_factory=list)
     quantized: int = 0
+    float_macs: float = 0.0  # share of the quantizable ops' multiply-accumulates left in float
 
     def describe(self) -> str:
         if not self.float_nodes:
             return (f"all {self.quantized} quantized ops in INT8: cosine {self.all_int8:.5f} to FP32 "
                     f"on {self.samples} calibration samples (target {self.target})")
-        return (f"{len(self.float_nodes)} of {self.quantized} quantized ops kept in float "
-                f"(cosine to FP32 on {self.samples} calibration samples: {self.all_int8:.5f} all-INT8, "
+        return (f"{len(self.float_nodes)} of {self.quantized} quantized ops kept in float, "
+                f"{self.float_macs:.0%} of their multiply-accumulates (cosine to FP32 on {self.samples} calibration samples: {self.all_int8:.5f} all-INT8, "
                 f"{self.final:.5f} after; target {self.target}): {', '.join(self.float_nodes[:8])}"
                 + (" ..." if len(self.float_nodes) > 8 else ""))
 
@@ -278,4 +307,7 @@ def choose_float_ops(runner: FakeQuantRunner, samples: Sequence[dict[str, Any]],
             low = middle
     report.float_nodes = ranked[:high]
     report.final = score_without(high)
+    total = sum(op.macs for op in runner.ops.values())
+    kept = sum(runner.ops[name].macs for name in report.float_nodes)
+    report.float_macs = kept / total if total else 0.0
     return report

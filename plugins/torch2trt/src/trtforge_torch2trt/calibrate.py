@@ -10,17 +10,27 @@ alone builds the same network.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from trtforge.calibration import Calibration, CalibrationCache, as_calibration
 from trtforge.errors import UsageError
 
 from trtforge_torch2trt import ROUTE
-from trtforge_torch2trt.accuracy import (DEFAULT_MIN_COSINE, MAX_SAMPLES, AccuracyReport, FakeQuantRunner,
-                                         QuantizedOp, activation_keys, batch_size, choose_float_ops,
-                                         graph_feeds, quantized_ops)
+from trtforge_torch2trt.accuracy import (
+    DEFAULT_MIN_COSINE,
+    MAX_SAMPLES,
+    AccuracyReport,
+    FakeQuantRunner,
+    QuantizedOp,
+    activation_keys,
+    batch_size,
+    choose_float_ops,
+    graph_feeds,
+    quantized_ops,
+)
 from trtforge_torch2trt.capture import Captured
 from trtforge_torch2trt.converters import CONST
 from trtforge_torch2trt.ranges import Method, RangeRecorder
@@ -159,4 +169,4 @@ def _first_samples(calibration: Calibration, input_names: list[str]) -> list[dic
     return samples
 
 
-__all__ = ["Int8Plan", "int8_plan", "quantized_keys", "record_ranges", "AccuracyReport"]
+__all__ = ["AccuracyReport", "Int8Plan", "int8_plan", "quantized_keys", "record_ranges"]

@@ -11,8 +11,10 @@
   inference is folded into a per-channel scale and shift, which is safe in the reduced type.
 - ``int8``: FP32 network plus explicit Quantize/Dequantize pairs (symmetric, scale =
   amax/127) in front of every convolution, linear and matmul input (per-tensor activation
-  ranges calibrated in PyTorch, per-output-channel weight ranges) and of both inputs of
-  residual additions, so TensorRT can fuse them into INT8 kernels. See ``calibrate.py``.
+  ranges calibrated in PyTorch, per-output-channel weight ranges); additions, pooling and
+  softmax stay in float (TensorRT fuses a residual add into the INT8 convolution before it).
+  Accuracy control leaves the ops whose rounding hurts the output most in float. See
+  ``calibrate.py``, ``ranges.py`` and ``accuracy.py``.
 """
 from __future__ import annotations
 

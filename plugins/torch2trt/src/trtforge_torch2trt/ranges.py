@@ -42,7 +42,7 @@ class Method:
         return self.name
 
     @classmethod
-    def parse(cls, text: str | None) -> "Method":
+    def parse(cls, text: str | None) -> Method:
         raw = (text or "max").strip().lower()
         name, _, argument = raw.partition(":")
         if name not in METHODS:
