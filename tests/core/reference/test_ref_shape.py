@@ -24,6 +24,19 @@ def test_shuffle_first_transpose_reshape_second_transpose() -> None:
     np.testing.assert_array_equal(got, X.transpose(2, 0, 1).reshape(4, -1).T)
 
 
+def test_shuffle_of_a_scalar_constant() -> None:
+    """The ONNX parser broadcasts scalars (e.g. TF's Cast/Mul constants) by reshaping 0-d tensors."""
+
+    def build(net, trt, t):
+        scalar = constant(net, trt, t["_keep"], np.array(2.5, np.float32))
+        layer = net.add_shuffle(scalar)
+        layer.reshape_dims = (1, 1, 1)
+        return net.add_elementwise(t["x"], layer.get_output(0), trt.ElementWiseOperation.PROD).get_output(0)
+
+    (got,) = run({"x": X}, build)
+    np.testing.assert_array_equal(got, X * 2.5)
+
+
 def test_shuffle_zero_is_a_real_zero_when_placeholder_is_off() -> None:
     x = np.zeros((0, 3), np.float32)
 

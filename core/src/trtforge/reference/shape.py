@@ -21,7 +21,7 @@ def _ints(tensor: Any) -> list[int]:
 def shuffle(layer: LayerView, inputs: list[Any]) -> list[Any]:
     x = inputs[0]
     first = layer.attr("first_transpose", list(range(8)))[: x.dim()]
-    x = x.permute(*first)
+    x = x.permute(tuple(first))
     dims = None
     if len(inputs) > 1 and inputs[1] is not None:
         dims = _ints(inputs[1])
@@ -32,7 +32,7 @@ def shuffle(layer: LayerView, inputs: list[Any]) -> list[Any]:
             dims = [x.shape[i] if d == 0 else d for i, d in enumerate(dims)]
         x = x.reshape(dims)
     second = layer.attr("second_transpose", list(range(8)))[: x.dim()]
-    return [x.permute(*second).contiguous()]
+    return [x.permute(tuple(second)).contiguous()]
 
 
 @register("CONCATENATION")
