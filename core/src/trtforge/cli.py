@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Any, Callable, Sequence
 
@@ -396,8 +397,19 @@ def _add_command(sub: Any, plugin: str, name: str, help: str = "", configure: An
     p.set_defaults(run=run)
 
 
+class _OwnWarningsOnly(logging.Filter):
+    """Without -v/--debug, show trtforge's own warnings but only errors from other libraries
+    (converters and quantizers warn about every weight they round; that buries the result)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.startswith("trtforge") or record.levelno >= logging.ERROR
+
+
 def _setup_logging(debug: bool, verbose: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.captureWarnings(True)  # Python warnings go through the same handler and filter
+    if not (debug or verbose):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info lines
     try:
         from rich.console import Console
         from rich.logging import RichHandler
@@ -406,6 +418,8 @@ def _setup_logging(debug: bool, verbose: bool) -> None:
                                                show_time=False)
     except ImportError:  # pragma: no cover - rich is a dependency
         handler = logging.StreamHandler()
+    if not (debug or verbose):
+        handler.addFilter(_OwnWarningsOnly())
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
 
 
