@@ -251,9 +251,11 @@ class Report:
             stages += [s for s in r.stages if s not in stages]
         fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(rows) + 2), 4.0))
         bottoms = [0.0] * len(rows)
-        for stage in stages:
+        palette = plt.get_cmap("tab20").colors  # routes add stages; tab10 would repeat colours
+        for index, stage in enumerate(stages):
             values = [r.stages.get(stage, 0.0) for r in rows]
-            ax.bar(range(len(rows)), values, bottom=bottoms, label=stage)
+            ax.bar(range(len(rows)), values, bottom=bottoms, label=stage,
+                   color=palette[index % len(palette)])
             bottoms = [b + v for b, v in zip(bottoms, values)]
         ax.set_xticks(range(len(rows)), [f"{r.model}\n{r.route}\n{r.precision}" for r in rows],
                       fontsize=7)
