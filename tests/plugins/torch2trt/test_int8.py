@@ -1,6 +1,7 @@
-"""INT8 of the torch2trt route: calibration methods, the PyTorch simulation accuracy control
-relies on (it must round exactly like the network's Q/DQ layers), accuracy control, and the
-calibration cache (method, scales and float choices identical when read back)."""
+"""INT8 of the torch2trt route: the PyTorch simulation accuracy control relies on (it must
+round exactly like the network's Q/DQ layers), accuracy control, and the calibration cache
+(method, scales and float choices identical when read back). The calibration methods are
+core's, tested in tests/core/test_calibration_methods.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,13 +14,11 @@ from trtforge import InputSpec
 from trtforge.api import BuildSpec
 from trtforge.calibration import Calibration, CalibrationCache
 from trtforge.checking import resolve_snapshot
-from trtforge.errors import UsageError
 from trtforge.reference import Executor
 from trtforge.zoo import recompute_batchnorm_statistics
-from trtforge_torch2trt.accuracy import FakeQuantRunner, cosine, fake_quantize, quantized_ops
+from trtforge_torch2trt.accuracy import FakeQuantRunner, cosine, quantized_ops
 from trtforge_torch2trt.capture import capture
 from trtforge_torch2trt.coverage import mark_constants
-from trtforge_torch2trt.ranges import AbsHistogram, Method
 from t2t_harness import convert, layer_types, seeded
 
 SPEC = InputSpec("x", min=(1, 3, 16, 16), opt=(4, 3, 16, 16), max=(8, 3, 16, 16))
@@ -67,44 +66,6 @@ def _scales(engine: object) -> dict[str, np.ndarray]:
 def _run_network(engine: object, x: np.ndarray) -> np.ndarray:
     snapshot, _ = resolve_snapshot(engine)
     return next(iter(Executor(snapshot).run({snapshot.inputs[0]["name"]: x}).numpy().values()))
-
-
-# --- methods ---------------------------------------------------------------------------
-def test_method_parsing() -> None:
-    assert Method.parse("max") == Method("max")
-    assert Method.parse("percentile").label == "percentile:99.99"
-    assert Method.parse("Percentile:99.9").percentile == 99.9
-    assert Method.parse("mse").needs_histogram
-    for bad in ("entropy", "percentile:7", "percentile:x", "mse:3"):
-        with pytest.raises(UsageError):
-            Method.parse(bad)
-
-
-@pytest.mark.parametrize("split", [1, 4])
-def test_histogram_methods(split: int) -> None:
-    """max is exact; the percentile matches torch.quantile within a bin, also when later
-    batches widen the range (bins merge); mse clips a heavy tail and has less error than max."""
-    torch.manual_seed(0)
-    values = torch.distributions.Laplace(0.0, 1.0).sample((200_000,))
-    values[::997] *= 8  # rare outliers
-    values[::5] = 0.0  # exact zeros, as after a ReLU
-    ordered = torch.cat([values[values.abs() < 3], values[values.abs() >= 3]])  # the range grows
-    histogram = AbsHistogram()
-    for chunk in ordered.chunk(split):
-        histogram.add(chunk)
-    peak = float(values.abs().max())
-    assert histogram.amax(Method("max")) == peak
-    bin_width = histogram.top / histogram.bins
-    for p in (99.0, 99.99):
-        want = float(torch.quantile(values.abs().double(), p / 100))
-        assert abs(histogram.amax(Method("percentile", p)) - want) <= 2 * bin_width, p
-    amax = histogram.amax(Method("mse"))
-    assert 0.05 * peak < amax < peak
-
-    def error(a: float) -> float:
-        return float(((fake_quantize(values, a / 127) - values) ** 2).mean())
-
-    assert error(amax) < 0.7 * error(peak)
 
 
 # --- simulation == network ---------------------------------------------------------------

@@ -87,9 +87,10 @@ class OnnxTrtBackend(Backend):
             model, report = precision.to_half(model, spec.precision.value, options.keep_io_types,
                                               options.fp32_ops, ctx)
         else:
-            cache = precision.calibration_ranges(model, spec.calibration, source.fingerprint, ctx)
-            ctx.artifacts["calibration_cache"] = cache
-            model, report = precision.quantize_int8(model, cache, ctx)
+            int8 = precision.calibration_ranges(model, spec.calibration, source.fingerprint, ctx)
+            unquantized = precision.choose_unquantized(model, int8, options.int8_min_cosine, ctx)
+            ctx.artifacts["calibration_cache"] = int8.cache
+            model, report = precision.quantize_int8(model, int8.cache, ctx, unquantized)
         ctx.note(f"{spec.precision.value}: {report.summary()}")
         if report.kept_fp32:
             ctx.artifacts["kept_fp32"] = list(report.kept_fp32)

@@ -20,6 +20,17 @@ def _names(value: Any, key: str) -> tuple[str, ...] | None:
     return tuple(value)
 
 
+def _fraction(value: Any, key: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not 0.0 <= number <= 1.0:
+        raise UsageError(f"option {key} must be a number in [0, 1], got {value!r}",
+                         hint=f"e.g. {key}=0.99 (0 disables INT8 accuracy control)")
+    return number
+
+
 @dataclass(frozen=True)
 class RouteOptions:
     disable_passes: tuple[str, ...] = ()
@@ -31,6 +42,7 @@ class RouteOptions:
     fp32_ops: tuple[str, ...] = ()
     signature: str = "serving_default"
     torch_exporter: str = "auto"
+    int8_min_cosine: float = 0.99  # INT8 accuracy control target; 0 disables it
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> "RouteOptions":
@@ -58,4 +70,5 @@ class RouteOptions:
             fp32_ops=_names(options.get("fp32_ops"), "fp32_ops") or (),
             signature=str(options.get("signature", "serving_default")),
             torch_exporter=exporter,
+            int8_min_cosine=_fraction(options.get("int8_min_cosine", 0.99), "int8_min_cosine"),
         )

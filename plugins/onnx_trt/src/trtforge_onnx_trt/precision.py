@@ -24,6 +24,7 @@ from trtforge.errors import ConversionError, UsageError
 
 if TYPE_CHECKING:
     from trtforge.calibration import CalibrationCache
+    from trtforge.calibration_methods import Method
     from trtforge.context import ConversionContext
 
 log = logging.getLogger(__name__)
@@ -217,6 +218,17 @@ def residual_inputs(model: Any) -> dict[str, str]:
     return chosen
 
 
+def fused_convolutions(model: Any) -> dict[str, str]:
+    """Residual Add name -> the node TensorRT fuses it into (the producer of its other input)."""
+    producers = _producers(model)
+    fused = {}
+    for add_name, residual in residual_inputs(model).items():
+        add = next(n for n in model.graph.node if n.name == add_name)
+        other = next(i for i in add.input if i != residual)
+        fused[add_name] = producers[other][1].name
+    return fused
+
+
 def tensors_to_calibrate(model: Any) -> list[str]:
     """Activations that get Q/DQ: inputs of Conv/Gemm/MatMul (not weights/biases) + residuals."""
     constants = {i.name for i in model.graph.initializer}
@@ -230,11 +242,14 @@ def tensors_to_calibrate(model: Any) -> list[str]:
     return list(dict.fromkeys(needed))
 
 
-def measure_ranges(model: Any, tensors: Sequence[str], batches: Any) -> tuple[dict[str, float], int]:
-    """Largest |value| of each tensor over the calibration batches, with onnxruntime."""
-    import numpy as np
+def measure_ranges(model: Any, tensors: Sequence[str], batches: Any, method: "Method | None" = None,
+                   keep: int = 0) -> tuple[dict[str, float], int, list[dict[str, Any]]]:
+    """amax of each tensor over the calibration batches (chosen by ``method``, default the
+    largest |value|), run by onnxruntime; the batch count; the first batches (up to ``keep``
+    samples, as fed) for accuracy control."""
     import onnxruntime as ort
     from onnx import TensorProto, helper
+    from trtforge.calibration_methods import Method, RangeRecorder
 
     probe = copy.deepcopy(model)
     existing = {o.name for o in probe.graph.output}
@@ -245,21 +260,43 @@ def measure_ranges(model: Any, tensors: Sequence[str], batches: Any) -> tuple[di
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
     feeds_meta = {i.name: i for i in session.get_inputs()}
-    amax = {name: 0.0 for name in tensors}
-    count = 0
+    recorder = RangeRecorder(method or Method("max"))
+    count, kept, samples = 0, 0, []
     for batch in batches:
-        feeds = {}
-        for name, value in batch.items():
-            dtype = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
-                     "tensor(int32)": np.int32, "tensor(int64)": np.int64,
-                     "tensor(float16)": np.float16}.get(feeds_meta[name].type, None)
-            feeds[name] = np.ascontiguousarray(value, dtype=dtype)
+        feeds = typed_feeds(batch, feeds_meta)
         for chunk in _fit_batch(feeds, feeds_meta):
             outputs = session.run(list(tensors), chunk)
             for name, value in zip(tensors, outputs):
-                amax[name] = max(amax[name], float(np.abs(value).max(initial=0.0)))
+                recorder.add(name, value)
+        if kept < keep:
+            samples.append(_first_rows(feeds, keep - kept))
+            kept += _batch_size(samples[-1])
         count += 1
-    return amax, count
+    ranges = recorder.ranges()
+    return {name: ranges.get(name, 0.0) for name in tensors}, count, samples
+
+
+def typed_feeds(batch: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """A batch as contiguous arrays of the dtypes the session's inputs take."""
+    import numpy as np
+
+    feeds = {}
+    for name, value in batch.items():
+        dtype = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+                 "tensor(int32)": np.int32, "tensor(int64)": np.int64,
+                 "tensor(float16)": np.float16}.get(meta[name].type, None)
+        feeds[name] = np.ascontiguousarray(value, dtype=dtype)
+    return feeds
+
+
+def _first_rows(feeds: dict[str, Any], rows: int) -> dict[str, Any]:
+    """At most ``rows`` samples of a batch (accuracy control runs on a few samples)."""
+    return {k: v[:rows] if getattr(v, "ndim", 0) else v for k, v in feeds.items()}
+
+
+def _batch_size(feeds: dict[str, Any]) -> int:
+    value = next(iter(feeds.values()), None)
+    return int(value.shape[0]) if value is not None and getattr(value, "ndim", 0) else 1
 
 
 def _fit_batch(feeds: dict[str, Any], meta: dict[str, Any]) -> list[dict[str, Any]]:
@@ -280,40 +317,107 @@ def _fit_batch(feeds: dict[str, Any], meta: dict[str, Any]) -> list[dict[str, An
     return [{k: v[i:i + step] for k, v in feeds.items()} for i in range(0, total, step)]
 
 
-def calibration_ranges(model: Any, calibration: Any, fingerprint: str, ctx: "ConversionContext") -> "CalibrationCache":
-    """The core calibration cache with a range for every tensor the Q/DQ graph needs."""
+@dataclass
+class Int8Calibration:
+    """The core calibration cache with every range the Q/DQ graph needs, where it lives,
+    and the calibration samples kept for accuracy control."""
+
+    cache: "CalibrationCache"
+    path: Path | None
+    calibration: Any
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _graph_inputs(model: Any) -> list[str]:
+    constants = {t.name for t in model.graph.initializer}
+    return [i.name for i in model.graph.input if i.name not in constants]
+
+
+def calibration_ranges(model: Any, calibration: Any, fingerprint: str, ctx: "ConversionContext") -> Int8Calibration:
+    """The core calibration cache with a range for every tensor the Q/DQ graph needs, by the
+    method ``Calibration(method=...)`` names (``max``, ``percentile[:P]``, ``mse``)."""
     from trtforge.calibration import CalibrationCache, as_calibration
+    from trtforge.calibration_methods import Method
+
+    from trtforge_onnx_trt.accuracy import MAX_SAMPLES
 
     calib = as_calibration(calibration)
     if calib is None:
         raise UsageError("INT8 needs calibration data or a calibration cache",
                          hint="pass calibration=<array or iterable of batches> or Calibration(data=..., cache='calib.json')")
+    method = Method.parse(calib.method)
     needed = tensors_to_calibrate(model)
     cache_path = Path(calib.cache) if calib.cache is not None else None
+    cache = None
     if cache_path is not None and cache_path.is_file():
         cache = CalibrationCache.load(cache_path, model_fingerprint=fingerprint)
-    else:
-        cache = CalibrationCache(model_fingerprint=fingerprint, method=calib.method, producer="onnx_trt")
+        if calib.data is not None and cache.method != method.label:
+            ctx.note(f"int8: calibration cache {cache_path} holds {cache.method} ranges, {method.label} "
+                     f"was asked for; calibrating again")
+            cache = None
+    if cache is None:
+        cache = CalibrationCache(model_fingerprint=fingerprint, method=method.label, producer="onnx_trt")
+    result = Int8Calibration(cache=cache, path=cache_path, calibration=calib)
     missing = cache.missing(needed)
     if not missing:
         ctx.note(f"int8: calibration cache {cache_path} has all {len(needed)} ranges; calibration skipped")
-        return cache
-    if calib.method != "max":
-        raise UsageError(f"onnx_trt calibrates with method 'max', not {calib.method!r}",
-                         hint="use Calibration(method='max')")
-    inputs = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
-    ranges, batches = measure_ranges(model, missing, calib.batches(inputs))
+        return result
+    ranges, batches, result.samples = measure_ranges(
+        model, missing, calib.batches(_graph_inputs(model)), method, keep=MAX_SAMPLES)
     cache.update(ranges)
     cache.batches += batches
+    cache.unquantized = None  # new ranges: the float choice is made again
     if cache_path is not None:
         cache.save(cache_path)
-    ctx.note(f"int8: calibrated {len(missing)} tensor range(s) on {batches} batch(es)"
+    ctx.note(f"int8: calibrated {len(missing)} tensor range(s) on {batches} batch(es) ({method.label})"
              + (f", written to {cache_path}" if cache_path is not None else ""))
-    return cache
+    return result
 
 
-def quantize_int8(model: Any, cache: "CalibrationCache", ctx: "ConversionContext") -> tuple[Any, PrecisionReport]:
-    """Q/DQ graph from the cached ranges (onnxruntime's quantize_static, QDQ, symmetric)."""
+def choose_unquantized(model: Any, int8: Int8Calibration, min_cosine: float, ctx: "ConversionContext") -> list[str]:
+    """The nodes to leave in float (accuracy control), recorded in the calibration cache so a
+    conversion from the cache alone builds the same model."""
+    from trtforge_onnx_trt.accuracy import MAX_SAMPLES, choose_float_nodes, quantized_nodes
+
+    cache = int8.cache
+    names = {n.name for n in model.graph.node}
+    if cache.unquantized is None and min_cosine > 0 and (int8.samples or int8.calibration.data is not None):
+        samples = int8.samples or _first_samples(model, int8.calibration, MAX_SAMPLES)
+        with ctx.stage("accuracy", f"INT8 nodes kept in float for cosine >= {min_cosine}"):
+            everything, _ = quantize_int8(model, cache, ctx)
+            nodes = quantized_nodes(everything, QUANTIZED_OPS)
+            report = choose_float_nodes(model, everything, nodes, samples, min_cosine, _fit_batch,
+                                        followers=fused_convolutions(model))
+        ctx.note(f"int8 accuracy control: {report.describe()}")
+        cache.unquantized = list(report.float_nodes)
+        if int8.path is not None:
+            cache.save(int8.path)
+    elif cache.unquantized is None:
+        ctx.note("int8: every quantizable node in INT8 (no accuracy control: "
+                 + ("disabled by int8_min_cosine=0)" if min_cosine <= 0 else "no calibration data)"))
+    elif cache.unquantized:
+        ctx.note(f"int8: {len(cache.unquantized)} node(s) kept in float, as the calibration cache records")
+    return [n for n in (cache.unquantized or []) if n in names]
+
+
+def _first_samples(model: Any, calibration: Any, count: int) -> list[dict[str, Any]]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    meta = {i.name: i for i in session.get_inputs()}
+    samples, kept = [], 0
+    for batch in calibration.batches(_graph_inputs(model)):
+        samples.append(_first_rows(typed_feeds(batch, meta), count - kept))
+        kept += _batch_size(samples[-1])
+        if kept >= count:
+            break
+    return samples
+
+
+def quantize_int8(model: Any, cache: "CalibrationCache", ctx: "ConversionContext",
+                  unquantized: Sequence[str] = ()) -> tuple[Any, PrecisionReport]:
+    """Q/DQ graph from the cached ranges (onnxruntime's quantize_static, QDQ, symmetric);
+    the ``unquantized`` nodes stay in float (``nodes_to_exclude``)."""
     import numpy as np
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -333,6 +437,7 @@ def quantize_int8(model: Any, cache: "CalibrationCache", ctx: "ConversionContext
         quant_format=QuantFormat.QDQ, op_types_to_quantize=list(QUANTIZED_OPS), per_channel=True,
         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
         calibrate_method=CalibrationMethod.MinMax, calibration_cache_path=str(ranges_path),
+        nodes_to_exclude=list(unquantized) or None,
         extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
                        # TensorRT 8.6 rejects INT32 biases; keep them FP32.
                        "QuantizeBias": False,
@@ -341,7 +446,11 @@ def quantize_int8(model: Any, cache: "CalibrationCache", ctx: "ConversionContext
                        "OpTypesToExcludeOutputQuantization": list(QUANTIZED_OPS)},
     )
     quantized = onnx.load(str(output_path))
-    residuals = _quantize_residuals(quantized, residual_inputs(model), cache)
+    # A residual Add keeps its Q/DQ only while the convolution it fuses into runs in INT8.
+    fused = fused_convolutions(model)
+    excluded = set(unquantized)
+    residuals = _quantize_residuals(
+        quantized, {a: t for a, t in residual_inputs(model).items() if fused.get(a) not in excluded}, cache)
     report = PrecisionReport(
         f"onnxruntime quantize_static (QDQ, symmetric int8, per-channel weights), "
         f"{residuals} residual Add input(s) quantized")
@@ -349,7 +458,7 @@ def quantize_int8(model: Any, cache: "CalibrationCache", ctx: "ConversionContext
     dq_fed = {n.output[0] for n in quantized.graph.node if n.op_type == "DequantizeLinear"}
     report.kept_fp32 = [f"{n.op_type} {n.name}" for n in quantized.graph.node
                         if n.op_type in quantized_ops and not (set(n.input[:1]) & dq_fed)]
-    if not any(n.op_type == "QuantizeLinear" for n in quantized.graph.node):
+    if not excluded and not any(n.op_type == "QuantizeLinear" for n in quantized.graph.node):
         raise ConversionError("int8: the model has no Conv, Gemm or MatMul to quantize",
                               route="onnx_trt", hint="use fp16 for this model")
     return quantized, report

@@ -1,6 +1,6 @@
 """INT8 calibration in PyTorch: the exported graph is run by an FX interpreter over the user's
 calibration batches and every tensor's amax is chosen by the calibration method
-(:mod:`.ranges`: ``max``, ``percentile``, ``mse``; symmetric ranges). Ranges are keyed by
+(:mod:`trtforge.calibration_methods`: ``max``, ``percentile``, ``mse``; symmetric ranges). Ranges are keyed by
 torch.export node names and stored in the core calibration cache (:mod:`trtforge.calibration`),
 so a cache written by another route for the same model and names is reused, and ours can be
 reused by it. Then accuracy control (:mod:`.accuracy`) decides which quantized ops stay in
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trtforge.calibration import Calibration, CalibrationCache, as_calibration
+from trtforge.calibration_methods import Method, RangeRecorder
 from trtforge.errors import UsageError
 
 from trtforge_torch2trt import ROUTE
@@ -33,7 +34,6 @@ from trtforge_torch2trt.accuracy import (
 )
 from trtforge_torch2trt.capture import Captured
 from trtforge_torch2trt.converters import CONST
-from trtforge_torch2trt.ranges import Method, RangeRecorder
 
 log = logging.getLogger(__name__)
 

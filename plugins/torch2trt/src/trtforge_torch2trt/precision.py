@@ -14,7 +14,7 @@
   ranges calibrated in PyTorch, per-output-channel weight ranges); additions, pooling and
   softmax stay in float (TensorRT fuses a residual add into the INT8 convolution before it).
   Accuracy control leaves the ops whose rounding hurts the output most in float. See
-  ``calibrate.py``, ``ranges.py`` and ``accuracy.py``.
+  ``calibrate.py``, ``accuracy.py`` and core's ``trtforge.calibration_methods``.
 """
 from __future__ import annotations
 

@@ -9,6 +9,9 @@
 ``max`` needs only a running maximum; the other two need a histogram of ``|x|`` over every
 batch, which :class:`AbsHistogram` keeps with a fixed bin count, doubling its bin width when
 a later batch reaches further than the range so far.
+
+Shared by the routes (numpy only): values are numpy arrays or anything with
+``.detach().cpu().numpy()`` (PyTorch tensors), so every route picks amax the same way.
 """
 from __future__ import annotations
 
@@ -21,6 +24,19 @@ from trtforge.errors import UsageError
 METHODS = ("max", "percentile", "mse")
 DEFAULT_PERCENTILE = 99.99
 BINS = 2048
+
+
+def _as_float_array(values: Any) -> Any:
+    """A flat float32 numpy view of ``values`` (a numpy array or a framework tensor)."""
+    import numpy as np
+
+    if hasattr(values, "detach"):
+        tensor = values.detach().cpu()
+        try:
+            values = tensor.numpy()
+        except TypeError:  # bfloat16 and other dtypes numpy lacks
+            values = tensor.float().numpy()
+    return np.asarray(values).astype(np.float32, copy=False).ravel()
 
 
 @dataclass(frozen=True)
@@ -68,32 +84,34 @@ class AbsHistogram:
     they quantize without error, and after a ReLU they are half of all values)."""
 
     top: float = 0.0
-    counts: Any = None  # torch.Tensor of float64, BINS long
+    counts: Any = None  # numpy float64 array, BINS long
     zeros: float = 0.0
     peak: float = 0.0
     bins: int = field(default=BINS)
 
     def add(self, values: Any) -> None:
-        import torch
+        import numpy as np
 
-        a = values.detach().abs().flatten().to(torch.float32)
-        if a.numel() == 0:
+        a = np.abs(_as_float_array(values))
+        if a.size == 0:
             return
         nonzero = a[a > 0]
-        self.zeros += float(a.numel() - nonzero.numel())
-        if nonzero.numel() == 0:
+        self.zeros += float(a.size - nonzero.size)
+        if nonzero.size == 0:
             return
         peak = float(nonzero.max())
         self.peak = max(self.peak, peak)
         if self.counts is None:
             self.top = peak
-            self.counts = torch.zeros(self.bins, dtype=torch.float64)
+            self.counts = np.zeros(self.bins, dtype=np.float64)
         while peak > self.top:
             # Double the range: merge pairs of bins into the lower half.
-            self.counts = torch.cat([self.counts.view(-1, 2).sum(1),
-                                     torch.zeros(self.bins // 2, dtype=torch.float64)])
+            self.counts = np.concatenate([self.counts.reshape(-1, 2).sum(1),
+                                          np.zeros(self.bins // 2, dtype=np.float64)])
             self.top *= 2.0
-        self.counts += torch.histc(nonzero, bins=self.bins, min=0.0, max=self.top).to(torch.float64)
+        index = np.minimum((nonzero.astype(np.float64) * (self.bins / self.top)).astype(np.int64),
+                           self.bins - 1)
+        self.counts += np.bincount(index, minlength=self.bins)
 
     def amax(self, method: Method) -> float:
         if self.counts is None:
@@ -105,40 +123,37 @@ class AbsHistogram:
         return self.peak
 
     def _edges(self) -> Any:
-        import torch
+        import numpy as np
 
-        return torch.linspace(0.0, self.top, self.bins + 1, dtype=torch.float64)
+        return np.linspace(0.0, self.top, self.bins + 1, dtype=np.float64)
 
     def _percentile(self, percentile: float) -> float:
-        import torch
+        import numpy as np
 
         total = float(self.counts.sum()) + self.zeros
         wanted = total * percentile / 100.0 - self.zeros
         if wanted <= 0:
             return 0.0
-        cumulative = torch.cumsum(self.counts, 0)
-        index = int(torch.searchsorted(cumulative, torch.tensor(wanted, dtype=torch.float64)))
+        index = int(np.searchsorted(np.cumsum(self.counts), wanted))
         return min(float(self._edges()[min(index + 1, self.bins)]), self.peak)
 
     def _mse(self) -> float:
         """amax over candidate bin edges minimising sum(count * expected squared error)."""
-        import torch
+        import numpy as np
 
         edges = self._edges()
         centers = (edges[:-1] + edges[1:]) / 2
-        counts = self.counts
         # candidates: every 8th edge from 1/64 of the range up to the observed peak
         candidates = edges[self.bins // 64::8]
-        candidates = torch.cat([candidates[candidates < self.peak],
-                                torch.tensor([self.peak], dtype=torch.float64)])
+        candidates = np.concatenate([candidates[candidates < self.peak], [self.peak]])
         step = candidates[:, None] / INT8_MAX
         inside = centers[None, :] <= candidates[:, None]
         # Rounding error inside the range: uniform over a step (step^2 / 12), except values
         # below half a step, which all round to zero (error = the value itself).
-        rounding = torch.where(centers[None, :] < step / 2, centers[None, :] ** 2, step ** 2 / 12)
+        rounding = np.where(centers[None, :] < step / 2, centers[None, :] ** 2, step ** 2 / 12)
         clipping = (centers[None, :] - candidates[:, None]) ** 2
-        error = (torch.where(inside, rounding, clipping) * counts[None, :]).sum(1)
-        return float(candidates[int(torch.argmin(error))])
+        error = (np.where(inside, rounding, clipping) * self.counts[None, :]).sum(1)
+        return float(candidates[int(np.argmin(error))])
 
 
 @dataclass
@@ -152,11 +167,17 @@ class RangeRecorder:
     def add(self, key: str, value: Any) -> None:
         if self.method.needs_histogram:
             self.histograms.setdefault(key, AbsHistogram()).add(value)
-        else:
-            amax = float(value.detach().abs().max()) if value.numel() else 0.0
-            self.peaks[key] = max(amax, self.peaks.get(key, 0.0))
+            return
+        import numpy as np
+
+        a = _as_float_array(value)
+        amax = float(np.abs(a).max()) if a.size else 0.0
+        self.peaks[key] = max(amax, self.peaks.get(key, 0.0))
 
     def ranges(self) -> dict[str, float]:
         if not self.method.needs_histogram:
             return dict(self.peaks)
         return {key: histogram.amax(self.method) for key, histogram in self.histograms.items()}
+
+
+__all__ = ["AbsHistogram", "BINS", "DEFAULT_PERCENTILE", "METHODS", "Method", "RangeRecorder"]
