@@ -18,50 +18,15 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
+
+from trtforge.accuracy_control import MAX_SAMPLES, AccuracyReport, choose_float, cosine
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_COSINE = 0.99
-MAX_SAMPLES = 8
+__all__ = ["MAX_SAMPLES", "choose_float_nodes", "quantized_nodes", "switchable_model"]
+
 _SWITCH_PREFIX = "trtforge_int8_switch__"
-
-
-@dataclass
-class AccuracyReport:
-    """What accuracy control measured on the calibration samples."""
-
-    target: float
-    samples: int
-    all_int8: float  # cosine with every node quantized
-    final: float  # cosine with ``float_nodes`` left in float
-    quantized: int = 0
-    float_nodes: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        if not self.float_nodes:
-            return (f"all {self.quantized} quantized nodes in INT8: cosine {self.all_int8:.5f} to FP32 "
-                    f"on {self.samples} calibration samples (target {self.target})")
-        share = len(self.float_nodes) / self.quantized if self.quantized else 0.0
-        return (f"{len(self.float_nodes)} of {self.quantized} quantized nodes kept in float ({share:.0%}) "
-                f"(cosine to FP32 on {self.samples} calibration samples: {self.all_int8:.5f} all-INT8, "
-                f"{self.final:.5f} after; target {self.target}): {', '.join(self.float_nodes[:8])}"
-                + (" ..." if len(self.float_nodes) > 8 else ""))
-
-
-def cosine(reference: Sequence[Any], candidate: Sequence[Any]) -> float:
-    """Smallest cosine similarity over the outputs (each flattened over all samples, float64)."""
-    import numpy as np
-
-    worst = 1.0
-    for ref, got in zip(reference, candidate):
-        r = np.asarray(ref, np.float64).ravel()
-        g = np.asarray(got, np.float64).ravel()
-        denominator = float(np.linalg.norm(r) * np.linalg.norm(g))
-        value = float(np.dot(r, g)) / denominator if denominator > 0 else float(np.array_equal(r, g))
-        worst = min(worst, value)
-    return worst
 
 
 def quantized_nodes(model: Any, op_types: Sequence[str]) -> list[str]:
@@ -153,38 +118,4 @@ def choose_float_nodes(fp32: Any, quantized: Any, nodes: Sequence[str], samples:
         feeds = {s: np.array(name not in floating) for name, s in switches.items()}
         return cosine(reference, evaluator.run(feeds))
 
-    names = list(switches)
-    report = AccuracyReport(target=min_cosine, samples=count, all_int8=score(set()), final=0.0,
-                            quantized=len(names))
-    report.final = report.all_int8
-    if report.all_int8 >= min_cosine or not names:
-        return report
-    # Damage of each node alone (the only one in INT8): in a network that compounds errors,
-    # the cosine gained by leaving one node in float is lost in the others' noise; the
-    # damage alone ranks them cleanly.
-    everyone = set(names)
-    damage = {name: 1.0 - score(everyone - {name}) for name in names}
-    ranked = sorted(names, key=lambda n: damage[n], reverse=True)
-    log.info("int8 sensitivity (1 - cosine, the node alone in INT8): %s",
-             ", ".join(f"{n}={damage[n]:.2e}" for n in ranked[:10]))
-    results: dict[int, float] = {0: report.all_int8}
-
-    def score_without(k: int) -> float:
-        if k not in results:
-            results[k] = score(set(ranked[:k]))
-        return results[k]
-
-    # The fewest of the worst to leave in float: doubling, then bisection (the cosine rises
-    # with the number left in float).
-    low, high = 0, 1
-    while high < len(ranked) and score_without(high) < min_cosine:
-        low, high = high, min(2 * high, len(ranked))
-    while high - low > 1:
-        middle = (low + high) // 2
-        if score_without(middle) >= min_cosine:
-            high = middle
-        else:
-            low = middle
-    report.float_nodes = ranked[:high]
-    report.final = score_without(high)
-    return report
+    return choose_float(list(switches), score, min_cosine, count, unit="nodes")

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from trtforge.accuracy_control import AccuracyReport, choose_float, cosine
 from trtforge.calibration import INT8_MAX
 
 from trtforge_torch2trt.capture import Captured
@@ -28,8 +29,6 @@ from trtforge_torch2trt.converters import CONST
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_COSINE = 0.99
-MAX_SAMPLES = 8
 
 
 # --- where Q/DQ goes ------------------------------------------------------------------
@@ -227,41 +226,6 @@ class FakeQuantRunner:
 
 
 # --- choosing what stays in float -------------------------------------------------------
-@dataclass
-class AccuracyReport:
-    """What accuracy control measured on the calibration samples."""
-
-    target: float
-    samples: int
-    all_int8: float  # cosine with every op quantized
-    final: float  # cosine with ``float_nodes`` left in float
-    float_nodes: list[str] = field(default_factory=list)
-    quantized: int = 0
-    float_macs: float = 0.0  # share of the quantizable ops' multiply-accumulates left in float
-
-    def describe(self) -> str:
-        if not self.float_nodes:
-            return (f"all {self.quantized} quantized ops in INT8: cosine {self.all_int8:.5f} to FP32 "
-                    f"on {self.samples} calibration samples (target {self.target})")
-        return (f"{len(self.float_nodes)} of {self.quantized} quantized ops kept in float, "
-                f"{self.float_macs:.0%} of their multiply-accumulates (cosine to FP32 on {self.samples} calibration samples: {self.all_int8:.5f} all-INT8, "
-                f"{self.final:.5f} after; target {self.target}): {', '.join(self.float_nodes[:8])}"
-                + (" ..." if len(self.float_nodes) > 8 else ""))
-
-
-def cosine(reference: Sequence[Any], candidate: Sequence[Any]) -> float:
-    """Smallest cosine similarity over the outputs (flattened, float64)."""
-    import torch
-
-    worst = 1.0
-    for ref, got in zip(reference, candidate):
-        r, g = ref.detach().double().flatten(), got.detach().double().flatten()
-        denominator = float(r.norm() * g.norm())
-        value = float(torch.dot(r, g)) / denominator if denominator > 0 else float(torch.equal(r, g))
-        worst = min(worst, value)
-    return worst
-
-
 def choose_float_ops(runner: FakeQuantRunner, samples: Sequence[dict[str, Any]],
                      min_cosine: float) -> AccuracyReport:
     """The fewest quantized ops to leave in float so the simulated output reaches ``min_cosine``."""
@@ -276,11 +240,12 @@ def choose_float_ops(runner: FakeQuantRunner, samples: Sequence[dict[str, Any]],
         return cosine(reference, outputs(quantized))
 
     count = sum(batch_size(inputs) for inputs in samples)
-    report = AccuracyReport(target=min_cosine, samples=count, all_int8=score(set(names)),
-                            final=0.0, quantized=len(names))
-    report.final = report.all_int8
-    if report.all_int8 >= min_cosine or not names:
-        return report
+    report = choose_float(names, lambda floating: score(set(names) - floating), min_cosine, count)
+    if report.float_nodes:
+        total = sum(op.macs for op in runner.ops.values())
+        kept = sum(runner.ops[name].macs for name in report.float_nodes)
+        report.float_macs = kept / total if total else 0.0
+    return report
     # Sensitivity of each op alone; the worst go back to float first.
     damage = {name: 1.0 - score({name}) for name in names}
     ranked = sorted(names, key=lambda n: damage[n], reverse=True)

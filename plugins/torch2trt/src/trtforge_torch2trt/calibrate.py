@@ -20,10 +20,8 @@ from trtforge.calibration_methods import Method, RangeRecorder
 from trtforge.errors import UsageError
 
 from trtforge_torch2trt import ROUTE
+from trtforge.accuracy_control import MAX_SAMPLES, AccuracyReport, min_cosine_option
 from trtforge_torch2trt.accuracy import (
-    DEFAULT_MIN_COSINE,
-    MAX_SAMPLES,
-    AccuracyReport,
     FakeQuantRunner,
     QuantizedOp,
     activation_keys,
@@ -37,7 +35,6 @@ from trtforge_torch2trt.converters import CONST
 
 log = logging.getLogger(__name__)
 
-MIN_COSINE_OPTION = "int8_min_cosine"
 
 
 @dataclass
@@ -100,7 +97,7 @@ def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
             hint="pass calibration=<array or iterable of batches> or Calibration(data=..., cache=...)",
         )
     method = Method.parse(calibration.method)
-    min_cosine = float(spec.options.get(MIN_COSINE_OPTION, DEFAULT_MIN_COSINE))
+    min_cosine = min_cosine_option(spec.options)
     ops = quantized_ops(captured.graph)
     keys = activation_keys(ops)
     cache_path = Path(calibration.cache) if calibration.cache else None
