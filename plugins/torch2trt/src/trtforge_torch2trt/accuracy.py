@@ -246,33 +246,3 @@ def choose_float_ops(runner: FakeQuantRunner, samples: Sequence[dict[str, Any]],
         kept = sum(runner.ops[name].macs for name in report.float_nodes)
         report.float_macs = kept / total if total else 0.0
     return report
-    # Sensitivity of each op alone; the worst go back to float first.
-    damage = {name: 1.0 - score({name}) for name in names}
-    ranked = sorted(names, key=lambda n: damage[n], reverse=True)
-    log.info("int8 sensitivity: %s", ", ".join(f"{n}={damage[n]:.2e}" for n in ranked[:10]))
-    results: dict[int, float] = {0: report.all_int8}
-
-    def score_without(k: int) -> float:
-        if k not in results:
-            results[k] = score(set(ranked[k:]))
-        return results[k]
-
-    # Smallest k with the target met: doubling, then bisection (the score rises with k).
-    low, high = 0, 1
-    while high < len(ranked) and score_without(high) < min_cosine:
-        low, high = high, min(2 * high, len(ranked))
-    if high >= len(ranked):
-        high = len(ranked)
-        results[high] = 1.0
-    while high - low > 1:
-        middle = (low + high) // 2
-        if score_without(middle) >= min_cosine:
-            high = middle
-        else:
-            low = middle
-    report.float_nodes = ranked[:high]
-    report.final = score_without(high)
-    total = sum(op.macs for op in runner.ops.values())
-    kept = sum(runner.ops[name].macs for name in report.float_nodes)
-    report.float_macs = kept / total if total else 0.0
-    return report
