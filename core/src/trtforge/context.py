@@ -18,7 +18,9 @@ class ConversionContext:
 
     ``artifacts`` is where a route leaves things later steps can use (for example the
     prepared ONNX model, so ``check`` can compare against it); ``notes`` are short
-    human-readable remarks stored in the engine metadata.
+    human-readable remarks stored in the engine metadata. ``keepalive`` holds what must
+    outlive ``populate`` only until the build (arrays that TensorRT ``Weights`` point into);
+    unlike artifacts it is not kept on the engine.
     """
 
     tensorrt: TensorRT
@@ -27,6 +29,7 @@ class ConversionContext:
     stages: Stages = field(default_factory=Stages)
     notes: list[str] = field(default_factory=list)
     artifacts: dict[str, Any] = field(default_factory=dict)
+    keepalive: list[Any] = field(default_factory=list)
 
     def note(self, message: str) -> None:
         log.info("%s: %s", self.route, message)

@@ -16,8 +16,6 @@ from trtforge_torch2trt.registry import ConverterRegistry, ConverterSupport, bui
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_ARTIFACT = "torch2trt.weights"
-
 
 def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     """The route's ``Backend.populate``: model in, network filled."""
@@ -37,9 +35,8 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     net = NetworkContext(network, ctx.tensorrt, policy, quantizer)
     with ctx.stage("convert", f"{len(chosen)} nodes -> TensorRT layers"):
         fill_network(net, captured, chosen)
-    # TensorRT reads weights when it builds, after populate returns: keep them alive with ctx.
-    ctx.artifacts[WEIGHTS_ARTIFACT] = net.keepalive
-    ctx.artifacts["torch2trt.exported_program"] = captured.program
+    # TensorRT reads weights when it builds, after populate returns: keep them alive until then.
+    ctx.keepalive.extend([net.keepalive, captured.program])
     ctx.note(f"captured {captured.module_name} with torch.export: "
              f"{sum(1 for n in captured.graph.nodes if n.op == 'call_function')} ATen nodes, "
              f"{network.num_layers} TensorRT layers, precision policy {policy.precision.value}")
