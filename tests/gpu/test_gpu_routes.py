@@ -53,6 +53,16 @@ def _calibration(torch: Any) -> Any:
     return Calibration(data=[(_inputs(torch, 8, seed=100 + i),) for i in range(4)])
 
 
+def _first_route_engine(model: Any, inputs: Any) -> Any:
+    """An fp32 engine from the first installed route that takes torch modules."""
+    import trtforge
+
+    routes = _torch_routes()
+    if not routes:
+        pytest.skip("no installed route accepts torch modules")
+    return trtforge.convert(model.cpu(), backend=routes[0], inputs=[inputs], cache=False)
+
+
 def _reference(model: Any, x: Any, torch: Any) -> Any:
     with torch.no_grad():
         return model.cuda()(x.cuda()).float().cpu().numpy()
@@ -95,12 +105,9 @@ def test_dynamic_batch_save_load_run(model: Any, torch_cuda: Any, tmp_path: Path
     import trtforge
     from trtforge import InputSpec
 
-    routes = _torch_routes()
-    if not routes:
-        pytest.skip("no installed route accepts torch modules")
     torch = torch_cuda
-    spec = InputSpec(None, min=(1, 3, 224, 224), opt=(4, 3, 224, 224), max=(8, 3, 224, 224))
-    engine = trtforge.convert(model.cpu(), backend=routes[0], inputs=[spec], cache=False)
+    engine = _first_route_engine(
+        model, InputSpec(None, min=(1, 3, 224, 224), opt=(4, 3, 224, 224), max=(8, 3, 224, 224)))
     path = engine.save(tmp_path / "model.engine")
     loaded = trtforge.Engine.load(path)
     for batch in (1, 3, 8):
@@ -113,16 +120,12 @@ def test_dynamic_batch_save_load_run(model: Any, torch_cuda: Any, tmp_path: Path
 
 
 def test_runtime_error_paths(model: Any, torch_cuda: Any) -> None:
-    import trtforge
     from trtforge import InputSpec
     from trtforge.errors import TrtforgeError
 
-    routes = _torch_routes()
-    if not routes:
-        pytest.skip("no installed route accepts torch modules")
     torch = torch_cuda
-    spec = InputSpec(None, min=(1, 3, 224, 224), opt=(2, 3, 224, 224), max=(4, 3, 224, 224))
-    engine = trtforge.convert(model.cpu(), backend=routes[0], inputs=[spec], cache=False)
+    engine = _first_route_engine(
+        model, InputSpec(None, min=(1, 3, 224, 224), opt=(2, 3, 224, 224), max=(4, 3, 224, 224)))
     with pytest.raises(TrtforgeError, match="profile|shape"):
         engine(torch.randn(8, 3, 224, 224).cuda())        # batch above the profile's max
     with pytest.raises(TrtforgeError, match="shape"):
@@ -133,14 +136,10 @@ def test_runtime_error_paths(model: Any, torch_cuda: Any) -> None:
 
 
 def test_cuda_graph_matches_plain_run(model: Any, torch_cuda: Any) -> None:
-    import trtforge
 
-    routes = _torch_routes()
-    if not routes:
-        pytest.skip("no installed route accepts torch modules")
     torch = torch_cuda
     x = _inputs(torch, 1)
-    engine = trtforge.convert(model.cpu(), backend=routes[0], inputs=[x], cache=False)
+    engine = _first_route_engine(model, x)
     plain = engine.run(x.cuda())
     graphed = engine.run(x.cuda(), cuda_graph=True)
     graphed_again = engine.run(x.cuda(), cuda_graph=True)
