@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from trtforge.atomic import atomic_write_text
+from trtforge.checking import flatten_outputs
 from trtforge.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -249,14 +250,6 @@ def _to_numpy(value: Any) -> Any:
     return np.asarray(value)
 
 
-def _outputs_list(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return [_to_numpy(v) for v in value.values()]
-    if isinstance(value, (list, tuple)):
-        return [_to_numpy(v) for v in value]
-    return [_to_numpy(value)]
-
-
 def _onnxruntime_runner(source: Any) -> NativeRunner:
     import onnxruntime as ort
 
@@ -286,7 +279,7 @@ def _torch_runner(module: Any, *, compiled: bool) -> NativeRunner:
     def run(batch: Sequence[Any]) -> list[Any]:
         tensors = [b if isinstance(b, torch.Tensor) else torch.from_numpy(_to_numpy(b)) for b in batch]
         with torch.inference_mode():
-            return _outputs_list(target(*[t.to(device) for t in tensors]))
+            return flatten_outputs(target(*[t.to(device) for t in tensors]))
 
     sync = torch.cuda.synchronize if device == "cuda" else None
     runner = NativeRunner("torch.compile" if compiled else "pytorch eager",
@@ -303,7 +296,7 @@ def _keras_runner(source: Any) -> NativeRunner:
 
     def run(batch: Sequence[Any]) -> list[Any]:
         inputs = [_to_numpy(b) for b in batch]
-        return _outputs_list(model(inputs[0] if len(inputs) == 1 else inputs, training=False))
+        return flatten_outputs(model(inputs[0] if len(inputs) == 1 else inputs, training=False))
 
     return NativeRunner("keras", _tf_device(), run)
 

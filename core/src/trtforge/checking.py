@@ -315,15 +315,20 @@ class OnnxRunner(SourceRunner):
         return {n: SourceValue(a, producers[n]) for n, a in zip(names, outs)}
 
 
-def _flatten_outputs(value: Any) -> list[Any]:
+def flatten_outputs(value: Any) -> list[Any]:
+    """Any framework's output (tensor, array, nested dict/list/tuple) as a flat list of arrays."""
     if hasattr(value, "detach"):
         return [value.detach().float().cpu().numpy() if value.is_floating_point() else value.cpu().numpy()]
     if isinstance(value, Mapping):
-        return [a for v in value.values() for a in _flatten_outputs(v)]
+        return [a for v in value.values() for a in flatten_outputs(v)]
     if isinstance(value, (list, tuple)):
-        return [a for v in value for a in _flatten_outputs(v)]
+        return [a for v in value for a in flatten_outputs(v)]
     if hasattr(value, "numpy"):
         return [value.numpy()]
+    if hasattr(value, "__array__"):
+        import numpy as np
+
+        return [np.asarray(value)]
     return []
 
 
@@ -343,7 +348,7 @@ class TorchRunner(SourceRunner):
         import torch
 
         with torch.no_grad():
-            return _flatten_outputs(self.module(*self._args(feeds, order)))
+            return flatten_outputs(self.module(*self._args(feeds, order)))
 
     def run_reduced(self, feeds: dict[str, Any], order: Sequence[str], precision: str) -> list[Any] | None:
         import copy
@@ -358,7 +363,7 @@ class TorchRunner(SourceRunner):
             args = [a.to(dtype) if a.is_floating_point() else a for a in self._args(feeds, order)]
             with torch.no_grad():
                 return [a.astype("float32") if a.dtype.kind == "f" else a
-                        for a in _flatten_outputs(module(*args))]
+                        for a in flatten_outputs(module(*args))]
         except Exception as exc:  # not every op has a reduced-precision CPU kernel
             log.info("the source model cannot run in %s here (%s)", precision, exc)
             return None
@@ -371,7 +376,7 @@ class TorchRunner(SourceRunner):
         class Recorder(torch.fx.Interpreter):
             def run_node(self, node: Any) -> Any:
                 result = super().run_node(node)
-                arrays = _flatten_outputs(result)
+                arrays = flatten_outputs(result)
                 if len(arrays) == 1 and node.op not in ("placeholder", "get_attr", "output"):
                     value = SourceValue(arrays[0], f"{node.name} ({node.op} {node.target})")
                     values[node.name] = value
@@ -411,7 +416,7 @@ class TorchRunner(SourceRunner):
                 continue
 
             def hook(_m: Any, _i: Any, out: Any, name: str = name, kind: str = type(sub).__name__) -> None:
-                arrays = _flatten_outputs(out)
+                arrays = flatten_outputs(out)
                 if len(arrays) == 1:
                     values[name] = SourceValue(arrays[0], f"{name} ({kind})")
 
@@ -467,7 +472,7 @@ class KerasRunner(SourceRunner):
     def run(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
         args = self._args(feeds, order)
         out = self.model(args if len(args) > 1 else args[0], training=False)
-        return _flatten_outputs(out)
+        return flatten_outputs(out)
 
     def intermediates(self, feeds: dict[str, Any], order: Sequence[str],
                       wanted: Sequence[str]) -> dict[str, SourceValue]:
@@ -479,7 +484,7 @@ class KerasRunner(SourceRunner):
         outs = probe(args if len(args) > 1 else args[0], training=False)
         values = {}
         for layer, out in zip(layers, outs if isinstance(outs, (list, tuple)) else [outs]):
-            arrays = _flatten_outputs(out)
+            arrays = flatten_outputs(out)
             if len(arrays) == 1:
                 values[layer.name] = SourceValue(arrays[0], f"{layer.name} ({type(layer).__name__})")
         return _map_by_scope(values, wanted)

@@ -202,11 +202,12 @@ class _SourceReference:
         return self._run
 
     def _make(self) -> Callable[[list[Any]], list[Any]]:
-        from trtforge.benchmark import _outputs_list, native_runners
+        from trtforge.benchmark import native_runners
+        from trtforge.checking import flatten_outputs
 
         if self.reference is not None:
             reference = self.reference
-            return lambda batch: _outputs_list(reference(*batch))
+            return lambda batch: flatten_outputs(reference(*batch))
         runners, skipped = native_runners(self.source, torch_compile=False)
         if not runners:
             raise _NotMeasured(f"n/a: no way to run the source model ({'; '.join(skipped.values())})")
