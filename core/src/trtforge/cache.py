@@ -126,7 +126,9 @@ class EngineCache:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
         engine.metadata = copy.metadata
-        return Engine.load(final / PLAN_NAME, check_compatibility=False)
+        # The plan is in memory and was just hashed into the sidecar: no need to read it back.
+        return Engine(plan=engine.plan, metadata=copy.metadata, path=final / PLAN_NAME,
+                      extras=dict(engine.extras))
 
     def entries(self) -> list[CacheEntry]:
         found = []
