@@ -106,6 +106,27 @@ class TrtFacts:
         return self.is_rtx or self.version >= (9, 0, 0)
 
     @property
+    def int64_tensors(self) -> bool:
+        """TensorRT < 10 has no INT64 tensors: shape arithmetic must be INT32 there."""
+        return self.is_rtx or self.version[0] >= 10
+
+    @property
+    def index_dtype(self) -> str:
+        """The integer type of shape tensors and indices a route should build with."""
+        return "int64" if self.int64_tensors else "int32"
+
+    @property
+    def max_onnx_opset(self) -> int:
+        """The newest ONNX opset the bundled ONNX parser reads (onnx-tensorrt's README per release:
+        8.5/8.6 -> 17, 9.x -> 19, 10.x -> 20). Newer opsets change semantics the old parsers
+        misread (ReduceMean-18's axes input read as 'reduce every axis' by 8.6)."""
+        if self.is_rtx or self.version[0] >= 10:
+            return 20
+        if self.version[0] == 9:
+            return 19
+        return 17
+
+    @property
     def ahead_of_time_targets(self) -> bool:
         """RTX builds for a chosen compute capability; full TensorRT builds for its own GPU."""
         return self.is_rtx
@@ -138,6 +159,11 @@ class TrtFacts:
         else:
             items.append("strong typing is implicit; precision is a graph transform")
         items.append("bf16 supported" if self.supports_bf16 else "bf16 not supported by this version")
+        if not self.int64_tensors:
+            items.append("no INT64 tensors: shape tensors and indices are built as INT32 "
+                         "(values checked to fit)")
+        items.append(f"ONNX parser reads opsets up to {self.max_onnx_opset}; newer models are "
+                     "exported or down-converted to it")
         if self.ahead_of_time_targets:
             items.append(f"ahead-of-time GPU targets: {', '.join(RTX_TARGETS)}")
         else:

@@ -12,6 +12,7 @@ import inspect
 import io
 import logging
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -40,6 +41,7 @@ _NOT_OUTPUTS = {"Const", "NoOp", "Assert", "Placeholder", "VarHandleOp", "Variab
 # once: (kind, fingerprint, export options, input specs) -> serialized ONNX.
 _RECENT: "OrderedDict[tuple[Any, ...], tuple[bytes, list[str]]]" = OrderedDict()
 _RECENT_SIZE = 2
+DYNAMO_MIN_OPSET = 18  # torch.onnx.export(dynamo=True) writes opset 18 or newer
 
 
 def _export_key(source: "ModelSource", spec: "BuildSpec", options: RouteOptions) -> tuple[Any, ...]:
@@ -51,8 +53,11 @@ def _export_key(source: "ModelSource", spec: "BuildSpec", options: RouteOptions)
 def to_onnx(source: "ModelSource", spec: "BuildSpec", options: RouteOptions,
             ctx: "ConversionContext") -> Any:
     """The source model as an ``onnx.ModelProto`` (raises with the fix when it cannot be)."""
+    from trtforge_onnx_trt.opsets import fit_opset
+
+    facts = ctx.tensorrt.facts
     if source.kind in ONNX_KINDS:
-        return load_onnx(source)
+        return fit_opset(load_onnx(source), facts.max_onnx_opset, source.name, facts.label, ctx)
     import onnx
 
     key = _export_key(source, spec, options)
@@ -64,7 +69,8 @@ def to_onnx(source: "ModelSource", spec: "BuildSpec", options: RouteOptions,
         ctx.note("export reused from an earlier conversion of the same model in this process")
         return onnx.load_from_string(data)
     before = len(ctx.notes)
-    model = _export(source, spec, options, ctx)
+    model = fit_opset(_export(source, spec, options, ctx), facts.max_onnx_opset, source.name,
+                      facts.label, ctx)
     _RECENT[key] = (model.SerializeToString(), list(ctx.notes[before:]))
     while len(_RECENT) > _RECENT_SIZE:
         _RECENT.popitem(last=False)
@@ -74,6 +80,11 @@ def to_onnx(source: "ModelSource", spec: "BuildSpec", options: RouteOptions,
 def _export(source: "ModelSource", spec: "BuildSpec", options: RouteOptions,
             ctx: "ConversionContext") -> Any:
     kind = source.kind
+    from trtforge_onnx_trt.opsets import export_opset
+
+    # Export at the newest opset the installed parser reads, never newer (tf2onnx and the
+    # TorchScript exporter honour the number; the dynamo exporter needs 18+).
+    options = replace(options, opset=export_opset(options.opset, ctx.tensorrt.facts.max_onnx_opset))
     if kind in TORCH_KINDS:
         return export_torch(source, spec, options, ctx)
     if kind in TF_KINDS:
@@ -200,7 +211,14 @@ def export_torch(source: "ModelSource", spec: "BuildSpec", options: RouteOptions
     dynamic = _dynamic_dims(spec, names)
     outputs = list(options.output_names) if options.output_names else None
     errors = []
-    if options.torch_exporter in ("auto", "dynamo"):
+    facts = ctx.tensorrt.facts
+    # The dynamo exporter writes opset 18+; a parser that reads older opsets only gets the
+    # TorchScript exporter's output (the version converter cannot bring every 18+ op back).
+    old_parser = facts.max_onnx_opset < DYNAMO_MIN_OPSET
+    why_torchscript = (f"the ONNX parser of {facts.label} reads opsets up to "
+                       f"{facts.max_onnx_opset}; the dynamo exporter writes {DYNAMO_MIN_OPSET}+")
+    use_dynamo = options.torch_exporter == "dynamo" or (options.torch_exporter == "auto" and not old_parser)
+    if use_dynamo:
         try:
             model = _export_dynamo(torch, module, examples, names, outputs, dynamic, options.opset)
             ctx.note(f"exported with torch.onnx.export(dynamo=True), opset {_opset(model)}")
@@ -220,8 +238,9 @@ def export_torch(source: "ModelSource", spec: "BuildSpec", options: RouteOptions
             f"cannot export {source.name} to ONNX: " + "; ".join(errors), route="onnx_trt",
             hint="check that the module runs on the example inputs; --debug shows the traceback",
         ) from exc
-    ctx.note(f"exported with the TorchScript ONNX exporter, opset {options.opset}"
-             + (f" (dynamo exporter failed: {errors[0]})" if errors else ""))
+    why = (f" (dynamo exporter failed: {errors[0]})" if errors
+           else f" ({why_torchscript})" if old_parser and options.torch_exporter == "auto" else "")
+    ctx.note(f"exported with the TorchScript ONNX exporter, opset {options.opset}{why}")
     return model
 
 
@@ -241,7 +260,7 @@ def _export_dynamo(torch: Any, module: Any, examples: tuple[Any, ...], names: li
         )
     with torch.no_grad():
         program = torch.onnx.export(
-            module, examples, dynamo=True, opset_version=max(opset, 18), input_names=names,
+            module, examples, dynamo=True, opset_version=max(opset, DYNAMO_MIN_OPSET), input_names=names,
             output_names=outputs, dynamic_shapes=dynamic_shapes, verbose=False, report=False,
         )
     return program.model_proto

@@ -3,7 +3,9 @@
 Values flowing between converters are TensorRT ``ITensor`` objects (activations), ``torch.Tensor``
 (constants: parameters, buffers and anything computed only from them, folded in PyTorch),
 Python numbers and lists, and :class:`ShapeScalar` (a symbolic size such as a dynamic batch,
-held as a 1-element INT64 shape tensor).
+held as a 1-element INT64 shape tensor; INT32 on TensorRT < 10, which has no INT64 tensors:
+:meth:`NetworkContext.native` maps every "int64" a converter asks for to the index type the
+installed TensorRT has, and constants are checked to fit).
 
 Naming convention: the layer that produces a node's value and that value's ITensor are both
 named after the FX node (``convolution_3``); helper layers a converter adds on the way are
@@ -114,14 +116,20 @@ class NetworkContext:
     def dtype_name(self, tensor: Any) -> str:
         return self.tensorrt.dtype_name(tensor.dtype)
 
+    def native(self, dtype: str) -> str:
+        """``dtype`` as the installed TensorRT can hold it: int64 -> int32 before TensorRT 10."""
+        if dtype == "int64":
+            return self.tensorrt.facts.index_dtype
+        return dtype
+
     def trt_dtype(self, name: str) -> Any:
-        return self.tensorrt.trt_dtype(name)
+        return self.tensorrt.trt_dtype(self.native(name))
 
     def is_float(self, tensor: Any) -> bool:
         return self.dtype_name(tensor) in FLOAT_NAMES
 
     def cast(self, tensor: Any, dtype: str, name: str | None = None) -> Any:
-        if self.dtype_name(tensor) == dtype:
+        if self.dtype_name(tensor) == self.native(dtype):
             return tensor
         layer = self.network.add_cast(tensor, self.trt_dtype(dtype))
         return self.finish(layer, name or f"{tensor.name}/to_{dtype}")
@@ -150,6 +158,15 @@ class NetworkContext:
             return tensor.to(torch.bfloat16).contiguous().view(torch.int16).numpy(), dtype
         if dtype == "bool":
             return tensor.to(torch.bool).contiguous().numpy(), dtype
+        dtype = self.native(dtype)  # int64 -> int32 on TensorRT < 10
+        if source == "int64" and dtype == "int32" and tensor.numel():
+            low, high = int(tensor.min()), int(tensor.max())
+            if low < -2**31 or high > 2**31 - 1:
+                raise self.error(
+                    f"an integer constant holds values outside int32 ([{low}, {high}])"
+                    + ("" if self.tensorrt.facts.int64_tensors else
+                       f", and {self.tensorrt.facts.label} has no INT64 tensors"),
+                    hint="keep integer constants within int32, or use TensorRT 10 or newer")
         torch_dtype = getattr(torch, dtype)
         return tensor.to(torch_dtype).contiguous().numpy(), dtype
 
