@@ -415,14 +415,36 @@ class _Replayer:
         array = self.snapshot.weight(ref)
         if array is None:
             return self.trt.Weights()
-        array = np.ascontiguousarray(array)
+        array = np.ascontiguousarray(self.narrow(array, str(ref)))
         self.keepalive.append(array)
         if array.size == 0:
             return self.trt.Weights(self.adapter.trt_dtype(_canonical(array.dtype)))
         return self.trt.Weights(array)
 
+    def narrow(self, array: np.ndarray, where: str) -> np.ndarray:
+        """INT64 weights as INT32 on a TensorRT without INT64 tensors (values checked)."""
+        if array.dtype != np.int64 or self.adapter.facts.int64_tensors:
+            return array
+        if array.size and (array.min() < -2**31 or array.max() > 2**31 - 1):
+            raise TensorRTError(
+                f"snapshot weights {where} hold int64 values outside int32, and "
+                f"{self.adapter.facts.label} has no INT64 tensors",
+                hint="build this snapshot with TensorRT 10 or newer")
+        return array.astype(np.int32)
+
+    def dtype(self, name: str) -> Any:
+        """A snapshot dtype name as this TensorRT's DataType (int64 -> int32 before 10)."""
+        if name in ("INT64", "int64") and not self.adapter.facts.int64_tensors:
+            name = "INT32"
+        return self.enum("DataType", name) if name.isupper() else self.adapter.trt_dtype(name)
+
     def enum(self, enum_name: str, member: str) -> Any:
-        return getattr(self.trt, enum_name).__members__[member]
+        members = getattr(self.trt, enum_name).__members__
+        if member not in members:
+            raise TensorRTError(
+                f"{self.adapter.facts.label} has no {enum_name}.{member}",
+                hint="build this snapshot with the TensorRT version it was made for, or newer")
+        return members[member]
 
     def tensor(self, name: str | None) -> Any:
         if name is None:
@@ -476,6 +498,12 @@ class _Replayer:
             if value is None:
                 continue
             if kind == "RESIZE" and attr in ("shape", "scales"):
+                continue
+            if not hasattr(layer, attr):
+                # An attribute a newer TensorRT has (ISliceLayer.axes, Q/DQ to_type, ...):
+                # its default is what older versions do; anything else cannot be honoured.
+                log.debug("layer %s: %s has no %s; skipped", record["name"],
+                          self.adapter.facts.label, attr)
                 continue
             current = getattr(layer, attr)
             if isinstance(value, dict):
@@ -531,20 +559,25 @@ def _scale(r: _Replayer, a: dict[str, Any], ins: list[Any]) -> Any:
 _CREATORS: dict[str, Creator] = {
     "ACTIVATION": lambda r, a, i: r.network.add_activation(i[0], r.enum("ActivationType", a["kind"])),
     "ASSERTION": lambda r, a, i: r.network.add_assertion(i[0], a.get("message", "")),
-    "CAST": lambda r, a, i: r.network.add_cast(i[0], r.enum("DataType", a["to_type"])),
+    "CAST": lambda r, a, i: r.network.add_cast(i[0], r.dtype(a["to_type"])),
     "CONCATENATION": lambda r, a, i: r.network.add_concatenation(i),
     "CONSTANT": lambda r, a, i: r.network.add_constant(tuple(a["shape"]), r.weights(a["weights"])),
     "CONVOLUTION": lambda r, a, i: _conv(r, a, i, False),
     "DECONVOLUTION": lambda r, a, i: _conv(r, a, i, True),
     "CUMULATIVE": lambda r, a, i: r.network.add_cumulative(
         i[0], i[1], r.enum("CumulativeOperation", a["op"]), a["exclusive"], a["reverse"]),
-    "DEQUANTIZE": lambda r, a, i: r.network.add_dequantize(i[0], i[1], r.enum("DataType", a["to_type"])),
-    "QUANTIZE": lambda r, a, i: r.network.add_quantize(i[0], i[1], r.enum("DataType", a["to_type"])),
+    "DEQUANTIZE": lambda r, a, i: r.adapter.add_dequantize(
+        r.network, i[0], i[1], r.adapter.dtype_name(r.dtype(a.get("to_type") or "FLOAT"))),
+    "QUANTIZE": lambda r, a, i: r.adapter.add_quantize(
+        r.network, i[0], i[1], r.adapter.dtype_name(r.dtype(a.get("to_type") or "INT8"))),
     "EINSUM": lambda r, a, i: r.network.add_einsum(i, a["equation"]),
     "ELEMENTWISE": lambda r, a, i: r.network.add_elementwise(
         i[0], i[1], r.enum("ElementWiseOperation", a["op"])),
-    "FILL": lambda r, a, i: r.network.add_fill(
-        tuple(a["shape"] or ()), r.enum("FillOperation", a["operation"]), r.enum("DataType", a["to_type"])),
+    "FILL": lambda r, a, i: (
+        r.network.add_fill(tuple(a["shape"] or ()), r.enum("FillOperation", a["operation"]),
+                           r.dtype(a["to_type"]))
+        if r.adapter.facts.layers_take_output_type and a.get("to_type")
+        else r.network.add_fill(tuple(a["shape"] or ()), r.enum("FillOperation", a["operation"]))),
     "GATHER": lambda r, a, i: r.network.add_gather_v2(i[0], i[1], r.enum("GatherMode", a["mode"])),
     "GRID_SAMPLE": lambda r, a, i: r.network.add_grid_sample(i[0], i[1]),
     "IDENTITY": lambda r, a, i: r.network.add_identity(i[0]),
@@ -585,7 +618,7 @@ def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> Rep
     network = network if network is not None else adapter.create_network()
     replayer = _Replayer(adapter, snapshot, network)
     for spec in snapshot.graph["inputs"]:
-        tensor = network.add_input(spec["name"], adapter.trt_dtype(spec["dtype"]), tuple(spec["shape"]))
+        tensor = network.add_input(spec["name"], replayer.dtype(spec["dtype"]), tuple(spec["shape"]))
         replayer.tensors[spec["name"]] = tensor
     layers = snapshot.graph["layers"]
     for record in (layers[i] for i in _replay_order(snapshot.graph)):

@@ -116,6 +116,12 @@ class TrtFacts:
         return "int64" if self.int64_tensors else "int32"
 
     @property
+    def layers_take_output_type(self) -> bool:
+        """TensorRT 10+ takes the output type of Quantize/Dequantize/Fill layers; 8.x always
+        quantizes to INT8, dequantizes to FP32 and fills in FP32 (``add_quantize(x, scale)``)."""
+        return self.is_rtx or self.version[0] >= 10
+
+    @property
     def max_onnx_opset(self) -> int:
         """The newest ONNX opset the bundled ONNX parser reads (onnx-tensorrt's README per release:
         8.5/8.6 -> 17, 9.x -> 19, 10.x -> 20). Newer opsets change semantics the old parsers
@@ -290,6 +296,25 @@ class TensorRT:
         if self.facts.typing == "strong-flag":
             flags |= 1 << int(creation.STRONGLY_TYPED)
         return self.builder.create_network(flags)
+
+    def add_quantize(self, network: Any, x: Any, scale: Any, dtype: str = "int8") -> Any:
+        """A Quantize layer to ``dtype`` in the form this version's layer API has."""
+        if self.facts.layers_take_output_type:
+            return network.add_quantize(x, scale, self.trt_dtype(dtype))
+        if dtype != "int8":
+            raise UsageError(f"{self.facts.label} quantizes to int8 only, not {dtype}")
+        return network.add_quantize(x, scale)
+
+    def add_dequantize(self, network: Any, q: Any, scale: Any, dtype: str = "float32") -> Any:
+        """A Dequantize layer to ``dtype``; on 8.x (FP32 only) the caller casts afterwards:
+        see :meth:`dequantized_dtype`."""
+        if self.facts.layers_take_output_type:
+            return network.add_dequantize(q, scale, self.trt_dtype(dtype))
+        return network.add_dequantize(q, scale)
+
+    def dequantized_dtype(self, wanted: str) -> str:
+        """What a Dequantize layer built by :meth:`add_dequantize` for ``wanted`` outputs."""
+        return wanted if self.facts.layers_take_output_type else "float32"
 
     def create_onnx_parser(self, network: Any) -> Any:
         return self.module.OnnxParser(network, self._logger.trt_logger)

@@ -71,3 +71,4 @@ def test_facts_per_version() -> None:
     assert TrtFacts.of("tensorrt", "8.6.0").index_dtype == "int32"
     assert TrtFacts.of("tensorrt", "10.3.0").index_dtype == "int64"
     assert TrtFacts.of("tensorrt_rtx", "1.7.1").int64_tensors
+

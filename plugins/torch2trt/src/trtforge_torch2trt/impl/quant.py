@@ -47,14 +47,18 @@ def qdq(net: NetworkContext, x: Any, scale: Any, axis: int | None, name: str) ->
     """Quantize to INT8 and dequantize back to ``x``'s dtype."""
     import torch
 
-    trt = net.trt
+    adapter = net.tensorrt
     scale_value = torch.as_tensor(scale, dtype=torch.float32)
     scale_t = net.constant(scale_value, f"{name}/scale", "float32")
-    q = net.network.add_quantize(x, scale_t, trt.int8)
+    q = adapter.add_quantize(net.network, x, scale_t, "int8")
     if axis is not None:
         q.axis = axis
     q_out = net.finish(q, f"{name}/quantize")
-    dq = net.network.add_dequantize(q_out, scale_t, x.dtype)
+    wanted = net.dtype_name(x)
+    dq = adapter.add_dequantize(net.network, q_out, scale_t, wanted)
     if axis is not None:
         dq.axis = axis
-    return net.finish(dq, f"{name}/dequantize")
+    if adapter.dequantized_dtype(wanted) == wanted:
+        return net.finish(dq, f"{name}/dequantize")
+    # TensorRT 8.x dequantizes to FP32 only: back to the input's dtype after it.
+    return net.cast(net.finish(dq, f"{name}/dequantize/float32"), wanted, f"{name}/dequantize")
