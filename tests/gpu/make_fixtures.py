@@ -415,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("make_fixtures").setLevel(logging.INFO)
 
+    commit = _commit()  # the code that makes the fixtures, read before anything changes
     plans = _plans()
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     unknown = sorted(set(names) - set(plans))
@@ -441,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            **_commit(),
+            **commit,
             "versions": _versions(),
             "seed": SEED,
             "batch": BATCH,
@@ -475,7 +476,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\ndevice calls, back to back (a machine is given back after a short idle time):")
     for i, (command, carry) in enumerate(device_calls(out, parts)):
         print(f"  {i + 1}. command: {command}\n     carry:   {json.dumps(carry)}")
-    print(f"\nthen: TRTFORGE_GPU_FIXTURES={DEVICE_DIR} pytest -m gpu tests/gpu/test_gpu_seeds.py -rs")
+    print("\nthen, on the same machine (after gpu-rig's setup):\n"
+          f"  bash /tmp/kit/setup.sh > /tmp/setup.log && TRTFORGE_GPU_FIXTURES={DEVICE_DIR} "
+          ".venv-gpu/bin/python -m pytest -m gpu -rs tests/gpu/test_gpu_seeds.py")
     return 0
 
 
