@@ -542,7 +542,42 @@ class TensorRT:
             if "FP16" not in applied:
                 config.set_flag(flags.FP16)
                 applied.append("FP16")
+            pinned = self._pin_float_islands(network)
+            if pinned:
+                applied.append(f"FP32 islands pinned: {pinned} layer(s)")
         return applied
+
+    # Layers that compute nothing a precision could change.
+    _NOT_COMPUTE = {"CAST", "CONSTANT", "SHAPE", "IDENTITY", "SHUFFLE", "CONCATENATION", "SLICE",
+                    "GATHER", "QUANTIZE", "DEQUANTIZE", "ASSERTION"}
+
+    def _pin_float_islands(self, network: Any) -> int:
+        """Weak typing reads tensor dtypes as hints: a layer a route kept in FP32 inside an
+        fp16/bf16 network (softmax, norms, reductions) may still run in FP16 unless its
+        precision is set. Pinned where its outputs are FP32 and a float input feeds it; INT8
+        (Q/DQ) networks are left alone, where such a pin would stop Q/DQ fusion."""
+        reduced = {"float16", "bfloat16"}
+        names: set[str] = set()
+        for i in range(network.num_layers):
+            layer = network.get_layer(i)
+            names.update(self.dtype_name(layer.get_output(j).dtype) for j in range(layer.num_outputs))
+        if not names & reduced or "int8" in names:
+            return 0
+        float32 = self.module.float32
+        pinned = 0
+        for i in range(network.num_layers):
+            layer = network.get_layer(i)
+            if layer.type.name in self._NOT_COMPUTE or layer.num_outputs == 0:
+                continue
+            outputs = [self.dtype_name(layer.get_output(j).dtype) for j in range(layer.num_outputs)]
+            inputs = [layer.get_input(j) for j in range(layer.num_inputs)]
+            if all(o == "float32" for o in outputs) and any(
+                    t is not None and self.dtype_name(t.dtype) == "float32" for t in inputs):
+                layer.precision = float32
+                for j in range(layer.num_outputs):
+                    layer.set_output_type(j, float32)
+                pinned += 1
+        return pinned
 
     # --- running --------------------------------------------------------------------
     def can_run(self, gpus: GpuProbe | None = None) -> tuple[bool, str]:

@@ -22,3 +22,18 @@ def test_clamp(low: float | None, high: float | None) -> None:
     from t2t_harness import Lambda
 
     assert_matches(Lambda(lambda x: torch.clamp(x, low, high)), seeded(3, 7, scale=2.0))
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_composed_where_tensorrt_has_no_gelu_activation(
+        approximate: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TensorRT 8.x has no GELU_ERF/GELU_TANH activation: the converter composes GELU from
+    erf (or tanh) and elementwise layers, which every version has."""
+    from t2t_harness import layer_types
+
+    from trtforge_torch2trt.impl import activation
+
+    monkeypatch.setattr(activation, "has_activation", lambda net, kind: not kind.startswith("GELU"))
+    engine = assert_matches(nn.GELU(approximate=approximate), seeded(2, 3, 4, 4, scale=3.0))
+    types = layer_types(engine)
+    assert "ELEMENTWISE" in types and ("UNARY" in types if approximate == "none" else "ACTIVATION" in types)

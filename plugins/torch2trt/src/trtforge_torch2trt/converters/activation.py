@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from trtforge_torch2trt.converters import arg, aten
-from trtforge_torch2trt.impl.activation import activation, clamp, hardswish, silu
+from trtforge_torch2trt.impl.activation import activation, clamp, gelu, hardswish, silu
 from trtforge_torch2trt.network import NetworkContext
 from trtforge_torch2trt.registry import converter
 
@@ -52,8 +52,7 @@ def convert_clamp(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, A
 
 @converter(A.gelu.default)
 def convert_gelu(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-    approximate = arg(args, kwargs, 1, "approximate", "none")
-    return activation(net, args[0], "GELU_TANH" if approximate == "tanh" else "GELU_ERF", node.name)
+    return gelu(net, args[0], str(arg(args, kwargs, 1, "approximate", "none")), node.name)
 
 
 @converter(A.silu.default)

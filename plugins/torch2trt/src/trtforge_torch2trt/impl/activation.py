@@ -47,3 +47,26 @@ def silu(net: NetworkContext, x: Any, name: str) -> Any:
 
     gate = activation(net, x, "SIGMOID", f"{name}/gate")
     return binary(net, "PROD", x, gate, name)
+
+
+def has_activation(net: NetworkContext, kind: str) -> bool:
+    return hasattr(net.trt.ActivationType, kind)
+
+
+def gelu(net: NetworkContext, x: Any, approximate: str, name: str) -> Any:
+    """GELU as one activation layer where TensorRT has it (10+), else composed from layers
+    every version has (TensorRT 8.x has no GELU_ERF/GELU_TANH activation)."""
+    kind = "GELU_TANH" if approximate == "tanh" else "GELU_ERF"
+    if has_activation(net, kind):
+        return activation(net, x, kind, name)
+    from trtforge_torch2trt.impl.elementwise import binary, unary
+
+    if approximate == "tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = binary(net, "PROD", binary(net, "PROD", x, x, f"{name}/x2"), x, f"{name}/x3")
+        inner = binary(net, "SUM", x, binary(net, "PROD", cube, 0.044715, f"{name}/cx3"), f"{name}/inner")
+        scaled = binary(net, "PROD", inner, 0.7978845608028654, f"{name}/scaled")
+        gate = activation(net, scaled, "TANH", f"{name}/tanh")
+    else:  # 0.5 x (1 + erf(x / sqrt(2)))
+        gate = unary(net, "ERF", binary(net, "PROD", x, 0.7071067811865476, f"{name}/scaled"), f"{name}/erf")
+    half = binary(net, "PROD", x, 0.5, f"{name}/half")
+    return binary(net, "PROD", half, binary(net, "SUM", gate, 1.0, f"{name}/one_plus"), name)
