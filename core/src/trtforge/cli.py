@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 from trtforge import __version__
 from trtforge import cli_check as _cli_check
 from trtforge import cli_compare as _cli_compare
+from trtforge import cli_profile as _cli_profile
 from trtforge.errors import TrtforgeError, UsageError
 
 log = logging.getLogger("trtforge")
@@ -350,6 +351,8 @@ BUILTIN_COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None]
      _cli_check.configure_check, _cli_check.run_check),
     ("debug", "find where a network diverges from its source (debug layers MODEL ENGINE)",
      _cli_check.configure_debug, _cli_check.run_debug),
+    ("profile", "time every engine layer on this GPU and map fused kernels to source ops",
+     _cli_profile.configure_profile, _cli_profile.run_profile),
 ]
 
 
