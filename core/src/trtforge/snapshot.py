@@ -202,15 +202,31 @@ class Snapshot:
         """Read a snapshot given its ``.snapshot.json`` file or the engine path it sits beside."""
         graph_path, weights_path = snapshot_paths(path)
         for p in (graph_path, weights_path):
-            if not p.is_file():
+            if not p.is_file() and not (p == weights_path and weight_parts(p)):
                 raise EngineFileError(
                     f"no snapshot file {p}",
                     hint="save the engine with engine.save(path, snapshot=True) or "
                     "`trtforge convert ... -o PATH --snapshot`")
-        return cls.from_bytes(graph_path.read_bytes(), weights_path.read_bytes(), str(graph_path))
+        return cls.from_bytes(graph_path.read_bytes(), read_weights(weights_path), str(graph_path))
 
     def cache_files(self) -> dict[str, bytes]:
         return {CACHE_JSON: self.json_bytes(), CACHE_WEIGHTS: self.weights_bytes()}
+
+
+PART_SUFFIX = ".part"
+
+
+def weight_parts(weights_path: Path) -> list[Path]:
+    """``X.npz.part000``, ``X.npz.part001``, ... in order (a large file carried in pieces)."""
+    parts = sorted(weights_path.parent.glob(weights_path.name + PART_SUFFIX + "[0-9][0-9][0-9]"))
+    return parts
+
+
+def read_weights(weights_path: Path) -> bytes:
+    """The weights file, or its parts joined when only the parts exist."""
+    if weights_path.is_file():
+        return weights_path.read_bytes()
+    return b"".join(p.read_bytes() for p in weight_parts(weights_path))
 
 
 def snapshot_paths(path: str | Path) -> tuple[Path, Path]:
@@ -227,7 +243,7 @@ def find_snapshot(path: str | Path) -> Snapshot | None:
     """The snapshot saved beside an engine file or in a cache entry folder, if there is one."""
     path = Path(path).expanduser()
     graph_path, weights_path = snapshot_paths(path)
-    if graph_path.is_file() and weights_path.is_file():
+    if graph_path.is_file() and (weights_path.is_file() or weight_parts(weights_path)):
         return Snapshot.load(path)
     cached = path.parent / CACHE_JSON, path.parent / CACHE_WEIGHTS
     if cached[0].is_file() and cached[1].is_file():
@@ -475,6 +491,8 @@ class _Replayer:
             value = attrs[attr]
             if value is None:
                 continue
+            if not hasattr(layer, attr) and value in (False, 0, "", []):
+                continue  # an older TensorRT without this attribute does what the default does
             if kind == "RESIZE" and attr in ("shape", "scales"):
                 continue
             current = getattr(layer, attr)
@@ -649,6 +667,9 @@ def attach_snapshot(engine: Any, snapshot: Snapshot | None) -> None:
     """Keep ``snapshot`` on the engine, and hand its files to the engine cache."""
     if snapshot is None:
         return
+    # Where the network came from, so `trtforge build SNAPSHOT` elsewhere can say so.
+    meta = getattr(engine, "metadata", {}) or {}
+    snapshot.graph.setdefault("origin", {k: meta.get(k) for k in ("route", "precision", "source", "target")})
     engine.extras["snapshot"] = snapshot
     engine.extras["cache_files"] = _LazyCacheFiles(snapshot, engine.extras.get("cache_files") or {})
 
