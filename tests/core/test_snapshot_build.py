@@ -145,3 +145,12 @@ def test_unsupported_parts_are_all_listed_by_layer_name(converted: tuple[Path, P
     with pytest.raises(UnsupportedOperationsError, match="3 unsupported part") as info:
         build_snapshot(tmp_path / "bad.engine", target="sm89")
     assert info.value.unsupported == problems
+
+
+def test_the_method_table_covers_every_replayed_kind_and_exists_here(tensorrt: Any) -> None:
+    from trtforge.snapshot import _CREATORS
+    from trtforge.snapshot_build import _ADD_METHODS
+
+    assert set(_ADD_METHODS) == set(_CREATORS)
+    missing = [m for m in _ADD_METHODS.values() if not hasattr(tensorrt.module.INetworkDefinition, m)]
+    assert missing == []

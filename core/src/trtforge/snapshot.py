@@ -491,7 +491,8 @@ class _Replayer:
             value = attrs[attr]
             if value is None:
                 continue
-            if not hasattr(layer, attr) and value in (False, 0, "", []):
+            if not hasattr(layer, attr) and (value in (False, 0, "", [])
+                                             or IMPLICIT_TYPES.get((kind, attr)) == value):
                 continue  # an older TensorRT without this attribute does what the default does
             if kind == "RESIZE" and attr in ("shape", "scales"):
                 continue
@@ -546,6 +547,25 @@ def _scale(r: _Replayer, a: dict[str, Any], ins: list[Any]) -> Any:
                                   a["channel_axis"])
 
 
+# What TensorRT versions without an output-type attribute (8.x) produce implicitly: a
+# snapshot asking for exactly that replays there; anything else is unsupported.
+IMPLICIT_TYPES: dict[tuple[str, str], str] = {
+    ("QUANTIZE", "to_type"): "INT8", ("DEQUANTIZE", "to_type"): "FLOAT",
+    ("FILL", "to_type"): "FLOAT", ("NON_ZERO", "indices_type"): "INT32",
+    ("TOPK", "indices_type"): "INT32",
+}
+
+
+def _typed(r: _Replayer, kind: str, a: dict[str, Any], add: Callable[..., Any], *args: Any) -> Any:
+    """Call ``add`` with the output type where this TensorRT takes one (10+), else without."""
+    cls = _layer_class(r.trt, kind)
+    if cls is not None and hasattr(cls, "to_type"):
+        return add(*args, r.enum("DataType", a["to_type"]))
+    if a.get("to_type") not in (None, IMPLICIT_TYPES[(kind, "to_type")]):
+        raise TensorRTError(f"{r.adapter.facts.label} {kind} layers cannot output {a['to_type']}")
+    return add(*args)
+
+
 _CREATORS: dict[str, Creator] = {
     "ACTIVATION": lambda r, a, i: r.network.add_activation(i[0], r.enum("ActivationType", a["kind"])),
     "ASSERTION": lambda r, a, i: r.network.add_assertion(i[0], a.get("message", "")),
@@ -556,13 +576,13 @@ _CREATORS: dict[str, Creator] = {
     "DECONVOLUTION": lambda r, a, i: _conv(r, a, i, True),
     "CUMULATIVE": lambda r, a, i: r.network.add_cumulative(
         i[0], i[1], r.enum("CumulativeOperation", a["op"]), a["exclusive"], a["reverse"]),
-    "DEQUANTIZE": lambda r, a, i: r.network.add_dequantize(i[0], i[1], r.enum("DataType", a["to_type"])),
-    "QUANTIZE": lambda r, a, i: r.network.add_quantize(i[0], i[1], r.enum("DataType", a["to_type"])),
+    "DEQUANTIZE": lambda r, a, i: _typed(r, "DEQUANTIZE", a, r.network.add_dequantize, i[0], i[1]),
+    "QUANTIZE": lambda r, a, i: _typed(r, "QUANTIZE", a, r.network.add_quantize, i[0], i[1]),
     "EINSUM": lambda r, a, i: r.network.add_einsum(i, a["equation"]),
     "ELEMENTWISE": lambda r, a, i: r.network.add_elementwise(
         i[0], i[1], r.enum("ElementWiseOperation", a["op"])),
-    "FILL": lambda r, a, i: r.network.add_fill(
-        tuple(a["shape"] or ()), r.enum("FillOperation", a["operation"]), r.enum("DataType", a["to_type"])),
+    "FILL": lambda r, a, i: _typed(r, "FILL", a, r.network.add_fill, tuple(a["shape"] or ()),
+                                   r.enum("FillOperation", a["operation"])),
     "GATHER": lambda r, a, i: r.network.add_gather_v2(i[0], i[1], r.enum("GatherMode", a["mode"])),
     "GRID_SAMPLE": lambda r, a, i: r.network.add_grid_sample(i[0], i[1]),
     "IDENTITY": lambda r, a, i: r.network.add_identity(i[0]),

@@ -33,7 +33,8 @@ _ADD_METHODS = {
     "EINSUM": "add_einsum", "ELEMENTWISE": "add_elementwise", "FILL": "add_fill",
     "GATHER": "add_gather_v2", "GRID_SAMPLE": "add_grid_sample", "IDENTITY": "add_identity",
     "LRN": "add_lrn", "MATRIX_MULTIPLY": "add_matrix_multiply", "NON_ZERO": "add_non_zero",
-    "ONE_HOT": "add_one_hot", "PADDING": "add_padding_nd", "PARAMETRIC_RELU": "add_parametric_relu",
+    "NORMALIZATION": "add_normalization", "ONE_HOT": "add_one_hot", "PADDING": "add_padding_nd",
+    "PARAMETRIC_RELU": "add_parametric_relu",
     "POOLING": "add_pooling_nd", "REDUCE": "add_reduce", "RESIZE": "add_resize", "SCALE": "add_scale_nd",
     "SCATTER": "add_scatter", "SELECT": "add_select", "SHAPE": "add_shape", "SHUFFLE": "add_shuffle",
     "SLICE": "add_slice", "SOFTMAX": "add_softmax", "SQUEEZE": "add_squeeze", "TOPK": "add_topk",
@@ -60,7 +61,7 @@ def _trivial(value: Any) -> bool:
 
 def unsupported_parts(snapshot: Any, tensorrt: Any) -> list[str]:
     """Everything in ``snapshot`` the installed TensorRT cannot replay, by layer name."""
-    from trtforge.snapshot import LAYER_CLASSES
+    from trtforge.snapshot import IMPLICIT_TYPES, LAYER_CLASSES
 
     trt = tensorrt.module
     problems: list[str] = []
@@ -79,6 +80,8 @@ def unsupported_parts(snapshot: Any, tensorrt: Any) -> list[str]:
     for layer in snapshot.layers:
         kind, where = layer["type"], f"layer {layer['name']!r} ({layer['type']})"
         method = _ADD_METHODS.get(kind)
+        if kind == "NORMALIZATION" and layer["attrs"].get("is_v2"):
+            method = "add_normalization_v2"
         if method is None or (network_class is not None and not hasattr(network_class, method)):
             problems.append(f"{where}: {kind} layers")
             continue
@@ -88,14 +91,15 @@ def unsupported_parts(snapshot: Any, tensorrt: Any) -> list[str]:
             continue
         for attr, value in layer["attrs"].items():
             enum = _ENUMS.get((kind, attr))
-            if enum is not None and isinstance(value, str):
+            if enum is not None and isinstance(value, str) and hasattr(cls, attr if attr != "kind" else "type"):
                 members = getattr(getattr(trt, enum, None), "__members__", {})
                 if value not in members:
                     problems.append(f"{where}: {enum}.{value}")
                 elif enum == "DataType" and not dtype_ok(tensorrt.dtype_name(members[value])):
                     problems.append(f"{where}: data type {value}")
                 continue
-            if attr != "kind" and not hasattr(cls, attr) and not _trivial(value):
+            if attr != "kind" and not hasattr(cls, attr) and not _trivial(value) \
+                    and IMPLICIT_TYPES.get((kind, attr)) != value:
                 problems.append(f"{where}: attribute {attr}={value!r}")
         for out in layer["outputs"]:
             if not dtype_ok(out["dtype"]):
