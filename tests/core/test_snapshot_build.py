@@ -154,3 +154,29 @@ def test_the_method_table_covers_every_replayed_kind_and_exists_here(tensorrt: A
     assert set(_ADD_METHODS) == set(_CREATORS)
     missing = [m for m in _ADD_METHODS.values() if not hasattr(tensorrt.module.INetworkDefinition, m)]
     assert missing == []
+
+
+def test_int64_shape_arithmetic_lowered_to_int32_still_computes_the_model(
+        converted: tuple[Path, Path], tensorrt: Any) -> None:
+    """What TensorRT 8.x gets (no int64 there): forced here on RTX, then checked on CPU."""
+    from trtforge.checking import check
+    from trtforge.snapshot import engine_snapshot
+
+    model, engine = converted
+    snap = Snapshot.load(engine)
+    assert "int64" in set(snap.tensor_dtypes().values())
+    assert unsupported_parts(snap, tensorrt, lower_int64=True) == []
+    built = build_snapshot(engine, target="sm89", lower_int64=True)
+    lowered = built.metadata["from_snapshot"]["int64_lowered"]
+    assert lowered and any("int32" in n for n in built.metadata["notes"])
+    rebuilt = engine_snapshot(built)
+    constants = [l for l in rebuilt.layers if l["type"] == "CONSTANT"]
+    assert all(rebuilt.weight(l["attrs"]["weights"]).dtype != np.int64 for l in constants)
+    assert [t["dtype"] for t in rebuilt.outputs] == [t["dtype"] for t in snap.outputs]
+    report = check(model, built)
+    assert report.passed, report
+    edited = Snapshot(graph=copy.deepcopy(snap.graph), weights=dict(snap.weights))
+    key = next(l["attrs"]["weights"]["weights"] for l in edited.layers
+               if l["type"] == "CONSTANT" and edited.weight(l["attrs"]["weights"]).dtype == np.int64)
+    edited.weights[key] = np.array([1 << 40], np.int64)
+    assert any("outside the int32 range" in p for p in unsupported_parts(edited, tensorrt, lower_int64=True))

@@ -415,10 +415,18 @@ class ReplayedNetwork:
 
     network: Any
     keepalive: list[np.ndarray] = field(default_factory=list, repr=False)
+    lowered: list[str] = field(default_factory=list)  # layers whose int64 became int32
+
+
+INT32_RANGE = (-(1 << 31), (1 << 31) - 1)
+
+
+def int64_fits_int32(array: np.ndarray) -> bool:
+    return array.size == 0 or (int(array.min()) >= INT32_RANGE[0] and int(array.max()) <= INT32_RANGE[1])
 
 
 class _Replayer:
-    def __init__(self, adapter: Any, snapshot: Snapshot, network: Any) -> None:
+    def __init__(self, adapter: Any, snapshot: Snapshot, network: Any, lower_int64: bool = False) -> None:
         self.adapter = adapter
         self.trt = adapter.module
         self.snapshot = snapshot
@@ -426,19 +434,45 @@ class _Replayer:
         self.tensors: dict[str, Any] = {}
         self.keepalive: list[np.ndarray] = []
         self.pending: list[tuple[Any, int, str]] = []
+        # TensorRT < 10 has no int64 tensors: shape arithmetic and int64 constants become int32.
+        self.lower_int64 = lower_int64
+        self.lowered: list[str] = []
 
     def weights(self, ref: Any) -> Any:
         array = self.snapshot.weight(ref)
         if array is None:
             return self.trt.Weights()
         array = np.ascontiguousarray(array)
+        if self.lower_int64 and array.dtype == np.int64:
+            if not int64_fits_int32(array):
+                raise TensorRTError(f"int64 weights {ref['weights']} do not fit in int32",
+                                    hint="this TensorRT has no int64 tensors; build where it has")
+            array = array.astype(np.int32)
         self.keepalive.append(array)
         if array.size == 0:
             return self.trt.Weights(self.adapter.trt_dtype(_canonical(array.dtype)))
         return self.trt.Weights(array)
 
     def enum(self, enum_name: str, member: str) -> Any:
+        if self.lower_int64 and enum_name == "DataType" and member == "INT64":
+            member = "INT32"
         return getattr(self.trt, enum_name).__members__[member]
+
+    def lower_outputs(self, layer: Any, record: dict[str, Any]) -> None:
+        """Note a lowered layer; cast a (RTX/10.x) int64 shape output to int32 when lowering."""
+        if not self.lower_int64:
+            return
+        if any(out["dtype"] == "int64" for out in record["outputs"]):
+            self.lowered.append(record["name"])
+        int64 = getattr(self.trt.DataType, "INT64", None)
+        for j, out in enumerate(record["outputs"]):
+            tensor = layer.get_output(j)
+            if int64 is not None and tensor.dtype == int64:
+                tensor.name = out["name"] + "__int64"
+                cast = self.network.add_cast(tensor, self.trt.DataType.INT32)
+                cast.name = record["name"] + "__to_int32"
+                cast.get_output(0).name = out["name"]
+                self.tensors[out["name"]] = cast.get_output(0)
 
     def tensor(self, name: str | None) -> Any:
         if name is None:
@@ -502,6 +536,8 @@ class _Replayer:
                     continue
                 setattr(layer, attr, self.weights(value))
             elif isinstance(value, str) and hasattr(type(current), "__members__"):
+                if self.lower_int64 and value == "INT64" and type(current).__name__ == "DataType":
+                    value = "INT32"
                 setattr(layer, attr, type(current).__members__[value])
             elif isinstance(value, list):
                 setattr(layer, attr, tuple(value))
@@ -615,13 +651,20 @@ _CREATORS: dict[str, Creator] = {
 }
 
 
-def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> ReplayedNetwork:
-    """Rebuild the snapshot's network (in ``network``, or a new one from the adapter)."""
+def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None,
+           lower_int64: bool | None = None) -> ReplayedNetwork:
+    """Rebuild the snapshot's network (in ``network``, or a new one from the adapter).
+
+    ``lower_int64`` (default: when this TensorRT has no int64 tensors, i.e. < 10) replays int64
+    shape arithmetic and constants as int32; network inputs/outputs keep their types.
+    """
     from trtforge.trt import get_tensorrt
 
     adapter = tensorrt or get_tensorrt()
     network = network if network is not None else adapter.create_network()
-    replayer = _Replayer(adapter, snapshot, network)
+    if lower_int64 is None:
+        lower_int64 = not hasattr(adapter.module.DataType, "INT64")
+    replayer = _Replayer(adapter, snapshot, network, lower_int64=lower_int64)
     for spec in snapshot.graph["inputs"]:
         tensor = network.add_input(spec["name"], adapter.trt_dtype(spec["dtype"]), tuple(spec["shape"]))
         replayer.tensors[spec["name"]] = tensor
@@ -632,6 +675,7 @@ def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> Rep
             if layer is None:
                 raise TensorRTError(f"TensorRT refused to add layer {record['name']!r} ({record['type']})")
             replayer.apply(layer, record)
+            replayer.lower_outputs(layer, record)
             replayer.resolve_pending()
         except TensorRTError:
             raise
@@ -646,7 +690,7 @@ def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> Rep
             network.mark_output_for_shapes(tensor)
         else:
             network.mark_output(tensor)
-    return ReplayedNetwork(network=network, keepalive=replayer.keepalive)
+    return ReplayedNetwork(network=network, keepalive=replayer.keepalive, lowered=replayer.lowered)
 
 
 # --- engines and the cache ------------------------------------------------------------

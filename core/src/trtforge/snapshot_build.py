@@ -59,14 +59,23 @@ def _trivial(value: Any) -> bool:
     return value is None or value is False or value == [] or value == "" or value == 0
 
 
-def unsupported_parts(snapshot: Any, tensorrt: Any) -> list[str]:
-    """Everything in ``snapshot`` the installed TensorRT cannot replay, by layer name."""
-    from trtforge.snapshot import IMPLICIT_TYPES, LAYER_CLASSES
+def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = None) -> list[str]:
+    """Everything in ``snapshot`` the installed TensorRT cannot replay, by layer name.
+
+    ``lower_int64`` (default: when this TensorRT has no int64) accepts int64 inside the network,
+    which replay turns into int32; int64 network inputs/outputs and int64 constants outside the
+    int32 range stay unsupported.
+    """
+    from trtforge.snapshot import IMPLICIT_TYPES, LAYER_CLASSES, int64_fits_int32
 
     trt = tensorrt.module
+    if lower_int64 is None:
+        lower_int64 = not hasattr(trt.DataType, "INT64")
     problems: list[str] = []
 
-    def dtype_ok(name: str) -> bool:
+    def dtype_ok(name: str, inside: bool = True) -> bool:
+        if name == "int64" and lower_int64 and inside:
+            return True
         try:
             tensorrt.trt_dtype(name)
             return True
@@ -74,35 +83,40 @@ def unsupported_parts(snapshot: Any, tensorrt: Any) -> list[str]:
             return False
 
     for spec in snapshot.inputs:
-        if not dtype_ok(spec["dtype"]):
+        if not dtype_ok(spec["dtype"], inside=False):
             problems.append(f"input {spec['name']!r}: data type {spec['dtype']}")
+    outputs = {spec["name"] for spec in snapshot.outputs}
     network_class = getattr(trt, "INetworkDefinition", None)
     for layer in snapshot.layers:
         kind, where = layer["type"], f"layer {layer['name']!r} ({layer['type']})"
         method = _ADD_METHODS.get(kind)
         if kind == "NORMALIZATION" and layer["attrs"].get("is_v2"):
             method = "add_normalization_v2"
-        if method is None or (network_class is not None and not hasattr(network_class, method)):
-            problems.append(f"{where}: {kind} layers")
-            continue
         cls = getattr(trt, LAYER_CLASSES.get(kind, ""), None)
-        if cls is None:
+        if method is None or cls is None or (network_class is not None and not hasattr(network_class, method)):
             problems.append(f"{where}: {kind} layers")
             continue
         for attr, value in layer["attrs"].items():
             enum = _ENUMS.get((kind, attr))
-            if enum is not None and isinstance(value, str) and hasattr(cls, attr if attr != "kind" else "type"):
-                members = getattr(getattr(trt, enum, None), "__members__", {})
-                if value not in members:
+            if enum is not None and isinstance(value, str) and hasattr(cls, "type" if attr == "kind" else attr):
+                if enum == "DataType":
+                    from trtforge.trt import _DTYPE_NAMES
+
+                    if not dtype_ok(_DTYPE_NAMES.get(value, value.lower())):
+                        problems.append(f"{where}: data type {value}")
+                elif value not in getattr(getattr(trt, enum, None), "__members__", {}):
                     problems.append(f"{where}: {enum}.{value}")
-                elif enum == "DataType" and not dtype_ok(tensorrt.dtype_name(members[value])):
-                    problems.append(f"{where}: data type {value}")
+                continue
+            if isinstance(value, dict) and lower_int64:
+                array = snapshot.weight(value)
+                if array is not None and array.dtype.name == "int64" and not int64_fits_int32(array):
+                    problems.append(f"{where}: int64 {attr} outside the int32 range")
                 continue
             if attr != "kind" and not hasattr(cls, attr) and not _trivial(value) \
                     and IMPLICIT_TYPES.get((kind, attr)) != value:
                 problems.append(f"{where}: attribute {attr}={value!r}")
         for out in layer["outputs"]:
-            if not dtype_ok(out["dtype"]):
+            if not dtype_ok(out["dtype"], inside=out["name"] not in outputs):
                 problems.append(f"{where}: output {out['name']!r} of data type {out['dtype']}")
     return problems
 
@@ -176,9 +190,15 @@ def build_snapshot(
     inputs: Sequence[Any] | None = None,
     target: str | Target | None = None,
     settings: BuildSettings | None = None,
+    *,
+    lower_int64: bool | None = None,
 ) -> Any:
     """Replay the snapshot at ``path`` (``X.snapshot.json`` or the engine ``X`` it sits beside)
-    into the installed TensorRT and build it for this GPU or ``target``; returns an Engine."""
+    into the installed TensorRT and build it for this GPU or ``target``; returns an Engine.
+
+    ``lower_int64`` (default: when this TensorRT has no int64, i.e. 8.x) replays int64 shape
+    arithmetic as int32 (see :func:`trtforge.snapshot.replay`).
+    """
     from trtforge import __version__
     from trtforge.checking import snapshot_precision
     from trtforge.engine import FORMAT_VERSION, Engine
@@ -196,7 +216,7 @@ def build_snapshot(
     if tensorrt.facts.precision_via_builder_flags and origin.get("precision"):
         own = str(origin["precision"])
     chosen = _precision(precision, own, tensorrt.facts)
-    problems = unsupported_parts(snapshot, tensorrt)
+    problems = unsupported_parts(snapshot, tensorrt, lower_int64)
     if problems:
         from trtforge.errors import UnsupportedOperationsError
 
@@ -218,7 +238,7 @@ def build_snapshot(
             EngineCache().root, tensorrt, Target.parse(target) if target else None)))
     stages = Stages(prefix="snapshot: ")
     with stages.stage("replay", f"{path.name} -> {tensorrt.facts.label} network"):
-        replayed = replay(snapshot, tensorrt)
+        replayed = replay(snapshot, tensorrt, lower_int64=lower_int64)
     network = replayed.network
     rebuilt = snapshot_for_engine(network, tensorrt, profiles, str(origin.get("route") or "snapshot"))
     with stages.stage("build", f"target {target or 'this GPU'}"):
@@ -240,6 +260,7 @@ def build_snapshot(
         "from_snapshot": {
             "path": str(path), "precision": own, "tensorrt": snapshot.graph.get("tensorrt"),
             "target": origin.get("target"), "layers": len(snapshot.layers),
+            "int64_lowered": list(replayed.lowered),
         },
         "build": {
             "settings": result.settings,
@@ -253,6 +274,10 @@ def build_snapshot(
                   f"{(snapshot.graph.get('tensorrt') or {}).get('version')})"],
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if replayed.lowered:
+        metadata["notes"].append(f"int64 shape arithmetic replayed as int32 in {len(replayed.lowered)} "
+                                 f"layer(s) (" + (f"{tensorrt.facts.label} has no int64 tensors"
+                                 if not hasattr(tensorrt.module.DataType, "INT64") else "asked for") + ")")
     engine = Engine(plan=result.plan, metadata=metadata)
     attach_snapshot(engine, rebuilt)
     return engine
