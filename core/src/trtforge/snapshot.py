@@ -525,6 +525,8 @@ class _Replayer:
             value = attrs[attr]
             if value is None:
                 continue
+            if self.lower_int64 and value == "INT64":
+                value = "INT32"  # an int64 output type (TopK/NonZero indices, Cast, Fill)
             if not hasattr(layer, attr) and (value in (False, 0, "", [])
                                              or IMPLICIT_TYPES.get((kind, attr)) == value):
                 continue  # an older TensorRT without this attribute does what the default does
@@ -536,8 +538,6 @@ class _Replayer:
                     continue
                 setattr(layer, attr, self.weights(value))
             elif isinstance(value, str) and hasattr(type(current), "__members__"):
-                if self.lower_int64 and value == "INT64" and type(current).__name__ == "DataType":
-                    value = "INT32"
                 setattr(layer, attr, type(current).__members__[value])
             elif isinstance(value, list):
                 setattr(layer, attr, tuple(value))
