@@ -85,6 +85,8 @@ def test_unnamed_tensorrt_layers_match_the_real_snapshot(tiny: Any) -> None:
     assert layers is not None and len(layers) == 2
     conv, relu = list(layers)
     assert split_fused_name(f"{conv} + {relu}", layers) == [conv, relu]
+    assert split_fused_name(f"{conv} + {relu} [profile 1]", layers) == [conv, relu]
+    assert split_fused_name(f"{conv}x + {relu}", layers) == [relu]  # whole names only
     assert engine.metadata["build"]["settings"]["profiling_verbosity"] == "detailed"
 
 

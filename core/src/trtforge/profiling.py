@@ -30,7 +30,7 @@ _ONNX_LAYER = re.compile(r"^\[ONNX Layer: (.*)\]$")
 # Separators inside fused engine layer names: "a + b", "PWN(a, b)", "{ForeignNode[a...b]}".
 _REFORMAT = ("Reformatting CopyNode", "Reformatted ")
 _BEFORE = (" + ", "(", ", ", "[", "...")
-_AFTER = (" + ", ")", ", ", "]", "...")
+_AFTER = (" + ", ")", ", ", "]", "...", " [profile")  # names of profile k > 0 end " [profile k]"
 _NAME_SPLIT = re.compile(r" \+ |, |PWN\(|\)|\{ForeignNode\[|\]\}|\.\.\.")
 
 
