@@ -10,6 +10,7 @@ fp32 is built without TF32 so the fp32 bound holds).
 
     python benchmarks/snapshot_bundle.py make build/bundles torchvision:resnet50 --backend onnx_trt \\
         --input x:1x3x224x224,8x3x224x224,32x3x224x224 --batch 8
+    python benchmarks/snapshot_bundle.py make build/bundles zoo:model4 --backend torch2trt
     python benchmarks/snapshot_bundle.py verify /tmp/bundles [--precision fp16] [--json out.json]
 
 Files per bundle NAME: NAME.bundle.json, NAME.snapshot.json, NAME.snapshot.npz (or its
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def _name(model: str, backend: str, precision: str) -> str:
     stem = re.sub(r"[^A-Za-z0-9]+", "-", Path(model).stem if "/" in model else model).strip("-")
+    stem = stem.replace("zoo-", "seed-")
     return f"{stem}-{backend}-{precision}"
 
 
@@ -52,20 +54,34 @@ def make(out: Path, model: str, backend: str, precision: str, inputs: list[str],
         torch.manual_seed(seed)  # loaders such as torchvision:NAME initialise random weights
     except ImportError:
         pass
-    source = detect(Path(model) if Path(model).exists() else model)
-    engine = trtforge.convert(source.model if source.model is not None else model, backend=backend,
-                              precision=precision, inputs=inputs or None, target=target, cache=False)
+    zoo_model = None
+    if model.startswith("zoo:"):  # the seed models (trtforge.zoo), converted as the demo does
+        from trtforge.demo import build_model, compare_arguments
+
+        zoo_model = build_model(model[4:], out / "zoo-sources")
+        subject: Any = zoo_model.model
+        inputs = inputs or compare_arguments(zoo_model)["inputs"]
+    else:
+        source = detect(Path(model) if Path(model).exists() else model)
+        subject = source.model if source.model is not None else model
+    engine = trtforge.convert(subject, backend=backend, precision=precision, inputs=inputs or None,
+                              target=target, cache=False)
     snapshot = engine_snapshot(engine)
     if snapshot is None:
         raise SystemExit("the conversion kept no network snapshot")
     name = _name(model, backend, precision)
     out.mkdir(parents=True, exist_ok=True)
     _, weights = snapshot.save(out / name)
-    feeds = default_inputs(snapshot, seed)
-    if batch is not None:
-        feeds = {n: _with_batch(a, batch, seed) for n, a in feeds.items()}
     order = [s["name"] for s in snapshot.inputs]
-    expected = runner_for(source.model if source.model is not None else model).run(feeds, order)
+    if zoo_model is not None:
+        example = zoo_model.example if batch is None else _with_batch(zoo_model.example, batch, seed)
+        feeds = {order[0]: example}
+        expected = [zoo_model.reference(example)]
+    else:
+        feeds = default_inputs(snapshot, seed)
+        if batch is not None:
+            feeds = {n: _with_batch(a, batch, seed) for n, a in feeds.items()}
+        expected = runner_for(subject).run(feeds, order)
     names = [t["name"] for t in snapshot.outputs]
     arrays = {f"in/{n}": np.asarray(a) for n, a in feeds.items()}
     arrays.update({f"out/{n}": np.asarray(a) for n, a in zip(names, expected)})
@@ -92,7 +108,9 @@ def _with_batch(array: Any, batch: int, seed: int) -> Any:
         np.resize(array, shape)
 
 
-def verify(folder: Path, precision: str | None, target: str | None = None) -> list[dict[str, Any]]:
+def verify(folder: Path, precision: str | None, target: str | None = None, cpu: bool = False,
+           lower_int64: bool | None = None) -> list[dict[str, Any]]:
+    """Rebuild, run (``cpu``: the rebuilt network on the CPU reference executor) and compare."""
     import numpy as np
 
     import trtforge
@@ -108,13 +126,20 @@ def verify(folder: Path, precision: str | None, target: str | None = None) -> li
             wanted = precision or info["precision"]
             started = time.perf_counter()
             engine = trtforge.build_snapshot(folder / f"{name}.snapshot.json", precision=wanted,
-                                             target=target, settings=BuildSettings(tf32=wanted != "fp32"))
+                                             target=target, settings=BuildSettings(tf32=wanted != "fp32"),
+                                             lower_int64=lower_int64)
             row.update(precision=engine.precision, build_seconds=round(time.perf_counter() - started, 2),
                        tensorrt=engine.metadata["tensorrt"], notes=engine.metadata.get("notes"))
             with np.load(folder / f"{name}.expected.npz") as data:
                 feeds = {k[3:]: data[k] for k in data.files if k.startswith("in/")}
                 expected = {k[4:]: data[k] for k in data.files if k.startswith("out/")}
-            got = engine.run(feeds)
+            if cpu:
+                from trtforge.reference import Executor
+                from trtforge.snapshot import engine_snapshot
+
+                got = Executor(engine_snapshot(engine)).run(feeds).numpy()
+            else:
+                got = engine.run(feeds)
             tolerance = tolerance_for(engine.precision)
             metrics = [compare_arrays(n, expected[n], got[n], tolerance) for n in info["outputs"]]
             row.update(passed=all(m.passed for m in metrics),
@@ -133,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     m = sub.add_parser("make", help="convert here and write a bundle")
     m.add_argument("out", type=Path)
-    m.add_argument("model", help="model file or loader name (torchvision:resnet50)")
+    m.add_argument("model", help="model file, loader name (torchvision:resnet50) or seed model "
+                   "(zoo:model1 .. zoo:model4)")
     m.add_argument("--backend", "-b", default="onnx_trt")
     m.add_argument("--precision", "-p", default="fp32")
     m.add_argument("--input", "-i", action="append", default=[])
@@ -145,14 +171,18 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("folder", type=Path)
     v.add_argument("--precision", help="build at this precision instead of the bundle's")
     v.add_argument("--json", type=Path, help="write the results here")
-    v.add_argument("--target", help="build for this target (TensorRT-RTX without a GPU: build only)")
+    v.add_argument("--target", help="build for this target (TensorRT-RTX without a GPU)")
+    v.add_argument("--cpu", action="store_true", help="run the rebuilt network on the CPU reference "
+                   "executor instead of the GPU (checks a bundle before carrying it)")
+    v.add_argument("--lower-int64", action="store_true", default=None,
+                   help="replay int64 as int32 as on TensorRT 8.x (default: only where int64 is missing)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.action == "make":
         make(args.out, args.model, args.backend, args.precision, args.input, args.batch, args.seed,
              args.max_mib, args.target)
         return 0
-    results = verify(args.folder, args.precision, args.target)
+    results = verify(args.folder, args.precision, args.target, args.cpu, args.lower_int64)
     if args.json:
         from trtforge.atomic import atomic_write_json
 
