@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "convert": "trtforge.api",
+    "build_snapshot": "trtforge.snapshot_build",
     "check": "trtforge.checking",
     "debug_layers": "trtforge.checking",
     "Snapshot": "trtforge.snapshot",

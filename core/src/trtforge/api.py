@@ -18,6 +18,7 @@ from trtforge.errors import AllRoutesFailedError, TrtforgeError, UsageError
 from trtforge.progress import Stages
 from trtforge.sources import ModelSource, detect
 from trtforge.specs import BuildSettings, InputSpec, Precision, Target, canonical_dtype
+from trtforge.timing_cache import with_default_timing_cache
 from trtforge.trt import TensorRT, get_tensorrt
 
 log = logging.getLogger("trtforge")
@@ -235,6 +236,7 @@ def convert_with(
     if engine_cache is None:
         return _build(route, source, spec, tensorrt)
     key = engine_key(source, route.name, spec, tensorrt)
+    spec = with_default_timing_cache(spec, engine_cache, tensorrt)  # not part of the key
     with engine_cache.lock(key):
         hit = engine_cache.get(key)
         if hit is not None:

@@ -9,8 +9,10 @@ import sys
 from typing import Any, Callable, Sequence
 
 from trtforge import __version__
+from trtforge import cli_build as _cli_build
 from trtforge import cli_check as _cli_check
 from trtforge import cli_compare as _cli_compare
+from trtforge import cli_profile as _cli_profile
 from trtforge.errors import TrtforgeError, UsageError
 
 log = logging.getLogger("trtforge")
@@ -350,6 +352,10 @@ BUILTIN_COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None]
      _cli_check.configure_check, _cli_check.run_check),
     ("debug", "find where a network diverges from its source (debug layers MODEL ENGINE)",
      _cli_check.configure_debug, _cli_check.run_debug),
+    ("profile", "time every engine layer on this GPU and map fused kernels to source ops",
+     _cli_profile.configure_profile, _cli_profile.run_profile),
+    ("build", "build an engine here from a network snapshot made elsewhere (convert --snapshot)",
+     _cli_build.configure_build, _cli_build.run_build),
 ]
 
 

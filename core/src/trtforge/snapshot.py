@@ -202,15 +202,31 @@ class Snapshot:
         """Read a snapshot given its ``.snapshot.json`` file or the engine path it sits beside."""
         graph_path, weights_path = snapshot_paths(path)
         for p in (graph_path, weights_path):
-            if not p.is_file():
+            if not p.is_file() and not (p == weights_path and weight_parts(p)):
                 raise EngineFileError(
                     f"no snapshot file {p}",
                     hint="save the engine with engine.save(path, snapshot=True) or "
                     "`trtforge convert ... -o PATH --snapshot`")
-        return cls.from_bytes(graph_path.read_bytes(), weights_path.read_bytes(), str(graph_path))
+        return cls.from_bytes(graph_path.read_bytes(), read_weights(weights_path), str(graph_path))
 
     def cache_files(self) -> dict[str, bytes]:
         return {CACHE_JSON: self.json_bytes(), CACHE_WEIGHTS: self.weights_bytes()}
+
+
+PART_SUFFIX = ".part"
+
+
+def weight_parts(weights_path: Path) -> list[Path]:
+    """``X.npz.part000``, ``X.npz.part001``, ... in order (a large file carried in pieces)."""
+    parts = sorted(weights_path.parent.glob(weights_path.name + PART_SUFFIX + "[0-9][0-9][0-9]"))
+    return parts
+
+
+def read_weights(weights_path: Path) -> bytes:
+    """The weights file, or its parts joined when only the parts exist."""
+    if weights_path.is_file():
+        return weights_path.read_bytes()
+    return b"".join(p.read_bytes() for p in weight_parts(weights_path))
 
 
 def snapshot_paths(path: str | Path) -> tuple[Path, Path]:
@@ -227,7 +243,7 @@ def find_snapshot(path: str | Path) -> Snapshot | None:
     """The snapshot saved beside an engine file or in a cache entry folder, if there is one."""
     path = Path(path).expanduser()
     graph_path, weights_path = snapshot_paths(path)
-    if graph_path.is_file() and weights_path.is_file():
+    if graph_path.is_file() and (weights_path.is_file() or weight_parts(weights_path)):
         return Snapshot.load(path)
     cached = path.parent / CACHE_JSON, path.parent / CACHE_WEIGHTS
     if cached[0].is_file() and cached[1].is_file():
@@ -399,10 +415,18 @@ class ReplayedNetwork:
 
     network: Any
     keepalive: list[np.ndarray] = field(default_factory=list, repr=False)
+    lowered: list[str] = field(default_factory=list)  # layers whose int64 became int32
+
+
+INT32_RANGE = (-(1 << 31), (1 << 31) - 1)
+
+
+def int64_fits_int32(array: np.ndarray) -> bool:
+    return array.size == 0 or (int(array.min()) >= INT32_RANGE[0] and int(array.max()) <= INT32_RANGE[1])
 
 
 class _Replayer:
-    def __init__(self, adapter: Any, snapshot: Snapshot, network: Any) -> None:
+    def __init__(self, adapter: Any, snapshot: Snapshot, network: Any, lower_int64: bool = False) -> None:
         self.adapter = adapter
         self.trt = adapter.module
         self.snapshot = snapshot
@@ -410,41 +434,45 @@ class _Replayer:
         self.tensors: dict[str, Any] = {}
         self.keepalive: list[np.ndarray] = []
         self.pending: list[tuple[Any, int, str]] = []
+        # TensorRT < 10 has no int64 tensors: shape arithmetic and int64 constants become int32.
+        self.lower_int64 = lower_int64
+        self.lowered: list[str] = []
 
     def weights(self, ref: Any) -> Any:
         array = self.snapshot.weight(ref)
         if array is None:
             return self.trt.Weights()
-        array = np.ascontiguousarray(self.narrow(array, str(ref)))
+        array = np.ascontiguousarray(array)
+        if self.lower_int64 and array.dtype == np.int64:
+            if not int64_fits_int32(array):
+                raise TensorRTError(f"int64 weights {ref['weights']} do not fit in int32",
+                                    hint="this TensorRT has no int64 tensors; build where it has")
+            array = array.astype(np.int32)
         self.keepalive.append(array)
         if array.size == 0:
             return self.trt.Weights(self.adapter.trt_dtype(_canonical(array.dtype)))
         return self.trt.Weights(array)
 
-    def narrow(self, array: np.ndarray, where: str) -> np.ndarray:
-        """INT64 weights as INT32 on a TensorRT without INT64 tensors (values checked)."""
-        if array.dtype != np.int64 or self.adapter.facts.int64_tensors:
-            return array
-        if array.size and (array.min() < -2**31 or array.max() > 2**31 - 1):
-            raise TensorRTError(
-                f"snapshot weights {where} hold int64 values outside int32, and "
-                f"{self.adapter.facts.label} has no INT64 tensors",
-                hint="build this snapshot with TensorRT 10 or newer")
-        return array.astype(np.int32)
-
-    def dtype(self, name: str) -> Any:
-        """A snapshot dtype name as this TensorRT's DataType (int64 -> int32 before 10)."""
-        if name in ("INT64", "int64") and not self.adapter.facts.int64_tensors:
-            name = "INT32"
-        return self.enum("DataType", name) if name.isupper() else self.adapter.trt_dtype(name)
-
     def enum(self, enum_name: str, member: str) -> Any:
-        members = getattr(self.trt, enum_name).__members__
-        if member not in members:
-            raise TensorRTError(
-                f"{self.adapter.facts.label} has no {enum_name}.{member}",
-                hint="build this snapshot with the TensorRT version it was made for, or newer")
-        return members[member]
+        if self.lower_int64 and enum_name == "DataType" and member == "INT64":
+            member = "INT32"
+        return getattr(self.trt, enum_name).__members__[member]
+
+    def lower_outputs(self, layer: Any, record: dict[str, Any]) -> None:
+        """Note a lowered layer; cast a (RTX/10.x) int64 shape output to int32 when lowering."""
+        if not self.lower_int64:
+            return
+        if any(out["dtype"] == "int64" for out in record["outputs"]):
+            self.lowered.append(record["name"])
+        int64 = getattr(self.trt.DataType, "INT64", None)
+        for j, out in enumerate(record["outputs"]):
+            tensor = layer.get_output(j)
+            if int64 is not None and tensor.dtype == int64:
+                tensor.name = out["name"] + "__int64"
+                cast = self.network.add_cast(tensor, self.trt.DataType.INT32)
+                cast.name = record["name"] + "__to_int32"
+                cast.get_output(0).name = out["name"]
+                self.tensors[out["name"]] = cast.get_output(0)
 
     def tensor(self, name: str | None) -> Any:
         if name is None:
@@ -497,13 +525,12 @@ class _Replayer:
             value = attrs[attr]
             if value is None:
                 continue
+            if self.lower_int64 and value == "INT64":
+                value = "INT32"  # an int64 output type (TopK/NonZero indices, Cast, Fill)
+            if not hasattr(layer, attr) and (value in (False, 0, "", [])
+                                             or IMPLICIT_TYPES.get((kind, attr)) == value):
+                continue  # an older TensorRT without this attribute does what the default does
             if kind == "RESIZE" and attr in ("shape", "scales"):
-                continue
-            if not hasattr(layer, attr):
-                # An attribute a newer TensorRT has (ISliceLayer.axes, Q/DQ to_type, ...):
-                # its default is what older versions do; anything else cannot be honoured.
-                log.debug("layer %s: %s has no %s; skipped", record["name"],
-                          self.adapter.facts.label, attr)
                 continue
             current = getattr(layer, attr)
             if isinstance(value, dict):
@@ -556,28 +583,42 @@ def _scale(r: _Replayer, a: dict[str, Any], ins: list[Any]) -> Any:
                                   a["channel_axis"])
 
 
+# What TensorRT versions without an output-type attribute (8.x) produce implicitly: a
+# snapshot asking for exactly that replays there; anything else is unsupported.
+IMPLICIT_TYPES: dict[tuple[str, str], str] = {
+    ("QUANTIZE", "to_type"): "INT8", ("DEQUANTIZE", "to_type"): "FLOAT",
+    ("FILL", "to_type"): "FLOAT", ("NON_ZERO", "indices_type"): "INT32",
+    ("TOPK", "indices_type"): "INT32",
+}
+
+
+def _typed(r: _Replayer, kind: str, a: dict[str, Any], add: Callable[..., Any], *args: Any) -> Any:
+    """Call ``add`` with the output type where this TensorRT takes one (10+), else without."""
+    cls = _layer_class(r.trt, kind)
+    if cls is not None and hasattr(cls, "to_type"):
+        return add(*args, r.enum("DataType", a["to_type"]))
+    if a.get("to_type") not in (None, IMPLICIT_TYPES[(kind, "to_type")]):
+        raise TensorRTError(f"{r.adapter.facts.label} {kind} layers cannot output {a['to_type']}")
+    return add(*args)
+
+
 _CREATORS: dict[str, Creator] = {
     "ACTIVATION": lambda r, a, i: r.network.add_activation(i[0], r.enum("ActivationType", a["kind"])),
     "ASSERTION": lambda r, a, i: r.network.add_assertion(i[0], a.get("message", "")),
-    "CAST": lambda r, a, i: r.network.add_cast(i[0], r.dtype(a["to_type"])),
+    "CAST": lambda r, a, i: r.network.add_cast(i[0], r.enum("DataType", a["to_type"])),
     "CONCATENATION": lambda r, a, i: r.network.add_concatenation(i),
     "CONSTANT": lambda r, a, i: r.network.add_constant(tuple(a["shape"]), r.weights(a["weights"])),
     "CONVOLUTION": lambda r, a, i: _conv(r, a, i, False),
     "DECONVOLUTION": lambda r, a, i: _conv(r, a, i, True),
     "CUMULATIVE": lambda r, a, i: r.network.add_cumulative(
         i[0], i[1], r.enum("CumulativeOperation", a["op"]), a["exclusive"], a["reverse"]),
-    "DEQUANTIZE": lambda r, a, i: r.adapter.add_dequantize(
-        r.network, i[0], i[1], r.adapter.dtype_name(r.dtype(a.get("to_type") or "FLOAT"))),
-    "QUANTIZE": lambda r, a, i: r.adapter.add_quantize(
-        r.network, i[0], i[1], r.adapter.dtype_name(r.dtype(a.get("to_type") or "INT8"))),
+    "DEQUANTIZE": lambda r, a, i: _typed(r, "DEQUANTIZE", a, r.network.add_dequantize, i[0], i[1]),
+    "QUANTIZE": lambda r, a, i: _typed(r, "QUANTIZE", a, r.network.add_quantize, i[0], i[1]),
     "EINSUM": lambda r, a, i: r.network.add_einsum(i, a["equation"]),
     "ELEMENTWISE": lambda r, a, i: r.network.add_elementwise(
         i[0], i[1], r.enum("ElementWiseOperation", a["op"])),
-    "FILL": lambda r, a, i: (
-        r.network.add_fill(tuple(a["shape"] or ()), r.enum("FillOperation", a["operation"]),
-                           r.dtype(a["to_type"]))
-        if r.adapter.facts.layers_take_output_type and a.get("to_type")
-        else r.network.add_fill(tuple(a["shape"] or ()), r.enum("FillOperation", a["operation"]))),
+    "FILL": lambda r, a, i: _typed(r, "FILL", a, r.network.add_fill, tuple(a["shape"] or ()),
+                                   r.enum("FillOperation", a["operation"])),
     "GATHER": lambda r, a, i: r.network.add_gather_v2(i[0], i[1], r.enum("GatherMode", a["mode"])),
     "GRID_SAMPLE": lambda r, a, i: r.network.add_grid_sample(i[0], i[1]),
     "IDENTITY": lambda r, a, i: r.network.add_identity(i[0]),
@@ -610,15 +651,22 @@ _CREATORS: dict[str, Creator] = {
 }
 
 
-def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> ReplayedNetwork:
-    """Rebuild the snapshot's network (in ``network``, or a new one from the adapter)."""
+def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None,
+           lower_int64: bool | None = None) -> ReplayedNetwork:
+    """Rebuild the snapshot's network (in ``network``, or a new one from the adapter).
+
+    ``lower_int64`` (default: when this TensorRT has no int64 tensors, i.e. < 10) replays int64
+    shape arithmetic and constants as int32; network inputs/outputs keep their types.
+    """
     from trtforge.trt import get_tensorrt
 
     adapter = tensorrt or get_tensorrt()
     network = network if network is not None else adapter.create_network()
-    replayer = _Replayer(adapter, snapshot, network)
+    if lower_int64 is None:
+        lower_int64 = not hasattr(adapter.module.DataType, "INT64")
+    replayer = _Replayer(adapter, snapshot, network, lower_int64=lower_int64)
     for spec in snapshot.graph["inputs"]:
-        tensor = network.add_input(spec["name"], replayer.dtype(spec["dtype"]), tuple(spec["shape"]))
+        tensor = network.add_input(spec["name"], adapter.trt_dtype(spec["dtype"]), tuple(spec["shape"]))
         replayer.tensors[spec["name"]] = tensor
     layers = snapshot.graph["layers"]
     for record in (layers[i] for i in _replay_order(snapshot.graph)):
@@ -627,6 +675,7 @@ def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> Rep
             if layer is None:
                 raise TensorRTError(f"TensorRT refused to add layer {record['name']!r} ({record['type']})")
             replayer.apply(layer, record)
+            replayer.lower_outputs(layer, record)
             replayer.resolve_pending()
         except TensorRTError:
             raise
@@ -641,7 +690,7 @@ def replay(snapshot: Snapshot, tensorrt: Any = None, network: Any = None) -> Rep
             network.mark_output_for_shapes(tensor)
         else:
             network.mark_output(tensor)
-    return ReplayedNetwork(network=network, keepalive=replayer.keepalive)
+    return ReplayedNetwork(network=network, keepalive=replayer.keepalive, lowered=replayer.lowered)
 
 
 # --- engines and the cache ------------------------------------------------------------
@@ -682,6 +731,9 @@ def attach_snapshot(engine: Any, snapshot: Snapshot | None) -> None:
     """Keep ``snapshot`` on the engine, and hand its files to the engine cache."""
     if snapshot is None:
         return
+    # Where the network came from, so `trtforge build SNAPSHOT` elsewhere can say so.
+    meta = getattr(engine, "metadata", {}) or {}
+    snapshot.graph.setdefault("origin", {k: meta.get(k) for k in ("route", "precision", "source", "target")})
     engine.extras["snapshot"] = snapshot
     engine.extras["cache_files"] = _LazyCacheFiles(snapshot, engine.extras.get("cache_files") or {})
 

@@ -275,11 +275,16 @@ class BuildSettings:
     workspace_bytes: int | None = None
     tf32: bool = True
     timing_cache: str | None = None
+    # Layer names, fused layers and their source ops kept in the plan for `trtforge profile`
+    # ("detailed"; "layer_names_only" or "none" make a slightly smaller plan).
+    profiling_verbosity: str | None = "detailed"
 
     def key_dict(self) -> dict[str, Any]:
         # The timing cache path changes speed, never the result, so it is not in the key.
+        # Profiling verbosity is: a plan built without layer details cannot be profiled by op.
         return {
             "optimization_level": self.optimization_level,
             "workspace_bytes": self.workspace_bytes,
             "tf32": self.tf32,
+            "profiling_verbosity": self.profiling_verbosity,
         }

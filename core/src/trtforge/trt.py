@@ -16,7 +16,6 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from trtforge.errors import BuildError, TensorRTError, UsageError
@@ -491,10 +490,14 @@ class TensorRT:
         if resolved is not None and self.facts.ahead_of_time_targets:
             config.num_compute_capabilities = 1
             config.set_compute_capability(getattr(trt.ComputeCapability, resolved.name.upper()), 0)
-        timing_cache_path = Path(settings.timing_cache) if settings.timing_cache else None
-        if timing_cache_path is not None and self.facts.timing_cache:
-            blob = timing_cache_path.read_bytes() if timing_cache_path.is_file() else b""
-            config.set_timing_cache(config.create_timing_cache(blob), False)
+        if settings.profiling_verbosity and hasattr(config, "profiling_verbosity"):
+            config.profiling_verbosity = getattr(trt.ProfilingVerbosity, settings.profiling_verbosity.upper())
+            applied["profiling_verbosity"] = settings.profiling_verbosity
+        from trtforge.timing_cache import BuildTimingCache
+
+        timing, record = BuildTimingCache.attach(self.facts, config, settings.timing_cache)
+        if record:
+            applied["timing_cache"] = record
 
         start = time.perf_counter()
         with self.capture_errors() as errors:
@@ -508,10 +511,8 @@ class TensorRT:
                 + ("; ".join(real[-3:]) if real else "no message from the builder"),
                 hint="run with --debug for TensorRT's full log",
             )
-        if timing_cache_path is not None and self.facts.timing_cache:
-            from trtforge.atomic import atomic_write_bytes
-
-            atomic_write_bytes(timing_cache_path, bytes(config.get_timing_cache().serialize()))
+        if timing is not None:
+            applied["timing_cache"] = timing.finish()
         return BuildResult(
             plan=bytes(plan),
             target=resolved.name if resolved is not None else None,

@@ -1,0 +1,108 @@
+"""GPU: `trtforge build SNAPSHOT` rebuilds a snapshot with this machine's TensorRT and it agrees.
+
+Also verifies bundles made elsewhere (``benchmarks/snapshot_bundle.py make``, e.g. with
+TensorRT-RTX on a machine without a GPU) when ``TRTFORGE_SNAPSHOT_BUNDLES`` names their folder.
+Skipped (with the reason) where no engine can run; see tests/conftest.py.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.gpu
+
+BATCH = 4
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _first_torch_route() -> str | None:
+    from trtforge.backends import registry
+    from trtforge.sources import ModelSource
+
+    probe = ModelSource(kind="torch-module", model=None, fingerprint="", name="probe")
+    routes = [b.name for b in registry().candidates(probe)[0]]
+    return routes[0] if routes else None
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Path]:
+    """(model, x, engine path saved with its snapshot), fp32 without TF32."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    if not torch.cuda.is_available():
+        pytest.skip("PyTorch has no CUDA device")
+    import trtforge
+
+    route = _first_torch_route()
+    if route is None:
+        pytest.skip("no installed route accepts torch modules")
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None).eval()
+    x = torch.randn(BATCH, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    engine = trtforge.convert(model, backend=route, inputs=[x], cache=False, tf32=False)
+    path = engine.save(tmp_path_factory.mktemp("snapbuild") / "r18.engine", snapshot=True)
+    return model, x, path
+
+
+def _reference(model: Any, x: Any) -> Any:
+    import torch
+
+    with torch.no_grad():
+        return model.cuda()(x.cuda()).float().cpu().numpy()
+
+
+def test_rebuilt_engine_runs_and_agrees_with_the_original_and_pytorch(converted: tuple[Any, Any, Path]) -> None:
+    import trtforge
+    from trtforge.checking import compare_arrays, tolerance_for
+    from trtforge.specs import BuildSettings
+
+    model, x, path = converted
+    original = trtforge.Engine.load(path)
+    rebuilt = trtforge.build_snapshot(f"{path}.snapshot.json", settings=BuildSettings(tf32=False))
+    assert rebuilt.metadata["from_snapshot"]["layers"] > 0
+    assert rebuilt.metadata["route"] == original.metadata["route"]
+    assert rebuilt.metadata["source"]["fingerprint"] == original.metadata["source"]["fingerprint"]
+    assert rebuilt.inputs == original.inputs and rebuilt.outputs == original.outputs
+    feeds = {original.inputs[0]["name"]: x.numpy()}
+    ref = _reference(model, x)
+    first = next(iter(original.run(feeds).values()))
+    again = next(iter(rebuilt.run(feeds).values()))
+    for got in (first, again):
+        metrics = compare_arrays("y", ref, got, tolerance_for("fp32"))
+        assert metrics.passed, metrics
+
+
+def test_fp32_snapshot_builds_at_fp16_with_builder_flags_where_typing_is_weak(
+        converted: tuple[Any, Any, Path]) -> None:
+    import trtforge
+    from trtforge.checking import compare_arrays, tolerance_for
+    from trtforge.errors import UsageError
+    from trtforge.trt import get_tensorrt
+
+    model, x, path = converted
+    if not get_tensorrt().facts.precision_via_builder_flags:
+        with pytest.raises(UsageError, match="strongly typed"):
+            trtforge.build_snapshot(f"{path}.snapshot.json", precision="fp16")
+        return
+    engine = trtforge.build_snapshot(f"{path}.snapshot.json", precision="fp16")
+    assert engine.precision == "fp16" and "FP16" in engine.metadata["build"]["settings"]["builder_flags"]
+    got = next(iter(engine.run({engine.inputs[0]["name"]: x.numpy()}).values()))
+    metrics = compare_arrays("y", _reference(model, x), got, tolerance_for("fp16"))
+    assert metrics.cosine > 0.999 and metrics.top1 is not None and metrics.top1 >= 0.75, metrics
+
+
+def test_bundles_made_elsewhere_rebuild_and_agree() -> None:
+    folder = os.environ.get("TRTFORGE_SNAPSHOT_BUNDLES")
+    if not folder:
+        pytest.skip("set TRTFORGE_SNAPSHOT_BUNDLES to a folder of benchmarks/snapshot_bundle.py bundles")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from snapshot_bundle import verify
+
+    results = verify(Path(folder), None)
+    assert results, f"no *.bundle.json in {folder}"
+    failed = [r for r in results if not r.get("passed")]
+    assert not failed, failed
