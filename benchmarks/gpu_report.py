@@ -184,12 +184,16 @@ def agreement(engine: Any, model: Any) -> dict[str, Any]:
             "passed": metrics.passed}
 
 
-def _spec() -> Any:
+def _spec(precision: str) -> Any:
+    """Two profiles (latency, throughput); fp32, which no target is about, gets the throughput
+    one only (from batch 1), which halves its build."""
     from trtforge import InputSpec
 
     lo, opt, hi = THROUGHPUT
-    return InputSpec(None, profiles=[((LATENCY_BATCH, 3, 224, 224),) * 3,
-                                     ((lo, 3, 224, 224), (opt, 3, 224, 224), (hi, 3, 224, 224))])
+    throughput = ((lo, 3, 224, 224), (opt, 3, 224, 224), (hi, 3, 224, 224))
+    if precision == "fp32":
+        return InputSpec(None, profiles=[((1, 3, 224, 224), throughput[1], throughput[2])])
+    return InputSpec(None, profiles=[((LATENCY_BATCH, 3, 224, 224),) * 3, throughput])
 
 
 def _calibration() -> Any:
@@ -202,7 +206,7 @@ def _calibration() -> Any:
 
 
 def engine_unit(model: Any, route: str, precision: str, iterations: int, warmup: int,
-                timing_cache: Path) -> list[dict[str, Any]]:
+                timing_cache: Path, save_to: Path | None = None) -> list[dict[str, Any]]:
     """Build, check and time one route x precision (plus the raw loop on the same plan)."""
     import trtforge
 
@@ -210,9 +214,9 @@ def engine_unit(model: Any, route: str, precision: str, iterations: int, warmup:
     cache_bytes = timing_cache.stat().st_size if timing_cache.is_file() else 0
     start = time.perf_counter()
     try:
-        engine = trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[_spec()],
+        engine = trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[_spec(precision)],
                                   calibration=_calibration() if precision == "int8" else None,
-                                  cache=False, timing_cache=timing_cache)
+                                  cache=False, timing_cache=timing_cache, tf32=precision != "fp32")
     except Exception as exc:
         return [{**base, "name": f"trt {route} {precision}", "error": _error(exc)}]
     info = {**base, "convert_seconds": round(time.perf_counter() - start, 2),
@@ -238,6 +242,8 @@ def engine_unit(model: Any, route: str, precision: str, iterations: int, warmup:
             raw = {"error": _error(exc)}
         rows.append({**base, "name": f"raw TensorRT loop, {route} {precision} plan", "batch": batch,
                      "cuda_graph": False, "raw_loop": True, **raw})
+    if save_to is not None:  # e.g. for `trtforge profile` afterwards
+        engine.save(save_to / f"resnet50_{route}_{precision}.engine")
     engine.extras.clear()  # free the runners (device memory) before the next engine
     return rows
 
@@ -248,9 +254,9 @@ def rebuild_unit(model: Any, route: str, precision: str, timing_cache: Path,
     import trtforge
 
     try:
-        engine = trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[_spec()],
+        engine = trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[_spec(precision)],
                                   calibration=_calibration() if precision == "int8" else None,
-                                  cache=False, timing_cache=timing_cache)
+                                  cache=False, timing_cache=timing_cache, tf32=precision != "fp32")
     except Exception as exc:
         return {"name": f"rebuild {route} {precision} with timing cache", "error": _error(exc)}
     seconds = engine.metadata["build"]["seconds"]
@@ -342,7 +348,8 @@ def markdown(rows: list[dict[str, Any]], header: dict[str, Any], goals: list[dic
     lines = [f"# trtforge GPU report — {header['gpu']}, {header['tensorrt']}, torch {header['torch']}", "",
              f"{header['date']}, commit {header['commit']}; ResNet50 (torchvision, random weights, seed 0); "
              f"{header['iterations']} iterations after {header['warmup']} warm-up, CUDA events, median; "
-             f"profiles: batch {LATENCY_BATCH} and min/opt/max {THROUGHPUT}.", "",
+             f"profiles: batch {LATENCY_BATCH} and min/opt/max {THROUGHPUT} (fp32: one profile 1/512/1024, "
+             f"TF32 off, so it is compared with PyTorch FP32 without TF32).", "",
              "## Targets", "", "| target | measured | goal | met | missed by |", "|---|---|---|---|---|"]
     for g in goals:
         unit = g.get("unit") or ""
@@ -394,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--routes", default="", help="comma-separated routes (default: all that take torch)")
     parser.add_argument("--precisions", default=",".join(PRECISIONS))
-    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--units", default="engines,rebuild,baselines",
+                        help="what to run: engines (route x precision), rebuild (timing cache), baselines")
+    parser.add_argument("--save-engines", default="", help="folder to save each engine in")
     parser.add_argument("--resume", action="store_true", help="keep the units already in --out")
     parser.add_argument("--deadline", type=float, default=0, help="start no new unit after this many seconds")
     args = parser.parse_args(argv)
@@ -435,20 +444,22 @@ def main(argv: list[str] | None = None) -> int:
     # fp16 of the first route first: its build starts from an empty timing cache, so the
     # rebuild below compares a true first build with a cached one.
     order = sorted(precisions, key=lambda p: (p != "fp16", PRECISIONS.index(p) if p in PRECISIONS else 9))
-    for route in routes:
+    kinds = {k for k in args.units.split(",") if k}
+    save_to = Path(args.save_engines) if args.save_engines else None
+    for route in routes if "engines" in kinds else ():
         for precision in order:
             units.append((f"{route}/{precision}", lambda r=route, p=precision: engine_unit(
-                model, r, p, args.iterations, args.warmup, timing_cache)))
-    if not args.no_baselines:
-        units.append(("baselines", lambda: baselines(model, args.iterations, args.warmup)))
+                model, r, p, args.iterations, args.warmup, timing_cache, save_to)))
 
     def first_build(route: str, precision: str) -> float:
         rows = state["units"].get(f"{route}/{precision}") or []
         return next((float(r["build_seconds"]) for r in rows if r.get("build_seconds")), 0.0)
 
-    if routes and "fp16" in precisions:
+    if routes and "fp16" in precisions and "rebuild" in kinds:
         units.append(("rebuild", lambda: [rebuild_unit(model, routes[0], "fp16", timing_cache,
                                                        first_build(routes[0], "fp16"))]))
+    if "baselines" in kinds:
+        units.append(("baselines", lambda: baselines(model, args.iterations, args.warmup)))
 
     def save() -> list[dict[str, Any]]:
         rows = [row for _, rows_ in sorted(state["units"].items()) for row in rows_]
