@@ -19,7 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from trtforge.errors import TensorRTError, UsageError
+from trtforge.errors import UsageError
 from trtforge.specs import BuildSettings, InputSpec, Precision, Target
 
 log = logging.getLogger(__name__)
