@@ -180,3 +180,14 @@ def test_int64_shape_arithmetic_lowered_to_int32_still_computes_the_model(
                if l["type"] == "CONSTANT" and edited.weight(l["attrs"]["weights"]).dtype == np.int64)
     edited.weights[key] = np.array([1 << 40], np.int64)
     assert any("outside the int32 range" in p for p in unsupported_parts(edited, tensorrt, lower_int64=True))
+
+
+def test_defaults_an_older_tensorrt_has_implicitly() -> None:
+    from trtforge.snapshot import is_implicit
+
+    assert is_implicit("SLICE", "axes", [0, 1, 2, 3], rank=4)
+    assert not is_implicit("SLICE", "axes", [0, 1], rank=4)
+    assert not is_implicit("SLICE", "axes", [1, 2], rank=2)
+    assert is_implicit("DEQUANTIZE", "to_type", "FLOAT") and is_implicit("QUANTIZE", "to_type", "INT8")
+    assert not is_implicit("QUANTIZE", "to_type", "FP8")
+    assert is_implicit("QUANTIZE", "block_shape", []) and not is_implicit("QUANTIZE", "block_shape", [1, 32])

@@ -527,8 +527,7 @@ class _Replayer:
                 continue
             if self.lower_int64 and value == "INT64":
                 value = "INT32"  # an int64 output type (TopK/NonZero indices, Cast, Fill)
-            if not hasattr(layer, attr) and (value in (False, 0, "", [])
-                                             or IMPLICIT_TYPES.get((kind, attr)) == value):
+            if not hasattr(layer, attr) and is_implicit(kind, attr, value, _rank(record)):
                 continue  # an older TensorRT without this attribute does what the default does
             if kind == "RESIZE" and attr in ("shape", "scales"):
                 continue
@@ -590,6 +589,22 @@ IMPLICIT_TYPES: dict[tuple[str, str], str] = {
     ("FILL", "to_type"): "FLOAT", ("NON_ZERO", "indices_type"): "INT32",
     ("TOPK", "indices_type"): "INT32",
 }
+
+
+def _rank(record: dict[str, Any]) -> int | None:
+    outputs = record.get("outputs") or []
+    return len(outputs[0]["shape"]) if outputs else None
+
+
+def is_implicit(kind: str, attr: str, value: Any, rank: int | None = None) -> bool:
+    """Whether ``value`` is what a TensorRT without the attribute does anyway (8.x vs 10+)."""
+    if value is None or value is False or value == 0 or value == "" or value == []:
+        return True
+    if IMPLICIT_TYPES.get((kind, attr)) == value:
+        return True
+    # Slice over every axis in order (10+ records it; 8.x slices all axes).
+    return (kind == "SLICE" and attr == "axes" and isinstance(value, list)
+            and value == list(range(len(value))) and (rank is None or len(value) == rank))
 
 
 def _typed(r: _Replayer, kind: str, a: dict[str, Any], add: Callable[..., Any], *args: Any) -> Any:

@@ -19,7 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from trtforge.errors import TensorRTError, UsageError
+from trtforge.errors import UsageError
 from trtforge.specs import BuildSettings, InputSpec, Precision, Target
 
 log = logging.getLogger(__name__)
@@ -54,11 +54,6 @@ _ENUMS = {
 }
 
 
-def _trivial(value: Any) -> bool:
-    """A value that only restates a default (what an older TensorRT lacking it would do)."""
-    return value is None or value is False or value == [] or value == "" or value == 0
-
-
 def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = None) -> list[str]:
     """Everything in ``snapshot`` the installed TensorRT cannot replay, by layer name.
 
@@ -66,7 +61,7 @@ def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = N
     which replay turns into int32; int64 network inputs/outputs and int64 constants outside the
     int32 range stay unsupported.
     """
-    from trtforge.snapshot import IMPLICIT_TYPES, LAYER_CLASSES, int64_fits_int32
+    from trtforge.snapshot import LAYER_CLASSES, _rank, int64_fits_int32, is_implicit
 
     trt = tensorrt.module
     if lower_int64 is None:
@@ -114,8 +109,7 @@ def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = N
                 continue
             if lower_int64 and value == "INT64":
                 value = "INT32"  # replay lowers int64 output types too
-            if attr != "kind" and not hasattr(cls, attr) and not _trivial(value) \
-                    and IMPLICIT_TYPES.get((kind, attr)) != value:
+            if attr != "kind" and not hasattr(cls, attr) and not is_implicit(kind, attr, value, _rank(layer)):
                 problems.append(f"{where}: attribute {attr}={value!r}")
         for out in layer["outputs"]:
             if not dtype_ok(out["dtype"], inside=out["name"] not in outputs):
