@@ -16,14 +16,13 @@ prints unpack them):
 
 fp32 is held to relative error <= 1e-3 (and ``trtforge.check``'s fp32 tolerance) with TF32 off
 in the build (``convert(..., tf32=False)``) and in PyTorch's reference; TF32 alone moves a
-ResNet50 3.5e-3 away (FACTS.md). Where ``build_snapshot`` has no ``tf32`` switch the snapshot
-fp32 bound is 5e-3 (TF32 on). fp16 and int8 use ``tolerance_for``. ``TRTFORGE_GPU_OPT_LEVEL``
+ResNet50 3.5e-3 away (FACTS.md); snapshots are rebuilt with ``BuildSettings(tf32=False)`` for fp32 too.
+fp16 and int8 use ``tolerance_for``. ``TRTFORGE_GPU_OPT_LEVEL``
 (0-5) sets the builder optimization level, to shorten builds.
 """
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import sys
@@ -39,7 +38,6 @@ FIXTURES = Path(os.environ.get("TRTFORGE_GPU_FIXTURES", "/tmp/fx")).expanduser()
 MANIFEST_PATH = FIXTURES / "manifest.json"
 FORMAT = "trtforge-gpu-fixtures"
 FP32_MAX_REL = 1e-3          # TF32 off
-FP32_MAX_REL_TF32 = 5e-3     # TF32 on (build_snapshot without a tf32 switch)
 TORCH_PRECISIONS = ("fp32", "fp16", "int8")
 ONNX_PRECISIONS = ("fp32", "fp16")
 SNAPSHOT_PRECISIONS = ("fp32", "fp16")
@@ -277,16 +275,12 @@ def test_snapshot_fixture_rebuilds_and_agrees(name: str, precision: str) -> None
     graph_path = _file(snapshot["file"])
     _file(snapshot["weights"])
     inputs, expected = _arrays(entry)
-    accepted = inspect.signature(build).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    kwargs: dict[str, Any] = {"precision": precision, "inputs": _specs(entry), "target": None}
-    fp32_bound = FP32_MAX_REL_TF32
-    if "tf32" in accepted or takes_any:
-        kwargs["tf32"] = precision != "fp32"
-        fp32_bound = FP32_MAX_REL
-    for key, value in _opt_level().items():
-        if key in accepted or takes_any:
-            kwargs[key] = value
+    from trtforge.specs import BuildSettings
+
+    settings = BuildSettings(tf32=precision != "fp32", **_opt_level())
+    kwargs: dict[str, Any] = {"precision": precision, "inputs": _specs(entry), "target": None,
+                              "settings": settings}
+    fp32_bound = FP32_MAX_REL
     try:
         engine = build(graph_path, **kwargs)
     except Exception as exc:
