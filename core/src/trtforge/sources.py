@@ -106,7 +106,14 @@ def model_formats() -> list[plugins.Registered]:
 def _finish(fmt: ModelFormat, subject: Any, path: Path | None,
             example_inputs: tuple[Any, ...] | None, name: str) -> ModelSource:
     if fmt.load is not None:
-        loaded = detect(fmt.load(subject), example_inputs)
+        try:
+            made = fmt.load(subject)
+        except SystemExit as exc:
+            raise ModelSourceError(
+                f"loading {path or subject} called sys.exit({exc.code!r})",
+                hint="the model file must define the model, not run a script; guard it with "
+                "if __name__ == '__main__':") from None
+        loaded = detect(made, example_inputs)
         loaded.name = path.name if path is not None else str(subject)
         loaded.path = path
         loaded.extra["loaded_from"] = {"kind": fmt.kind, "value": str(subject)}

@@ -124,6 +124,8 @@ class InputSpec:
     opt: Shape | None = field(default=None, compare=False)
     max: Shape | None = field(default=None, compare=False)
     profiles: tuple[ShapeProfile, ...] = field(default=())
+    # Whether the dtype was written by the user (None: unknown, assume so unless float32).
+    dtype_given: bool | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dtype", canonical_dtype(self.dtype))
@@ -234,7 +236,8 @@ class InputSpec:
                 profiles.append(ShapeProfile(*dims))
             else:
                 raise UsageError(f"input spec {text!r}: give one shape or three (min,opt,max)")
-        return cls(name=name or None, dtype=dtype, profiles=tuple(profiles))
+        return cls(name=name or None, dtype=dtype, profiles=tuple(profiles),
+                   dtype_given=len(parts) == 3)
 
 
 @dataclass(frozen=True)

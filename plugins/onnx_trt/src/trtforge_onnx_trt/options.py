@@ -53,7 +53,11 @@ class RouteOptions:
                 f"onnx_trt does not know the option(s) {', '.join(unknown)}",
                 hint=f"known options: {', '.join(sorted(known))}",
             )
-        opset = int(options.get("opset", DEFAULT_OPSET))
+        try:
+            opset = int(options.get("opset", DEFAULT_OPSET))
+        except (TypeError, ValueError):
+            raise UsageError(f"option opset must be an integer, got {options.get('opset')!r}",
+                             hint="e.g. --option opset=17") from None
         if opset < 13:
             raise UsageError(f"opset {opset} is too old for this route",
                              hint="use opset 13 or newer (17 is the default)")
