@@ -83,6 +83,16 @@ def tolerance_for(precision: str | None) -> Tolerance:
     return TOLERANCES.get(str(precision or "fp32").lower(), TOLERANCES["fp32"])
 
 
+def _precision(given: str | None, engine_precision: str | None, snapshot: Any) -> str:
+    """The precision whose tolerance applies; an unknown one is a usage error, not fp32."""
+    precision = str(given or engine_precision or snapshot_precision(snapshot)).lower()
+    if precision not in TOLERANCES:
+        what = "--precision" if given else "the engine's precision"
+        raise UsageError(f"{what} {precision!r} has no tolerance policy",
+                         hint=f"use one of {', '.join(TOLERANCES)}")
+    return precision
+
+
 # --- metrics --------------------------------------------------------------------------
 @dataclass
 class OutputMetrics:
@@ -265,6 +275,29 @@ class SourceRunner:
         return {}
 
 
+def ort_session(model: Any, options: Any = None) -> Any:
+    """An onnxruntime CPU session; a model whose IR version is newer than this onnxruntime
+    reads (the installed onnx writes IR 14 by default) is retried at the newest it reads."""
+    import re
+
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        found = re.search(r"Unsupported model IR version: (\d+), max supported IR version: (\d+)", str(exc))
+        if not found:
+            raise
+        import onnx
+
+        older = onnx.ModelProto()
+        older.CopyFrom(model)
+        older.ir_version = int(found.group(2))
+        log.info("onnxruntime reads IR <= %s; running the model (IR %s) at that IR version",
+                 found.group(2), found.group(1))
+        return ort.InferenceSession(older.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxRunner(SourceRunner):
     kind = "onnx"
 
@@ -282,7 +315,7 @@ class OnnxRunner(SourceRunner):
         # Unoptimized: keeps every value name and runs Q/DQ in float, as TensorRT defines it.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         options.log_severity_level = 3
-        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        return ort_session(model, options)
 
     def _feeds(self, feeds: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
         if all(name in feeds for name in self.inputs):
@@ -772,7 +805,7 @@ def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision:
     inputs at each profile's opt shape.
     """
     snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision = str(precision or engine_precision or snapshot_precision(snapshot)).lower()
+    precision = _precision(precision, engine_precision, snapshot)
     explicit = tolerance is not None
     tolerance = tolerance or tolerance_for(precision)
     feeds = _given_inputs(snapshot, inputs) if inputs is not None else default_inputs(snapshot, seed)
@@ -793,7 +826,7 @@ def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
                  seed: int = 0) -> LayerwiseReport:
     """Compare every network tensor that maps to a source value; find the first divergence."""
     snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision = str(precision or engine_precision or snapshot_precision(snapshot)).lower()
+    precision = _precision(precision, engine_precision, snapshot)
     tolerance = tolerance or tolerance_for(precision)
     feeds = _given_inputs(snapshot, inputs) if inputs is not None else default_inputs(snapshot, seed)
     runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep="all")

@@ -188,3 +188,28 @@ def check_output_file(path: str | os.PathLike[str], what: str = "output") -> Pat
         raise UsageError(f"{what} folder {parent} is not writable",
                          hint="choose a folder you can write to")
     return out
+
+
+def load_arrays(path: str | os.PathLike[str], what: str, hint: str | None = None) -> Any:
+    """An .npz (dict name -> array) or .npy (one array) file, never unpickling objects."""
+    import zipfile
+
+    import numpy as np
+
+    file = Path(path).expanduser()
+    require_regular_file(file, f"{what} file", UsageError)
+    try:
+        loaded = np.load(file, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                return {name: loaded[name] for name in loaded.files}
+        return loaded
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "pickle" in str(exc).lower():
+            raise UsageError(f"{what} file {file} holds pickled Python objects, which trtforge "
+                             f"does not load", hint="save plain numeric arrays (numpy.savez)") from None
+        raise UsageError(f"{what} file {file} is not a numpy .npy/.npz file ({exc})",
+                         hint=hint or "write it with numpy.save / numpy.savez") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise UsageError(f"cannot read {what} file {file}: {exc}",
+                         hint=hint or "write it with numpy.save / numpy.savez") from None

@@ -237,6 +237,8 @@ class Snapshot:
     def save(self, path: str | Path) -> tuple[Path, Path]:
         """Write ``PATH.snapshot.json`` and ``PATH.snapshot.npz`` (``PATH`` may be the engine)."""
         graph_path, weights_path = snapshot_paths(path)
+        if isinstance(self.graph.get("binding"), dict):  # the pair written stays a pair
+            self.graph["binding"]["weights_sha256"] = self.weights_digest()
         atomic_write_bytes(weights_path, self.weights_bytes())
         atomic_write_bytes(graph_path, self.json_bytes())
         return graph_path, weights_path

@@ -148,6 +148,10 @@ def detect(model: Any, example_inputs: tuple[Any, ...] | None = None) -> ModelSo
                 f"model file not found: {path}", hint="check the path; relative paths start "
                 f"from {Path.cwd()}"
             )
+        if not path.is_dir():
+            from trtforge.guard import require_regular_file
+
+            require_regular_file(path, "model file", ModelSourceError)  # a FIFO would block
         subject = path
     for entry in model_formats():
         fmt: ModelFormat = entry.item
