@@ -108,6 +108,10 @@ def make_spec(
     if repeated:
         raise UsageError(f"input {repeated[0]!r} is described more than once",
                          hint="give one --input per network input (';' separates profiles)")
+    if optimization_level is not None and (isinstance(optimization_level, bool) or not isinstance(
+            optimization_level, int) or not 0 <= optimization_level <= 5):
+        raise UsageError(f"builder optimization level must be between 0 and 5, got {optimization_level!r}",
+                         hint="e.g. --opt-level 3 (TensorRT's default)")
     if workspace_bytes is not None and (not isinstance(workspace_bytes, int) or workspace_bytes <= 0):
         raise UsageError(f"workspace must be a positive size, got {workspace_bytes!r}",
                          hint="e.g. --workspace 1024 (MiB)")

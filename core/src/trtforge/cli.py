@@ -97,7 +97,7 @@ def _parse_options(items: Sequence[str]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for item in items:
         if "=" not in item:
-            raise UsageError(f"option {item!r} is not KEY=VALUE")
+            raise UsageError(f"option {item!r} is not KEY=VALUE", hint="e.g. --option opset=17")
         key, value = item.split("=", 1)
         try:
             options[key] = json.loads(value)
@@ -383,8 +383,15 @@ BUILTIN_COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None]
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is a UsageError: one ``error:`` line, a hint, exit 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}", hint=f"`{self.prog} --help` lists the arguments")
+
+
 def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="trtforge", description="Turn trained models into TensorRT engines.")
     parser.add_argument("--version", action="version", version=f"trtforge {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")

@@ -16,7 +16,8 @@ def _names(value: Any, key: str) -> tuple[str, ...] | None:
     if isinstance(value, str):
         value = [part for part in value.split(",") if part]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"option {key} must be a list of names, got {value!r}")
+        raise UsageError(f"option {key} must be a list of names, got {value!r}",
+                         hint=f'e.g. --option {key}=\'["a", "b"]\'')
     return tuple(value)
 
 
