@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from trtforge.errors import CheckError, UsageError
+from trtforge.errors import CheckError, ModelSourceError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,17 @@ class OnnxRunner(SourceRunner):
     def __init__(self, model: Any) -> None:
         import onnx
 
-        self.model = onnx.load(str(model)) if isinstance(model, (str, Path)) else model
+        if isinstance(model, (str, Path)):
+            try:
+                self.model = onnx.load(str(model))
+            except Exception as exc:  # protobuf's DecodeError and friends
+                raise ModelSourceError(f"{model} is not a readable ONNX model ({type(exc).__name__}: {exc})",
+                                       hint="the file is corrupt or not ONNX; export it again") from None
+            if not self.model.HasField("graph") or not self.model.graph.output:
+                raise ModelSourceError(f"{model} holds no ONNX graph",
+                                       hint="the file is empty or not ONNX; export it again")
+        else:
+            self.model = model
         initializers = {i.name for i in self.model.graph.initializer}
         self.inputs = [i.name for i in self.model.graph.input if i.name not in initializers]
 
