@@ -210,8 +210,17 @@ class Snapshot:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise EngineFileError(f"{where}: the snapshot graph is not valid JSON ({exc})",
                                   hint="the file is corrupt; convert the model again") from None
+        except RecursionError:
+            raise EngineFileError(f"{where}: the snapshot graph nests too deeply",
+                                  hint="the file is corrupt; convert the model again") from None
+        from trtforge.guard import json_depth_ok
+
         if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
-            raise EngineFileError(f"{where} is not a trtforge network snapshot")
+            raise EngineFileError(f"{where} is not a trtforge network snapshot",
+                                  hint="give the .snapshot.json written by `trtforge convert --snapshot`")
+        if not json_depth_ok(data, 64):
+            raise EngineFileError(f"{where}: the snapshot graph nests too deeply",
+                                  hint="the file is corrupt; convert the model again")
         if data.get("version") != SNAPSHOT_VERSION:
             raise EngineFileError(
                 f"{where} has snapshot version {data.get('version')}, this trtforge reads "
