@@ -179,7 +179,7 @@ class Calibration:
         if self.max_batches is not None and (isinstance(self.max_batches, bool) or not isinstance(
                 self.max_batches, int) or self.max_batches < 1):
             raise UsageError(f"calibration max_batches must be a positive integer or None, got "
-                             f"{self.max_batches!r}")
+                             f"{self.max_batches!r}", hint="e.g. max_batches=16, or None for all")
         if isinstance(self.data, (str, bytes, Path)):
             raise UsageError(f"calibration data {str(self.data)!r} is a string, not data",
                              hint="pass arrays/tensors (or batches of them), an ImageFolder, or a "
@@ -205,7 +205,8 @@ class Calibration:
             yield named
             count += 1
         if count == 0:
-            raise UsageError("the calibration data yielded no batch")
+            raise UsageError("the calibration data yielded no batch",
+                             hint="give at least one batch (an array with a leading batch axis)")
 
 
 def as_calibration(value: Any) -> Calibration | None:

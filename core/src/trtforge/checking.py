@@ -275,29 +275,6 @@ class SourceRunner:
         return {}
 
 
-def ort_session(model: Any, options: Any = None) -> Any:
-    """An onnxruntime CPU session; a model whose IR version is newer than this onnxruntime
-    reads (the installed onnx writes IR 14 by default) is retried at the newest it reads."""
-    import re
-
-    import onnxruntime as ort
-
-    try:
-        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        found = re.search(r"Unsupported model IR version: (\d+), max supported IR version: (\d+)", str(exc))
-        if not found:
-            raise
-        import onnx
-
-        older = onnx.ModelProto()
-        older.CopyFrom(model)
-        older.ir_version = int(found.group(2))
-        log.info("onnxruntime reads IR <= %s; running the model (IR %s) at that IR version",
-                 found.group(2), found.group(1))
-        return ort.InferenceSession(older.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-
 class OnnxRunner(SourceRunner):
     kind = "onnx"
 
@@ -325,6 +302,8 @@ class OnnxRunner(SourceRunner):
         # Unoptimized: keeps every value name and runs Q/DQ in float, as TensorRT defines it.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         options.log_severity_level = 3
+        from trtforge.compat import ort_session
+
         return ort_session(model, options)
 
     def _feeds(self, feeds: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
