@@ -722,8 +722,35 @@ def _given_inputs(snapshot: Any, inputs: Any) -> dict[str, Any]:
         return {n: as_numpy(inputs[n]) for n in names}
     items = [inputs] if hasattr(inputs, "shape") else list(inputs)
     if len(items) != len(names):
-        raise UsageError(f"the network has {len(names)} input(s) ({names}), got {len(items)} value(s)")
+        raise UsageError(f"the network has {len(names)} input(s) ({names}), got {len(items)} value(s)",
+                         hint="give one array per network input, or a dict by name")
     return {n: as_numpy(v) for n, v in zip(names, items)}
+
+
+def _check_feeds(snapshot: Any, feeds: dict[str, Any]) -> dict[str, Any]:
+    """Refuse given input values the network cannot take: non-numbers, NaN/Inf, wrong shapes."""
+    import numpy as np
+
+    profiles = {p.get("name"): p for p in snapshot.profiles}
+    for spec in snapshot.inputs:
+        name, array = spec["name"], feeds[spec["name"]]
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            raise UsageError(f"input {name!r}: {array.dtype} values are not numbers",
+                             hint=f"give a numeric array for {name!r} ({spec['dtype']})")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise UsageError(f"input {name!r} holds NaN or Inf values",
+                             hint="give finite input values; a NaN makes every comparison fail")
+        ranges = [(p["min"], p["max"]) for p in (profiles.get(name) or {}).get("profiles", [])]
+        if not ranges:
+            ranges = [([0 if d < 0 else d for d in spec["shape"]],
+                       [(1 << 31) if d < 0 else d for d in spec["shape"]])]
+        shape = tuple(array.shape)
+        if not any(len(shape) == len(lo) and all(a <= d <= b for d, a, b in zip(shape, lo, hi))
+                   for lo, hi in ranges):
+            raise UsageError(f"input {name!r} has shape {shape}, the network takes {tuple(spec['shape'])}"
+                             + (f" (profiles {ranges})" if profiles.get(name) else ""),
+                             hint=f"give {name!r} in a shape the engine was built for")
+    return feeds
 
 
 # --- check and debug ------------------------------------------------------------------
@@ -797,7 +824,8 @@ def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision:
     precision = _precision(precision, engine_precision, snapshot)
     explicit = tolerance is not None
     tolerance = tolerance or tolerance_for(precision)
-    feeds = _given_inputs(snapshot, inputs) if inputs is not None else default_inputs(snapshot, seed)
+    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
+        else default_inputs(snapshot, seed)
     runner, source_out, network_out, _, notes = _run_both(model, snapshot, feeds)
     tolerances = [tolerance] * len(source_out)
     if not explicit and precision in NATIVE_BASELINE_PRECISIONS:
@@ -817,7 +845,8 @@ def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
     snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
     precision = _precision(precision, engine_precision, snapshot)
     tolerance = tolerance or tolerance_for(precision)
-    feeds = _given_inputs(snapshot, inputs) if inputs is not None else default_inputs(snapshot, seed)
+    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
+        else default_inputs(snapshot, seed)
     runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep="all")
     outputs = [compare_arrays(name, ref, got, tolerance)
                for (name, got), ref in zip(network_out.items(), source_out)]

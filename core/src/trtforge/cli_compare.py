@@ -56,7 +56,7 @@ def _load_labelled(path: str | None) -> Any:
 
     file = Path(path).expanduser()
     if not file.exists():
-        raise UsageError(f"data file not found: {file}")
+        raise UsageError(f"data file not found: {file}", hint="give an .npz with arrays x and y")
     arrays = load_arrays(file, "--data", hint="np.savez(path, x=inputs, y=labels)")
     if not isinstance(arrays, dict) or "x" not in arrays or "y" not in arrays:
         raise UsageError(f"{file} must hold arrays named x and y",
@@ -73,7 +73,8 @@ def _load_calibration(path: str | None) -> Any:
 
         return Calibration(cache=file)
     if not file.exists():
-        raise UsageError(f"calibration file not found: {file}")
+        raise UsageError(f"calibration file not found: {file}",
+                         hint="give a .npy array of inputs or a calibration cache .json")
     from trtforge.guard import load_arrays
 
     data = load_arrays(file, "--calibration", hint="a .npy array of inputs, or a cache .json")

@@ -67,7 +67,8 @@ def require_regular_file(path: Path, what: str, error: type[TrtforgeError]) -> N
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise error(f"{what} not found: {path}") from None
+        raise error(f"{what} not found: {path}",
+                    hint=f"check the path; relative paths start from {Path.cwd()}") from None
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror or exc}",
                     hint="check the file's permissions") from None
