@@ -67,6 +67,15 @@ def test_1_output_equal_to_the_model_is_refused(tmp_path: Path, capsys: Any) -> 
     assert code == 2 and str(sidecar_model) in err
 
 
+def test_1_engine_save_refuses_its_own_source(tmp_path: Path) -> None:
+    model = tiny_onnx(tmp_path / "tiny.onnx")
+    before = model.read_bytes()
+    engine = trtforge.convert(model, backend="onnx_trt", target="sm89", cache=False)
+    with pytest.raises(UsageError, match="would overwrite the source"):
+        engine.save(model)
+    assert model.read_bytes() == before
+
+
 def test_1_output_inside_a_source_folder_is_refused(tmp_path: Path) -> None:
     from trtforge.guard import refuse_output_over_sources
 
@@ -293,11 +302,17 @@ def test_7_stale_staging_and_work_folders_are_cleaned(tmp_path: Path, capsys: An
     (tmp / f"trtforge-onnx_trt.p{dead}.xyz").mkdir()
     (tmp / f"trtforge-onnx_trt.p{os.getpid()}.mine").mkdir()
     (tmp / "other-tool-folder").mkdir()
+    zoo = tmp / "trtforge-zoo-abcdefgh"  # results handed to a caller, never work folders
+    zoo.mkdir()
+    os.utime(zoo, (time.time() - 3 * 86400,) * 2)
+    legacy = tmp / "trtforge-onnx_trt-abcd1234"
+    legacy.mkdir()
+    os.utime(legacy, (time.time() - 3 * 86400,) * 2)
     code, _, _ = cli(capsys, "cache", "list", "--cache-dir", cache_dir)
     assert code == 0
     assert not stale.exists() and not old.exists() and live.exists()
     assert sorted(p.name for p in tmp.iterdir()) == sorted(
-        [f"trtforge-onnx_trt.p{os.getpid()}.mine", "other-tool-folder"])
+        [f"trtforge-onnx_trt.p{os.getpid()}.mine", "other-tool-folder", "trtforge-zoo-abcdefgh"])
 
 
 def test_7_sigterm_unwinds_so_finally_blocks_run() -> None:

@@ -157,6 +157,7 @@ class Engine:
             path = check_output_file(path, "engine path")
         except TrtforgeError as exc:
             raise EngineFileError(exc.message, hint=exc.hint) from None
+        source_path = (self.metadata.get("source") or {}).get("path")
         files: dict[Path, bytes] = {}
         if snapshot:
             from trtforge.snapshot import engine_snapshot, snapshot_paths
@@ -176,6 +177,11 @@ class Engine:
         # Plan, sidecar and snapshot are one unit: all are written, or none.
         files[path] = self.plan
         files[sidecar_path(path)] = json_bytes(metadata)
+        if isinstance(source_path, str) and source_path:
+            from trtforge.guard import refuse_output_over_sources
+
+            for target in files:  # never replace the model this engine was built from
+                refuse_output_over_sources(target, [source_path], what="engine path")
         try:
             atomic_write_unit(files)
         except OSError as exc:

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 WORK_PREFIX = "trtforge-"
 STALE_SECONDS = 24 * 3600
 _PID_NAME = re.compile(r"\.p(\d+)\.")
+# Work folders of trtforge before they carried a pid (trtforge-<route>-XXXXXXXX); never the
+# zoo's folders, which are results handed to the caller.
+_LEGACY_WORK = re.compile(r"trtforge-(?!zoo-)[A-Za-z0-9_]+-[A-Za-z0-9_]{8}")
 
 
 def _resolved(path: str | os.PathLike[str]) -> Path:
@@ -151,7 +154,8 @@ def clean_stale_work_dirs(root: str | os.PathLike[str] | None = None) -> int:
         return 0
     for path in candidates:
         try:
-            if path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.getuid() \
+            ours = bool(_PID_NAME.search(path.name)) or bool(_LEGACY_WORK.fullmatch(path.name))
+            if ours and path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.getuid() \
                     and is_stale(path):
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
