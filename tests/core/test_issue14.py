@@ -430,3 +430,23 @@ def test_10_files_get_umask_permissions_and_edited_versions_are_caught(tmp_path:
     sidecar_path(engine).write_text(json.dumps(meta))
     code, out, _ = cli(capsys, "inspect", engine)
     assert code == 0 and "claimed by the sidecar" in out and "precision" in out
+
+
+def test_5_ctrl_c_inside_a_parser_callback_is_not_swallowed(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from trtforge import trt as trt_module
+
+    model = tiny_onnx(tmp_path / "tiny.onnx")
+    original = trt_module._Logger._record
+    fired = {"n": 0}
+
+    def interrupting(self: Any, severity: Any, msg: str) -> None:
+        fired["n"] += 1
+        if fired["n"] == 1:  # the first message comes from the ONNX parser
+            signal.raise_signal(signal.SIGINT)
+        original(self, severity, msg)
+
+    monkeypatch.setattr(trt_module._Logger, "_record", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        trtforge.convert(model, backend="onnx_trt", target="sm89", cache=False)
+    assert fired["n"] >= 1

@@ -115,6 +115,10 @@ def _run_convert(args: argparse.Namespace) -> int:
         raise UsageError("convert needs a model", hint="trtforge convert MODEL --target sm89 -o out.engine")
     if args.output is not None:
         _check_convert_output(args)
+    if args.timing_cache:
+        from trtforge.guard import refuse_output_over_sources
+
+        refuse_output_over_sources(args.timing_cache, [args.model], what="--timing-cache")
     if args.workspace is not None and args.workspace <= 0:
         raise UsageError(f"--workspace must be a positive number of MiB, got {args.workspace}",
                          hint="e.g. --workspace 1024")

@@ -256,10 +256,16 @@ class _Logger:
     def capture(self) -> Iterator[list[str]]:
         with self._lock:
             self._captured = []
+            self.interrupted = None
             try:
                 yield self._captured
             finally:
                 self._captured = None
+        # Ctrl-C inside a callback of the parser (or any captured call) was kept by ``log``:
+        # raise it now that TensorRT has returned.
+        caught, self.interrupted = self.interrupted, None
+        if caught is not None:
+            raise caught
 
 
 @dataclass(frozen=True)

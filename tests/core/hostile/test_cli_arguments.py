@@ -85,3 +85,12 @@ def test_bad_output_path(scene: Any, artifacts: dict[str, Path], output: str) ->
         subject = "-o"
     extra = ["-o", output] + (["--snapshot"] if snapshot else [])
     scene.run("convert", model, "--target", "sm89", "--no-cache", *extra).assert_failure(2, subject)
+
+
+@pytest.mark.parametrize("which", ["model", "model-via-dotdot"])
+def test_timing_cache_over_the_model(scene: Any, artifacts: dict[str, Path], which: str) -> None:
+    model = scene.copy(artifacts["model"])
+    (scene.root / "d").mkdir()
+    cache = str(model) if which == "model" else str(scene.root / "d" / ".." / model.name)
+    scene.run("convert", model, "--target", "sm89", "--no-cache", "--timing-cache", cache).assert_failure(
+        2, "--timing-cache")
