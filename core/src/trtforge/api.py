@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -14,7 +13,8 @@ from trtforge.backends import Backend, registry
 from trtforge.cache import EngineCache, cache_key
 from trtforge.context import ConversionContext
 from trtforge.engine import FORMAT_VERSION, Engine
-from trtforge.errors import AllRoutesFailedError, TrtforgeError, UsageError
+from trtforge.errors import AllRoutesFailedError, CacheError, TrtforgeError, UsageError
+from trtforge.guard import work_dir
 from trtforge.progress import Stages
 from trtforge.sources import ModelSource, detect
 from trtforge.specs import BuildSettings, InputSpec, Precision, Target, canonical_dtype
@@ -104,6 +104,18 @@ def make_spec(
     options: dict[str, Any] | None = None,
 ) -> BuildSpec:
     specs, examples = _split_inputs(inputs)
+    names = [s.name for s in specs if s.name]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UsageError(f"input {repeated[0]!r} is described more than once",
+                         hint="give one --input per network input (';' separates profiles)")
+    if optimization_level is not None and (isinstance(optimization_level, bool) or not isinstance(
+            optimization_level, int) or not 0 <= optimization_level <= 5):
+        raise UsageError(f"builder optimization level must be between 0 and 5, got {optimization_level!r}",
+                         hint="e.g. --opt-level 3 (TensorRT's default)")
+    if workspace_bytes is not None and (not isinstance(workspace_bytes, int) or workspace_bytes <= 0):
+        raise UsageError(f"workspace must be a positive size, got {workspace_bytes!r}",
+                         hint="e.g. --workspace 1024 (MiB)")
     return BuildSpec(
         precision=Precision.parse(precision),
         inputs=specs,
@@ -175,8 +187,8 @@ def convert(
     for route in chosen:
         try:
             engine = convert_with(route, source, spec, tensorrt, engine_cache)
-        except UsageError:
-            raise
+        except (UsageError, CacheError):
+            raise  # the user's arguments or the cache, not the route: no other route helps
         except Exception as exc:
             if backend != "auto":
                 raise
@@ -251,7 +263,7 @@ def convert_with(
 
 def _build(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: TensorRT) -> Engine:
     stages = Stages(prefix=f"{route.name}: ")
-    workdir = Path(tempfile.mkdtemp(prefix=f"trtforge-{route.name}-"))
+    workdir = work_dir(route.name)
     ctx = ConversionContext(tensorrt=tensorrt, route=route.name, workdir=workdir, stages=stages)
     try:
         network = tensorrt.create_network()
@@ -260,6 +272,7 @@ def _build(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: Tenso
         if network.num_outputs == 0:
             raise TrtforgeError(f"route {route.name} produced a network without outputs")
         inputs, outputs = tensorrt.network_io(network)
+        _check_input_dtypes(spec.inputs, inputs)
         from trtforge.snapshot import attach_snapshot, snapshot_for_engine
 
         snapshot = snapshot_for_engine(network, tensorrt, _named_inputs(spec.inputs, inputs), route.name)
@@ -295,6 +308,19 @@ def _build(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: Tenso
         return engine
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _check_input_dtypes(specs: Sequence[InputSpec], network_inputs: Sequence[Any]) -> None:
+    """Refuse an --input dtype the network does not have (it would be recorded, yet ignored)."""
+    actual = {t.name: t.dtype for t in network_inputs}
+    for spec in specs:
+        if not spec.name or spec.name not in actual or spec.dtype == actual[spec.name]:
+            continue
+        given = spec.dtype_given if spec.dtype_given is not None else spec.dtype != "float32"
+        if given:
+            raise UsageError(
+                f"input {spec.name!r} is {actual[spec.name]} in the model, not {spec.dtype}",
+                hint=f"write --input {spec.name}:{actual[spec.name]}:SHAPE, or leave the dtype out")
 
 
 def _named_inputs(specs: Sequence[InputSpec], network_inputs: Sequence[Any]) -> list[InputSpec]:

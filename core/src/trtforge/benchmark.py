@@ -253,11 +253,16 @@ def _to_numpy(value: Any) -> Any:
 def _onnxruntime_runner(source: Any) -> NativeRunner:
     import onnxruntime as ort
 
+    from trtforge.compat import ort_session
+
     model = source.model
-    payload = str(model) if isinstance(model, Path) else model.SerializeToString()
+    if isinstance(model, Path):
+        import onnx
+
+        model = onnx.load(str(model))
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(payload, options, providers=["CPUExecutionProvider"])
+    session = ort_session(model, options)
     names = [i.name for i in session.get_inputs()]
 
     def run(batch: Sequence[Any]) -> list[Any]:

@@ -5,6 +5,13 @@ options, TensorRT flavor+version, target GPU and trtforge version. An entry is a
 ``<root>/<key[:2]>/<key>/`` holding ``engine.plan`` and its sidecar. Entries are written into
 a temporary folder and renamed into place, and a per-key file lock makes a second process
 wait for the first instead of building twice. A corrupt entry is logged, removed and rebuilt.
+
+The cache owns only what it recognises: the marker file ``.trtforge-cache`` written when the
+cache is created, entry folders of the layout above, its ``.locks`` and staging folders
+(``.<key12>.p<pid>.*``, removed once their process is gone). ``clear()`` removes entries and
+stale staging folders and nothing else, and refuses a folder that is not a cache. Writers hold
+a shared lock on ``.locks/cache.lock`` while they stage and rename an entry; ``clear()`` holds
+it exclusively, so a clear never pulls a half-written entry from under a build.
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -26,6 +34,11 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "TRTFORGE_CACHE_DIR"
 PLAN_NAME = "engine.plan"
+MARKER_NAME = ".trtforge-cache"
+LOCKS_NAME = ".locks"
+_SHARD = re.compile(r"[0-9a-f]{2}")
+_KEY = re.compile(r"[0-9a-f]{64}")
+_STAGING = re.compile(r"\.[0-9a-f]{12}\..+")
 
 
 def default_cache_dir() -> Path:
@@ -56,27 +69,84 @@ class EngineCache:
     def _entry_dir(self, key: str) -> Path:
         return self.root / key[:2] / key
 
+    @staticmethod
+    def is_entry_dir(path: Path) -> bool:
+        """A folder of the cache's own layout: ``<2 hex>/<64 hex starting with them>``."""
+        return (path.is_dir() and not path.is_symlink() and bool(_KEY.fullmatch(path.name))
+                and path.parent.name == path.name[:2])
+
+    def _ensure_root(self) -> None:
+        """Create the cache folder and its marker (an existing marked folder is left as is)."""
+        from trtforge.atomic import dir_mode, file_mode
+
+        marker = self.root / MARKER_NAME
+        if marker.is_file():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT, file_mode())
+        with os.fdopen(fd, "w") as handle:
+            handle.write("trtforge engine cache: entries are <key[:2]>/<key>/engine.plan\n")
+        with contextlib.suppress(OSError):
+            os.chmod(self.root, dir_mode())
+
+    def is_cache(self) -> bool:
+        """True for a folder the cache created (marker) or one holding entries of its layout."""
+        if (self.root / MARKER_NAME).is_file():
+            return True
+        if not self.root.is_dir():
+            return False
+        for shard in self.root.iterdir():
+            if shard.is_dir() and _SHARD.fullmatch(shard.name):
+                if any(self.is_entry_dir(e) for e in shard.iterdir()):
+                    return True
+        return False
+
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
-        """Hold an exclusive lock for ``key`` (no-op where fcntl does not exist)."""
+    def _flock(self, name: str, exclusive: bool) -> Iterator[None]:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
             yield
             return
-        lock_dir = self.root / ".locks"
+        lock_dir = self.root / LOCKS_NAME
         try:
+            self._ensure_root()
             lock_dir.mkdir(parents=True, exist_ok=True)
-            handle = open(lock_dir / f"{key}.lock", "a+b")
+            handle = open(lock_dir / name, "a+b")
         except OSError as exc:
-            raise CacheError(f"cannot create a lock in the engine cache {self.root}: {exc}",
+            raise CacheError(f"cannot create a lock in the engine cache {self.root}: "
+                             f"{exc.strerror or exc}",
                              hint=f"set {CACHE_ENV} to a writable folder or pass cache=False") from None
         with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold an exclusive lock for ``key`` (no-op where fcntl does not exist)."""
+        with self._flock(f"{key}.lock", exclusive=True):
+            yield
+
+    def writing(self) -> Any:
+        """The shared side of the cache-wide lock (``clear`` takes it exclusively)."""
+        return self._flock("cache.lock", exclusive=False)
+
+    def _clean_staging(self, shard: Path) -> int:
+        from trtforge.guard import is_stale
+
+        removed = 0
+        for item in shard.iterdir():
+            if _STAGING.fullmatch(item.name) and item.is_dir() and is_stale(item):
+                shutil.rmtree(item, ignore_errors=True)
+                removed += 1
+        return removed
+
+    def _evict(self, entry: Path, why: str) -> None:
+        log.warning("engine cache entry %s is corrupt (%s); removing it and rebuilding", entry, why)
+        shutil.rmtree(entry, ignore_errors=True)
 
     def get(self, key: str) -> Engine | None:
         entry = self._entry_dir(key)
@@ -86,32 +156,59 @@ class EngineCache:
         try:
             engine = Engine.load(plan, check_compatibility=False)
         except EngineFileError as exc:
-            log.warning("engine cache entry %s is corrupt (%s); removing it and rebuilding",
-                        entry, exc.message)
-            shutil.rmtree(entry, ignore_errors=True)
+            self._evict(entry, exc.message)
             return None
-        from trtforge.snapshot import cached_snapshot_files
+        from trtforge.snapshot import CACHE_JSON, CACHE_WEIGHTS, Snapshot, cached_snapshot_files
 
         files = cached_snapshot_files(entry)
+        if files is None and ((entry / CACHE_JSON).exists() or (entry / CACHE_WEIGHTS).exists()):
+            self._evict(entry, "half of its network snapshot is missing")
+            return None
         if files is not None:
-            engine.extras["snapshot_files"] = files  # read when check() first needs it
+            # Validate now (a poisoned snapshot would break every later check), read it again
+            # only when check() first needs it.
+            try:
+                graph_path, weights_path = (Path(f) for f in files)
+                snap = Snapshot.from_bytes(graph_path.read_bytes(), weights_path.read_bytes(),
+                                           str(graph_path))
+                snap.check_binding(engine.metadata["plan"]["sha256"], str(plan), str(graph_path))
+            except (EngineFileError, OSError) as exc:
+                self._evict(entry, getattr(exc, "message", str(exc)))
+                return None
+            engine.extras["snapshot_files"] = files
         log.info("engine cache hit %s", key[:12])
         return engine
 
     def put(self, key: str, engine: Engine) -> Engine:
         """Store ``engine``; if another process stored the key first, keep and return theirs."""
+        with self.writing():
+            return self._put(key, engine)
+
+    def _put(self, key: str, engine: Engine) -> Engine:
+        from trtforge.atomic import dir_mode
+
         final = self._entry_dir(key)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.", dir=final.parent))
+            self._clean_staging(final.parent)
+            staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.p{os.getpid()}.", dir=final.parent))
+            os.chmod(staging, dir_mode())
         except OSError as exc:
-            raise CacheError(f"cannot write to the engine cache {self.root}: {exc}",
+            raise CacheError(f"cannot write to the engine cache {self.root}: {exc.strerror or exc}",
                              hint=f"set {CACHE_ENV} to a writable folder or pass cache=False") from None
         try:
             copy = Engine(plan=engine.plan, metadata=dict(engine.metadata), extras=engine.extras)
-            copy.save(staging / PLAN_NAME)
-            for name, data in engine.extras.get("cache_files", {}).items():
-                (staging / name).write_bytes(data)
+            try:
+                copy.save(staging / PLAN_NAME)
+                from trtforge.atomic import atomic_write_bytes
+
+                for name, data in engine.extras.get("cache_files", {}).items():
+                    atomic_write_bytes(staging / name, data)
+            except (OSError, EngineFileError) as exc:
+                raise CacheError(f"cannot write to the engine cache {self.root}: "
+                                 f"{getattr(exc, 'message', None) or exc}",
+                                 hint=f"free space, or set {CACHE_ENV} to a writable folder, or "
+                                 "pass cache=False / --no-cache") from None
             try:
                 os.rename(staging, final)
             except OSError:
@@ -131,26 +228,54 @@ class EngineCache:
                       extras=dict(engine.extras))
 
     def entries(self) -> list[CacheEntry]:
-        found = []
-        if not self.root.is_dir():
-            return found
-        for shard in sorted(self.root.iterdir()):
-            if not shard.is_dir() or shard.name.startswith("."):
+        found: list[CacheEntry] = []
+        for entry in self._entry_dirs():
+            plan = entry / PLAN_NAME
+            size = plan.stat().st_size if plan.is_file() else 0
+            try:
+                metadata = Engine.read_metadata(plan)
+            except EngineFileError as exc:
+                found.append(CacheEntry(entry.name, entry, None, size, exc.message))
                 continue
-            for entry in sorted(shard.iterdir()):
-                if entry.name.startswith(".") or not entry.is_dir():
-                    continue
-                plan = entry / PLAN_NAME
-                size = plan.stat().st_size if plan.exists() else 0
-                try:
-                    metadata = Engine.read_metadata(plan)
-                    found.append(CacheEntry(entry.name, entry, metadata, size))
-                except EngineFileError as exc:
-                    found.append(CacheEntry(entry.name, entry, None, size, exc.message))
+            error = None
+            if not plan.is_file():
+                error = f"the plan {PLAN_NAME} is missing"
+            elif size != metadata["plan"]["size"]:
+                error = f"the plan is {size} bytes but its sidecar says {metadata['plan']['size']}"
+            found.append(CacheEntry(entry.name, entry, metadata, size, error))
         return found
 
+    def _entry_dirs(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        entries = []
+        for shard in sorted(self.root.iterdir()):
+            if not shard.is_dir() or shard.is_symlink() or not _SHARD.fullmatch(shard.name):
+                continue
+            with contextlib.suppress(OSError):
+                self._clean_staging(shard)
+            entries.extend(e for e in sorted(shard.iterdir()) if self.is_entry_dir(e))
+        return entries
+
     def clear(self) -> int:
-        count = len(self.entries())
-        if self.root.is_dir():
-            shutil.rmtree(self.root)
+        """Remove every entry (and stale staging folder); nothing the cache does not own."""
+        if not self.root.exists():
+            return 0
+        if not self.root.is_dir():
+            raise CacheError(f"{self.root} is not a folder, so not a trtforge engine cache",
+                             hint=f"check --cache-dir / {CACHE_ENV}")
+        if not self.is_cache():
+            raise CacheError(
+                f"{self.root} is not a trtforge engine cache (no {MARKER_NAME} marker and no "
+                f"entries); nothing removed",
+                hint=f"check --cache-dir / {CACHE_ENV}: clear only removes what the cache wrote")
+        with self._flock("cache.lock", exclusive=True):
+            count = 0
+            for entry in self._entry_dirs():
+                shutil.rmtree(entry)
+                count += 1
+            for shard in self.root.iterdir():
+                if shard.is_dir() and _SHARD.fullmatch(shard.name):
+                    with contextlib.suppress(OSError):
+                        shard.rmdir()  # only if empty
         return count

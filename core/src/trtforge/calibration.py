@@ -18,7 +18,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from trtforge.atomic import atomic_write_json
 from trtforge.errors import UsageError
@@ -172,8 +172,27 @@ class Calibration:
             return "array:" + hashlib.sha256(self.data.tobytes()).hexdigest()
         return f"data:{id(self.data)}:{self.batch_size}:{self.max_batches}:{self.method}"
 
-    def batches(self, input_names: Sequence[str]) -> Iterator[dict[str, Any]]:
-        """Yield batches as ``{input name: numpy array}``."""
+    def __post_init__(self) -> None:
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise UsageError(f"calibration batch_size must be a positive integer, got {self.batch_size!r}",
+                             hint="e.g. Calibration(data=..., batch_size=8)")
+        if self.max_batches is not None and (isinstance(self.max_batches, bool) or not isinstance(
+                self.max_batches, int) or self.max_batches < 1):
+            raise UsageError(f"calibration max_batches must be a positive integer or None, got "
+                             f"{self.max_batches!r}", hint="e.g. max_batches=16, or None for all")
+        if isinstance(self.data, (str, bytes, Path)):
+            raise UsageError(f"calibration data {str(self.data)!r} is a string, not data",
+                             hint="pass arrays/tensors (or batches of them), an ImageFolder, or a "
+                             "calibration cache .json file")
+
+    def batches(self, input_names: Sequence[str],
+                expected: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield batches as ``{input name: numpy array}``.
+
+        Every batch is checked: finite values only (one NaN would make every range NaN),
+        and, where ``expected`` (input name -> InputSpec) is given, the model's rank and
+        non-batch dimensions.
+        """
         if self.data is None:
             raise UsageError("INT8 needs calibration data",
                              hint="pass calibration=Calibration(data=...) or a cache file with every range")
@@ -181,10 +200,13 @@ class Calibration:
         for batch in _iter_batches(self.data, self.batch_size):
             if self.max_batches is not None and count >= self.max_batches:
                 break
-            yield _as_named(batch, input_names)
+            named = _as_named(batch, input_names)
+            _check_batch(named, count, expected)
+            yield named
             count += 1
         if count == 0:
-            raise UsageError("the calibration data yielded no batch")
+            raise UsageError("the calibration data yielded no batch",
+                             hint="give at least one batch (an array with a leading batch axis)")
 
 
 def as_calibration(value: Any) -> Calibration | None:
@@ -211,6 +233,33 @@ def _iter_batches(data: Any, batch_size: int) -> Iterator[Any]:
             yield array[start:start + batch_size]
         return
     yield from data
+
+
+def _check_batch(batch: dict[str, Any], index: int, expected: Mapping[str, Any] | None) -> None:
+    import numpy as np
+
+    for name, array in batch.items():
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            raise UsageError(f"calibration batch {index}: input {name!r} holds {array.dtype} values, "
+                             f"not numbers", hint="give numeric arrays")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            bad = int(np.size(array) - np.isfinite(array).sum())
+            raise UsageError(f"calibration batch {index}: input {name!r} has {bad} NaN/Inf value(s)",
+                             hint="clean the calibration data; one NaN makes every INT8 range NaN")
+        spec = (expected or {}).get(name)
+        profiles = getattr(spec, "profiles", None)
+        if not profiles:
+            continue
+        lo, hi = profiles[0].min, profiles[-1].max
+        ok = array.ndim == len(lo) and all(
+            min(p.min[d] for p in profiles) <= array.shape[d] <= max(p.max[d] for p in profiles)
+            for d in range(1, array.ndim))
+        if not ok:
+            want = "x".join(["N"] + [str(v) if v == w else f"{v}..{w}" for v, w in zip(lo[1:], hi[1:])])
+            raise UsageError(
+                f"calibration batch {index}: input {name!r} has shape "
+                f"{'x'.join(map(str, array.shape))}, the model takes {want}",
+                hint="give calibration batches shaped like the model's inputs")
 
 
 def _as_named(batch: Any, input_names: Sequence[str]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from trtforge.errors import CheckError, UsageError
+from trtforge.errors import CheckError, ModelSourceError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,16 @@ TOLERANCES: dict[str, Tolerance] = {
 
 def tolerance_for(precision: str | None) -> Tolerance:
     return TOLERANCES.get(str(precision or "fp32").lower(), TOLERANCES["fp32"])
+
+
+def _precision(given: str | None, engine_precision: str | None, snapshot: Any) -> str:
+    """The precision whose tolerance applies; an unknown one is a usage error, not fp32."""
+    precision = str(given or engine_precision or snapshot_precision(snapshot)).lower()
+    if precision not in TOLERANCES:
+        what = "--precision" if given else "the engine's precision"
+        raise UsageError(f"{what} {precision!r} has no tolerance policy",
+                         hint=f"use one of {', '.join(TOLERANCES)}")
+    return precision
 
 
 # --- metrics --------------------------------------------------------------------------
@@ -271,7 +281,17 @@ class OnnxRunner(SourceRunner):
     def __init__(self, model: Any) -> None:
         import onnx
 
-        self.model = onnx.load(str(model)) if isinstance(model, (str, Path)) else model
+        if isinstance(model, (str, Path)):
+            try:
+                self.model = onnx.load(str(model))
+            except Exception as exc:  # protobuf's DecodeError and friends
+                raise ModelSourceError(f"{model} is not a readable ONNX model ({type(exc).__name__}: {exc})",
+                                       hint="the file is corrupt or not ONNX; export it again") from None
+            if not self.model.HasField("graph") or not self.model.graph.output:
+                raise ModelSourceError(f"{model} holds no ONNX graph",
+                                       hint="the file is empty or not ONNX; export it again")
+        else:
+            self.model = model
         initializers = {i.name for i in self.model.graph.initializer}
         self.inputs = [i.name for i in self.model.graph.input if i.name not in initializers]
 
@@ -282,7 +302,9 @@ class OnnxRunner(SourceRunner):
         # Unoptimized: keeps every value name and runs Q/DQ in float, as TensorRT defines it.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         options.log_severity_level = 3
-        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        from trtforge.compat import ort_session
+
+        return ort_session(model, options)
 
     def _feeds(self, feeds: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
         if all(name in feeds for name in self.inputs):
@@ -700,8 +722,35 @@ def _given_inputs(snapshot: Any, inputs: Any) -> dict[str, Any]:
         return {n: as_numpy(inputs[n]) for n in names}
     items = [inputs] if hasattr(inputs, "shape") else list(inputs)
     if len(items) != len(names):
-        raise UsageError(f"the network has {len(names)} input(s) ({names}), got {len(items)} value(s)")
+        raise UsageError(f"the network has {len(names)} input(s) ({names}), got {len(items)} value(s)",
+                         hint="give one array per network input, or a dict by name")
     return {n: as_numpy(v) for n, v in zip(names, items)}
+
+
+def _check_feeds(snapshot: Any, feeds: dict[str, Any]) -> dict[str, Any]:
+    """Refuse given input values the network cannot take: non-numbers, NaN/Inf, wrong shapes."""
+    import numpy as np
+
+    profiles = {p.get("name"): p for p in snapshot.profiles}
+    for spec in snapshot.inputs:
+        name, array = spec["name"], feeds[spec["name"]]
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            raise UsageError(f"input {name!r}: {array.dtype} values are not numbers",
+                             hint=f"give a numeric array for {name!r} ({spec['dtype']})")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise UsageError(f"input {name!r} holds NaN or Inf values",
+                             hint="give finite input values; a NaN makes every comparison fail")
+        ranges = [(p["min"], p["max"]) for p in (profiles.get(name) or {}).get("profiles", [])]
+        if not ranges:
+            ranges = [([0 if d < 0 else d for d in spec["shape"]],
+                       [(1 << 31) if d < 0 else d for d in spec["shape"]])]
+        shape = tuple(array.shape)
+        if not any(len(shape) == len(lo) and all(a <= d <= b for d, a, b in zip(shape, lo, hi))
+                   for lo, hi in ranges):
+            raise UsageError(f"input {name!r} has shape {shape}, the network takes {tuple(spec['shape'])}"
+                             + (f" (profiles {ranges})" if profiles.get(name) else ""),
+                             hint=f"give {name!r} in a shape the engine was built for")
+    return feeds
 
 
 # --- check and debug ------------------------------------------------------------------
@@ -772,10 +821,11 @@ def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision:
     inputs at each profile's opt shape.
     """
     snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision = str(precision or engine_precision or snapshot_precision(snapshot)).lower()
+    precision = _precision(precision, engine_precision, snapshot)
     explicit = tolerance is not None
     tolerance = tolerance or tolerance_for(precision)
-    feeds = _given_inputs(snapshot, inputs) if inputs is not None else default_inputs(snapshot, seed)
+    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
+        else default_inputs(snapshot, seed)
     runner, source_out, network_out, _, notes = _run_both(model, snapshot, feeds)
     tolerances = [tolerance] * len(source_out)
     if not explicit and precision in NATIVE_BASELINE_PRECISIONS:
@@ -793,9 +843,10 @@ def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
                  seed: int = 0) -> LayerwiseReport:
     """Compare every network tensor that maps to a source value; find the first divergence."""
     snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision = str(precision or engine_precision or snapshot_precision(snapshot)).lower()
+    precision = _precision(precision, engine_precision, snapshot)
     tolerance = tolerance or tolerance_for(precision)
-    feeds = _given_inputs(snapshot, inputs) if inputs is not None else default_inputs(snapshot, seed)
+    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
+        else default_inputs(snapshot, seed)
     runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep="all")
     outputs = [compare_arrays(name, ref, got, tolerance)
                for (name, got), ref in zip(network_out.items(), source_out)]

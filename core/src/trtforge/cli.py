@@ -35,12 +35,22 @@ def _console() -> Any:
 def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    from rich.text import Text
+
+    # Cells and titles are plain text: a path or note like "a[/b]" is not rich markup.
+    table = Table(title=Text(title), title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[Text("" if v is None else str(v)) for v in row])
     return table
+
+
+def _esc(value: Any) -> str:
+    """User data (paths, names, notes, reasons) escaped for printing with rich markup."""
+    from rich.markup import escape
+
+    return escape(str(value))
 
 
 # --- convert --------------------------------------------------------------------------
@@ -79,7 +89,7 @@ def _list_passes(backend: str) -> int:
     rows = [(e.name, name, text) for e in entries if callable(getattr(e.backend, "passes", None))
             for name, text in e.backend.passes()]
     if not rows:
-        _console().print(f"no route here has preparation passes ({backend})")
+        _console().print(f"no route here has preparation passes ({backend})", markup=False)
         return 0
     _console().print(_table("preparation passes (on by default)", ["route", "pass", "what it does"], rows))
     return 0
@@ -89,7 +99,7 @@ def _parse_options(items: Sequence[str]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for item in items:
         if "=" not in item:
-            raise UsageError(f"option {item!r} is not KEY=VALUE")
+            raise UsageError(f"option {item!r} is not KEY=VALUE", hint="e.g. --option opset=17")
         key, value = item.split("=", 1)
         try:
             options[key] = json.loads(value)
@@ -105,6 +115,15 @@ def _run_convert(args: argparse.Namespace) -> int:
         return _list_passes(args.backend)
     if not args.model:
         raise UsageError("convert needs a model", hint="trtforge convert MODEL --target sm89 -o out.engine")
+    if args.output is not None:
+        _check_convert_output(args)
+    if args.timing_cache:
+        from trtforge.guard import refuse_output_over_sources
+
+        refuse_output_over_sources(args.timing_cache, [args.model], what="--timing-cache")
+    if args.workspace is not None and args.workspace <= 0:
+        raise UsageError(f"--workspace must be a positive number of MiB, got {args.workspace}",
+                         hint="e.g. --workspace 1024")
     cache: Any = False if args.no_cache else (args.cache_dir or True)
     options = _parse_options(args.option)
     options.update(getattr(args, "extra_options", {}) or {})
@@ -122,18 +141,31 @@ def _run_convert(args: argparse.Namespace) -> int:
     console = _console()
     hit = meta.get("cache", {}).get("hit")
     console.print(
-        f"[bold green]ok[/] {meta['source']['name']} via {meta['route']} at {meta['precision']}"
-        f" for {meta.get('target') or 'this GPU'}: {len(engine.plan) / 1e6:.1f} MB plan, "
-        f"{meta.get('network', {}).get('layers', '?')} layers"
+        f"[bold green]ok[/] {_esc(meta['source']['name'])} via {_esc(meta['route'])} at "
+        f"{_esc(meta['precision'])} for {_esc(meta.get('target') or 'this GPU')}: "
+        f"{len(engine.plan) / 1e6:.1f} MB plan, "
+        f"{_esc(meta.get('network', {}).get('layers', '?'))} layers"
         + (" (from cache)" if hit else f", built in {meta['build']['seconds']:.1f} s")
     )
     for route, reason in meta.get("fallbacks", {}).items():
-        console.print(f"  [yellow]{route} failed first:[/] {reason}")
+        console.print(f"  [yellow]{_esc(route)} failed first:[/] {_esc(reason)}")
     for note in meta.get("notes", []):
-        console.print(f"  note: {note}")
+        console.print(f"  note: {note}", markup=False)
     if out:
-        console.print(f"  wrote {out} and {out.name}.json")
+        console.print(f"  wrote {out} and {out.name}.json", markup=False)
     return 0
+
+
+def _check_convert_output(args: argparse.Namespace) -> None:
+    """``-o`` must name a writable file that is none of the files the conversion reads."""
+    from trtforge.engine import sidecar_path
+    from trtforge.guard import check_output_file, refuse_output_over_sources
+    from trtforge.snapshot import snapshot_paths
+
+    out = check_output_file(args.output, "-o")
+    sources = [args.model, args.timing_cache]
+    for written in (out, sidecar_path(out), *(snapshot_paths(out) if args.snapshot else ())):
+        refuse_output_over_sources(written, sources, what="-o")
 
 
 class _progress:
@@ -155,7 +187,7 @@ class _progress:
 
     def _update(self, event: str, stage: str, detail: str) -> None:
         if event == "start" and self._status is not None:
-            self._status.update(f"{stage}{': ' + detail if detail else ''}")
+            self._status.update(_esc(f"{stage}{': ' + detail if detail else ''}"))
 
     def _log(self, event: str, stage: str, detail: str) -> None:
         if event == "start":
@@ -194,6 +226,8 @@ def _run_inspect(args: argparse.Namespace) -> int:
         ("source", f"{src.get('name')} ({src.get('kind')}), fingerprint {str(src.get('fingerprint'))[:16]}…"),
         ("layers", meta.get("network", {}).get("layers")),
         ("built", f"{meta.get('created')} in {meta.get('build', {}).get('seconds')} s"),
+        ("verified", f"plan size and sha256; TensorRT {meta['verified']['tensorrt_version']}; "
+                     f"claimed by the sidecar: {', '.join(meta['verified']['claimed'])}"),
     ]
     console.print(_table(f"engine {args.engine}", ["field", "value"], rows))
     io_rows = [("input", t["name"], t["dtype"], tuple(t["shape"])) for t in meta["inputs"]]
@@ -206,7 +240,7 @@ def _run_inspect(args: argparse.Namespace) -> int:
     if profile_rows:
         console.print(_table("profiles", ["input", "#", "min", "opt", "max"], profile_rows))
     for note in meta.get("notes", []):
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)
     return 0
 
 
@@ -318,7 +352,7 @@ def _run_cache(args: argparse.Namespace) -> int:
     cache = EngineCache(args.cache_dir)
     if args.action == "clear":
         count = cache.clear()
-        _console().print(f"removed {count} engine(s) from {cache.root}")
+        _console().print(f"removed {count} engine(s) from {cache.root}", markup=False)
         return 0
     entries = cache.entries()
     if args.json:
@@ -359,8 +393,15 @@ BUILTIN_COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None]
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is a UsageError: one ``error:`` line, a hint, exit 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}", hint=f"`{self.prog} --help` lists the arguments")
+
+
 def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="trtforge", description="Turn trained models into TensorRT engines.")
     parser.add_argument("--version", action="version", version=f"trtforge {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -433,6 +474,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     _setup_logging(debug, "-v" in argv or "--verbose" in argv)
+    from trtforge.guard import clean_stale_work_dirs, terminate_cleanly
+
+    terminate_cleanly()  # SIGTERM unwinds like Ctrl-C: work and staging folders are removed
+    clean_stale_work_dirs()  # leftovers of killed runs
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -31,13 +31,9 @@ def configure_check(p: argparse.ArgumentParser) -> None:
 def _load_inputs(path: str | None) -> Any:
     if not path:
         return None
-    import numpy as np
+    from trtforge.guard import load_arrays
 
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise UsageError(f"inputs file not found: {file}", hint="give an .npz written by numpy.savez")
-    with np.load(file, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
+    return load_arrays(path, "--inputs", hint="give an .npz written by numpy.savez")
 
 
 def _fmt(value: Any) -> str:
@@ -62,9 +58,9 @@ def _print_check(report: Any, title: str) -> None:
     tol = report.tolerance
     console.print(f"precision {report.precision}: max abs <= {tol.range_fraction:g} x output range, "
                   f"cosine >= {tol.min_cosine}, decisive top-1 >= {tol.min_top1:.0%}; "
-                  f"source run by {report.source_kind}; inputs {report.inputs}")
+                  f"source run by {report.source_kind}; inputs {report.inputs}", markup=False)
     for note in report.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)
     verdict = "[bold green]PASS[/]" if report.passed else "[bold red]FAIL[/]"
     console.print(f"{verdict} the network computes {'what' if report.passed else 'something other than what'} "
                   f"the source model computes, within the {report.precision} tolerance")
@@ -123,14 +119,16 @@ def run_debug_layers(args: argparse.Namespace) -> int:
           f"{c.metrics.cosine:.6f}", "ok" if c.metrics.passed else "DIVERGES: " + "; ".join(c.metrics.reasons))
          for c in rows]))
     for note in report.check.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)
     first = report.first_divergence
     if first is None:
         console.print("[bold green]no layer diverges[/] beyond the "
                       f"{report.check.precision} tolerance" + ("" if report.check.passed else
                                                               "; the final outputs still differ"))
         return 0 if report.check.passed else 1
-    console.print(f"[bold red]first divergence[/] at layer {first.index} {first.layer!r} "
-                  f"({first.layer_type}), tensor {first.tensor!r}, source node {first.source_node}: "
-                  + "; ".join(first.metrics.reasons))
+    from trtforge.cli import _esc
+
+    console.print("[bold red]first divergence[/] " + _esc(
+        f"at layer {first.index} {first.layer!r} ({first.layer_type}), tensor {first.tensor!r}, "
+        f"source node {first.source_node}: " + "; ".join(first.metrics.reasons)))
     return 1

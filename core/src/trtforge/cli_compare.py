@@ -52,16 +52,16 @@ def default_target(target: str | None) -> str | None:
 def _load_labelled(path: str | None) -> Any:
     if not path:
         return None
-    import numpy as np
+    from trtforge.guard import load_arrays
 
     file = Path(path).expanduser()
-    if not file.is_file():
-        raise UsageError(f"data file not found: {file}")
-    with np.load(file) as arrays:
-        if "x" not in arrays or "y" not in arrays:
-            raise UsageError(f"{file} must hold arrays named x and y",
-                             hint="np.savez(path, x=inputs, y=labels)")
-        return arrays["x"], arrays["y"]
+    if not file.exists():
+        raise UsageError(f"data file not found: {file}", hint="give an .npz with arrays x and y")
+    arrays = load_arrays(file, "--data", hint="np.savez(path, x=inputs, y=labels)")
+    if not isinstance(arrays, dict) or "x" not in arrays or "y" not in arrays:
+        raise UsageError(f"{file} must hold arrays named x and y",
+                         hint="np.savez(path, x=inputs, y=labels)")
+    return arrays["x"], arrays["y"]
 
 
 def _load_calibration(path: str | None) -> Any:
@@ -72,17 +72,31 @@ def _load_calibration(path: str | None) -> Any:
         from trtforge.calibration import Calibration
 
         return Calibration(cache=file)
-    if not file.is_file():
-        raise UsageError(f"calibration file not found: {file}")
-    import numpy as np
+    if not file.exists():
+        raise UsageError(f"calibration file not found: {file}",
+                         hint="give a .npy array of inputs or a calibration cache .json")
+    from trtforge.guard import load_arrays
 
-    return np.load(file)
+    data = load_arrays(file, "--calibration", hint="a .npy array of inputs, or a cache .json")
+    if isinstance(data, dict):
+        raise UsageError(f"--calibration file {file} is an .npz archive",
+                         hint="give one .npy array of inputs (numpy.save), or a cache .json")
+    return data
 
 
 def run_compare(args: argparse.Namespace) -> int:
     from trtforge.cli import _console, _progress
     from trtforge.comparison import compare
 
+    if args.out is not None:
+        from trtforge.guard import check_output_file, refuse_output_over_sources
+
+        if not args.out.strip():
+            raise UsageError("--out is empty", hint="give a folder for the report, e.g. --out report/")
+        refuse_output_over_sources(args.out, [args.model, args.data, args.calibration], what="--out")
+        if Path(args.out).expanduser().exists() and not Path(args.out).expanduser().is_dir():
+            raise UsageError(f"--out {args.out} is a file, not a folder", hint="give a folder")
+        check_output_file(Path(args.out) / "report.json", "--out")
     with _progress():
         report = compare(
             args.model, backends=args.backends, precisions=args.precisions,
@@ -92,15 +106,25 @@ def run_compare(args: argparse.Namespace) -> int:
             torch_compile=args.torch_compile, batch_size=args.batch_size,
             gpu_iterations=args.iterations,
         )
-    written = report.write(args.out) if args.out else {}
+    try:
+        written = report.write(args.out) if args.out else {}
+    except OSError as exc:
+        raise UsageError(f"cannot write the report into {args.out}: {exc.strerror or exc}",
+                         hint="choose a folder you can write to") from None
+    # Exit status: 0 when at least one conversion worked, 1 when every one failed.
+    status = 0 if any(row.ok for row in report.rows) else 1
     if args.json:
         sys.stdout.write(report.to_json())
-        return 0
+        return status
     console = _console()
     report.print(console)
     for path in written.values():
-        console.print(f"wrote {path}", highlight=False)
-    return 0
+        console.print(f"wrote {path}", highlight=False, markup=False)
+    if status:
+        sys.stderr.write(f"error: every conversion of {args.model} failed (see the report)\n"
+                         "hint: each row gives its reason; `trtforge convert MODEL --backend NAME "
+                         "--debug` shows one in full\n")
+    return status
 
 
 # --- bench --------------------------------------------------------------------------------
@@ -173,5 +197,5 @@ def run_demo(args: argparse.Namespace) -> int:
         )
     report.print(console)
     for path in written.values():
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", highlight=False, markup=False)
     return 0

@@ -254,7 +254,7 @@ def compare(
     from trtforge.sources import detect
     from trtforge.trt import get_tensorrt
 
-    precision_list = _split(precisions) or list(DEFAULT_PRECISIONS)
+    precision_list = _split(precisions, "precision") or list(DEFAULT_PRECISIONS)
     labelled = LabelledData.of(data)
     base_spec = make_spec(precision="fp32", inputs=inputs, target=target, options=options)
     source = detect(model, base_spec.example_inputs)
@@ -308,17 +308,23 @@ def compare(
     return report
 
 
-def _split(value: Sequence[str] | str | None) -> list[str]:
+def _split(value: Sequence[str] | str | None, what: str = "list") -> list[str]:
     if value is None:
         return []
     items = value.split(",") if isinstance(value, str) else list(value)
-    return [i.strip() for i in items if i and i.strip()]
+    found = [i.strip() for i in items if i and i.strip()]
+    if not found:
+        from trtforge.errors import UsageError
+
+        raise UsageError(f"the {what} list {value!r} names nothing",
+                         hint=f"give comma-separated {what}s, or leave the option out for the default")
+    return found
 
 
 def _select_routes(reg: Any, source: Any, backends: Sequence[str] | str | None,
                    precisions: list[str], model_name: str) -> tuple[list[Any], list[Row]]:
     """Routes to run, plus 'skipped' rows for named routes that cannot take the model."""
-    names = _split(backends)
+    names = _split(backends, "backend")
     if not names or names == ["all"]:
         chosen, skipped = reg.candidates(source)
         for route, why in skipped.items():

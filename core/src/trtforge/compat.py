@@ -1,4 +1,4 @@
-"""Keep PyTorch and TensorFlow usable in one process.
+"""Keep PyTorch, TensorFlow and onnxruntime usable in one process.
 
 Importing ``triton`` (pulled in by torchvision and ``torch.export``) after TensorFlow is loaded
 crashes the interpreter with a segmentation fault (measured with tensorflow-cpu 2.21 and
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -26,3 +27,26 @@ def torch_after_tensorflow() -> bool:
         log.info("triton disabled in this process: importing it after TensorFlow crashes Python")
         return True
     return False
+
+
+def ort_session(model: Any, options: Any = None) -> Any:
+    """An onnxruntime CPU session; a model whose IR version is newer than this onnxruntime
+    reads (the installed onnx writes IR 14 by default) is retried at the newest it reads."""
+    import re
+
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        found = re.search(r"Unsupported model IR version: (\d+), max supported IR version: (\d+)", str(exc))
+        if not found:
+            raise
+        import onnx
+
+        older = onnx.ModelProto()
+        older.CopyFrom(model)
+        older.ir_version = int(found.group(2))
+        log.info("onnxruntime reads IR <= %s; running the model (IR %s) at that IR version",
+                 found.group(2), found.group(1))
+        return ort.InferenceSession(older.SerializeToString(), options, providers=["CPUExecutionProvider"])

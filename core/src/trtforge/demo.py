@@ -10,6 +10,7 @@ for ``sm89`` and the GPU columns say why they are empty.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -96,7 +97,7 @@ def run_demo(
                           "every route x precision")
     started = time.perf_counter()
     out = Path(out).expanduser()
-    with tempfile.TemporaryDirectory(prefix="trtforge-demo-") as workdir:
+    with tempfile.TemporaryDirectory(prefix=f"trtforge-demo.p{os.getpid()}.") as workdir:
         for name in models:
             try:
                 with stages.stage(f"{name}: build zoo model"):

@@ -183,20 +183,25 @@ class Report:
         """Compact terminal tables: failure reasons go in a list under them (see ``print``)."""
         from rich.table import Table
 
-        table = Table(title=self.title, title_justify="left")
+        from rich.text import Text
+
+        def plain(cells: Any) -> list[Any]:  # names, paths and reasons are never rich markup
+            return [Text(c) if isinstance(c, str) else c for c in cells]
+
+        table = Table(title=Text(self.title), title_justify="left")
         for column in TERMINAL_COLUMNS:
             table.add_column(column, overflow="fold")
         shared = self.gpu_note
         for row in self.rows:
             style = None if row.ok else ("red" if row.status == "failed" else "yellow")
-            table.add_row(*_terminal_cells(row, shared), style=style)
+            table.add_row(*plain(_terminal_cells(row, shared)), style=style)
         tables = [table]
         if self.baselines:
             base = Table(title="native baselines (source framework)", title_justify="left")
             for column in BASELINE_COLUMNS:
                 base.add_column(column, overflow="fold")
             for cells in self.baseline_rows():
-                base.add_row(*cells)
+                base.add_row(*plain(cells))
             tables.append(base)
         return tables
 

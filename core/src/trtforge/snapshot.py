@@ -160,6 +160,40 @@ class Snapshot:
             counts[layer["type"]] = counts.get(layer["type"], 0) + 1
         return dict(sorted(counts.items()))
 
+    # --- binding to a plan -------------------------------------------------------------
+    def weights_digest(self) -> str:
+        """sha256 over the weights' names, dtypes, shapes and bytes (independent of .npz zip)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for name in sorted(self.weights):
+            array = np.ascontiguousarray(self.weights[name])
+            digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+            digest.update(array.tobytes())
+        return digest.hexdigest()
+
+    def bind_to_plan(self, plan: bytes) -> None:
+        """Record the plan's and the weights' sha256 in the graph: a snapshot names its engine."""
+        import hashlib
+
+        self.graph["binding"] = {"plan_sha256": hashlib.sha256(plan).hexdigest(),
+                                 "weights_sha256": self.weights_digest()}
+
+    def check_binding(self, plan_sha256: str, plan_where: str, where: str) -> None:
+        """Refuse a snapshot that was not taken for the plan with ``plan_sha256``."""
+        binding = self.graph.get("binding")
+        recorded = binding.get("plan_sha256") if isinstance(binding, dict) else None
+        if recorded is None:
+            raise EngineFileError(
+                f"snapshot {where} records no plan hash, so nothing ties it to {plan_where}",
+                hint="convert the model again with --snapshot (this trtforge binds the two)")
+        if recorded != plan_sha256:
+            raise EngineFileError(
+                f"snapshot {where} belongs to another plan than {plan_where} (sha256 "
+                f"{str(recorded)[:12]}… vs {plan_sha256[:12]}…)",
+                hint="the snapshot was copied from another conversion; convert the model again "
+                "with --snapshot")
+
     # --- bytes and files ------------------------------------------------------------
     def json_bytes(self) -> bytes:
         return (json.dumps(self.graph, indent=1, sort_keys=True) + "\n").encode("utf-8")
@@ -176,23 +210,44 @@ class Snapshot:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise EngineFileError(f"{where}: the snapshot graph is not valid JSON ({exc})",
                                   hint="the file is corrupt; convert the model again") from None
+        except RecursionError:
+            raise EngineFileError(f"{where}: the snapshot graph nests too deeply",
+                                  hint="the file is corrupt; convert the model again") from None
+        from trtforge.guard import json_depth_ok
+
         if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
-            raise EngineFileError(f"{where} is not a trtforge network snapshot")
+            raise EngineFileError(f"{where} is not a trtforge network snapshot",
+                                  hint="give the .snapshot.json written by `trtforge convert --snapshot`")
+        if not json_depth_ok(data, 64):
+            raise EngineFileError(f"{where}: the snapshot graph nests too deeply",
+                                  hint="the file is corrupt; convert the model again")
         if data.get("version") != SNAPSHOT_VERSION:
             raise EngineFileError(
                 f"{where} has snapshot version {data.get('version')}, this trtforge reads "
                 f"{SNAPSHOT_VERSION}", hint="use the trtforge version that wrote it")
+        if not isinstance(data.get("layers"), list) or not isinstance(data.get("inputs"), list) \
+                or not isinstance(data.get("outputs"), list):
+            raise EngineFileError(f"{where}: the snapshot graph lacks its layers, inputs or outputs",
+                                  hint="the file is corrupt; convert the model again")
         try:
             with np.load(io.BytesIO(weights), allow_pickle=False) as archive:
                 arrays = {k: archive[k] for k in archive.files}
-        except (OSError, ValueError) as exc:
-            raise EngineFileError(f"{where}: the snapshot weights cannot be read ({exc})",
+        except Exception as exc:  # zipfile/numpy raise many kinds for a corrupt archive
+            raise EngineFileError(f"{where}: the snapshot weights cannot be read ({type(exc).__name__}: {exc})",
                                   hint="the .npz file is corrupt; convert the model again") from None
-        return cls(graph=data, weights=arrays)
+        snapshot = cls(graph=data, weights=arrays)
+        binding = data.get("binding")
+        if isinstance(binding, dict) and binding.get("weights_sha256") not in (None, snapshot.weights_digest()):
+            raise EngineFileError(f"{where}: the snapshot weights (.npz) belong to another snapshot",
+                                  hint="copy the .snapshot.json and .snapshot.npz of one conversion "
+                                  "together, or convert again")
+        return snapshot
 
     def save(self, path: str | Path) -> tuple[Path, Path]:
         """Write ``PATH.snapshot.json`` and ``PATH.snapshot.npz`` (``PATH`` may be the engine)."""
         graph_path, weights_path = snapshot_paths(path)
+        if isinstance(self.graph.get("binding"), dict):  # the pair written stays a pair
+            self.graph["binding"]["weights_sha256"] = self.weights_digest()
         atomic_write_bytes(weights_path, self.weights_bytes())
         atomic_write_bytes(graph_path, self.json_bytes())
         return graph_path, weights_path
@@ -202,18 +257,25 @@ class Snapshot:
         """Read a snapshot given its ``.snapshot.json`` file or the engine path it sits beside."""
         graph_path, weights_path = snapshot_paths(path)
         for p in (graph_path, weights_path):
-            if not p.is_file() and not (p == weights_path and weight_parts(p)):
+            if not p.exists() and not (p == weights_path and weight_parts(p)):
                 raise EngineFileError(
                     f"no snapshot file {p}",
                     hint="save the engine with engine.save(path, snapshot=True) or "
                     "`trtforge convert ... -o PATH --snapshot`")
-        return cls.from_bytes(graph_path.read_bytes(), read_weights(weights_path), str(graph_path))
+        return cls.from_bytes(_read(graph_path), read_weights(weights_path), str(graph_path))
 
     def cache_files(self) -> dict[str, bytes]:
         return {CACHE_JSON: self.json_bytes(), CACHE_WEIGHTS: self.weights_bytes()}
 
 
 PART_SUFFIX = ".part"
+SNAPSHOT_MAX_BYTES = 8 << 30
+
+
+def _read(path: Path) -> bytes:
+    from trtforge.guard import read_limited
+
+    return read_limited(path, SNAPSHOT_MAX_BYTES, "snapshot file", EngineFileError)
 
 
 def weight_parts(weights_path: Path) -> list[Path]:
@@ -224,9 +286,9 @@ def weight_parts(weights_path: Path) -> list[Path]:
 
 def read_weights(weights_path: Path) -> bytes:
     """The weights file, or its parts joined when only the parts exist."""
-    if weights_path.is_file():
-        return weights_path.read_bytes()
-    return b"".join(p.read_bytes() for p in weight_parts(weights_path))
+    if weights_path.exists():
+        return _read(weights_path)
+    return b"".join(_read(p) for p in weight_parts(weights_path))
 
 
 def snapshot_paths(path: str | Path) -> tuple[Path, Path]:
@@ -247,7 +309,7 @@ def find_snapshot(path: str | Path) -> Snapshot | None:
         return Snapshot.load(path)
     cached = path.parent / CACHE_JSON, path.parent / CACHE_WEIGHTS
     if cached[0].is_file() and cached[1].is_file():
-        return Snapshot.from_bytes(cached[0].read_bytes(), cached[1].read_bytes(), str(cached[0]))
+        return Snapshot.from_bytes(_read(cached[0]), _read(cached[1]), str(cached[0]))
     return None
 
 
@@ -749,6 +811,7 @@ def attach_snapshot(engine: Any, snapshot: Snapshot | None) -> None:
     # Where the network came from, so `trtforge build SNAPSHOT` elsewhere can say so.
     meta = getattr(engine, "metadata", {}) or {}
     snapshot.graph.setdefault("origin", {k: meta.get(k) for k in ("route", "precision", "source", "target")})
+    snapshot.bind_to_plan(engine.plan)
     engine.extras["snapshot"] = snapshot
     engine.extras["cache_files"] = _LazyCacheFiles(snapshot, engine.extras.get("cache_files") or {})
 
@@ -756,12 +819,24 @@ def attach_snapshot(engine: Any, snapshot: Snapshot | None) -> None:
 def engine_snapshot(engine: Any) -> Snapshot | None:
     """The engine's snapshot: kept in memory, in its cache entry, or saved beside its file."""
     found = engine.extras.get("snapshot")
-    if found is None and engine.extras.get("snapshot_files"):
+    if found is not None:
+        return found
+    where = None
+    if engine.extras.get("snapshot_files"):
         graph_path, weights_path = (Path(p) for p in engine.extras["snapshot_files"])
-        found = Snapshot.from_bytes(graph_path.read_bytes(), weights_path.read_bytes(), str(graph_path))
+        found = Snapshot.from_bytes(_read(graph_path), _read(weights_path), str(graph_path))
+        where = str(graph_path)
     if found is None and getattr(engine, "path", None) is not None:
         found = find_snapshot(engine.path)
+        beside = snapshot_paths(engine.path)[0]
+        where = str(beside if beside.is_file() else Path(engine.path).parent / CACHE_JSON)
     if found is not None:
+        plan_sha = (engine.metadata.get("plan") or {}).get("sha256")
+        if not isinstance(plan_sha, str):
+            from trtforge.engine import plan_digest
+
+            plan_sha = plan_digest(engine.plan)
+        found.check_binding(plan_sha, str(getattr(engine, "path", None) or "the engine"), where or "?")
         engine.extras["snapshot"] = found
     return found
 

@@ -106,7 +106,14 @@ def model_formats() -> list[plugins.Registered]:
 def _finish(fmt: ModelFormat, subject: Any, path: Path | None,
             example_inputs: tuple[Any, ...] | None, name: str) -> ModelSource:
     if fmt.load is not None:
-        loaded = detect(fmt.load(subject), example_inputs)
+        try:
+            made = fmt.load(subject)
+        except SystemExit as exc:
+            raise ModelSourceError(
+                f"loading {path or subject} called sys.exit({exc.code!r})",
+                hint="the model file must define the model, not run a script; guard it with "
+                "if __name__ == '__main__':") from None
+        loaded = detect(made, example_inputs)
         loaded.name = path.name if path is not None else str(subject)
         loaded.path = path
         loaded.extra["loaded_from"] = {"kind": fmt.kind, "value": str(subject)}
@@ -141,6 +148,10 @@ def detect(model: Any, example_inputs: tuple[Any, ...] | None = None) -> ModelSo
                 f"model file not found: {path}", hint="check the path; relative paths start "
                 f"from {Path.cwd()}"
             )
+        if not path.is_dir():
+            from trtforge.guard import require_regular_file
+
+            require_regular_file(path, "model file", ModelSourceError)  # a FIFO would block
         subject = path
     for entry in model_formats():
         fmt: ModelFormat = entry.item

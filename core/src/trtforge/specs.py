@@ -73,13 +73,15 @@ class ShapeProfile:
     def __post_init__(self) -> None:
         if not (len(self.min) == len(self.opt) == len(self.max)):
             raise UsageError(
-                f"profile shapes differ in rank: min={self.min} opt={self.opt} max={self.max}"
+                f"profile shapes differ in rank: min={self.min} opt={self.opt} max={self.max}",
+                hint="give min, opt and max with the same number of dimensions"
             )
         for lo, mid, hi in zip(self.min, self.opt, self.max):
             if lo < 0 or not lo <= mid <= hi:
                 raise UsageError(
                     f"profile must satisfy 0 <= min <= opt <= max in every dimension: "
-                    f"min={self.min} opt={self.opt} max={self.max}"
+                    f"min={self.min} opt={self.opt} max={self.max}",
+                    hint="write MIN,OPT,MAX with MIN <= OPT <= MAX, e.g. 1x3x8x8,4x3x8x8,8x3x8x8",
                 )
 
     @property
@@ -124,6 +126,8 @@ class InputSpec:
     opt: Shape | None = field(default=None, compare=False)
     max: Shape | None = field(default=None, compare=False)
     profiles: tuple[ShapeProfile, ...] = field(default=())
+    # Whether the dtype was written by the user (None: unknown, assume so unless float32).
+    dtype_given: bool | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dtype", canonical_dtype(self.dtype))
@@ -233,8 +237,10 @@ class InputSpec:
             elif len(dims) == 3:
                 profiles.append(ShapeProfile(*dims))
             else:
-                raise UsageError(f"input spec {text!r}: give one shape or three (min,opt,max)")
-        return cls(name=name or None, dtype=dtype, profiles=tuple(profiles))
+                raise UsageError(f"input spec {text!r}: give one shape or three (min,opt,max)",
+                                 hint="e.g. x:1x3x224x224 or x:1x3x224x224,8x3x224x224,32x3x224x224")
+        return cls(name=name or None, dtype=dtype, profiles=tuple(profiles),
+                   dtype_given=len(parts) == 3)
 
 
 @dataclass(frozen=True)

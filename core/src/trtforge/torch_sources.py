@@ -72,7 +72,8 @@ def load_python_file(value: Any) -> Any:
         obj: Any = module
         for part in attr.split("."):
             if not hasattr(obj, part):
-                raise ModelSourceError(f"{path} has no attribute {attr!r}")
+                raise ModelSourceError(f"{path} has no attribute {attr!r}",
+                                       hint=f"name an attribute {path.name} defines: {path}:NAME")
             obj = getattr(obj, part)
         return _as_module(obj, f"{path}:{attr}", torch)
     instances = [v for v in vars(module).values() if isinstance(v, torch.nn.Module)]

@@ -193,14 +193,86 @@ class _Logger:
                 base.__init__(self)
 
             def log(self, severity: Any, msg: str) -> None:
-                outer._record(severity, msg)
+                try:
+                    outer._record(severity, msg)
+                except BaseException as exc:  # TensorRT would swallow it (Ctrl-C included)
+                    outer.interrupted = outer.interrupted or exc
 
         self.severity = module.ILogger.Severity
         self.trt_logger = CapturingLogger()
         self._captured: list[str] | None = None
         self._lock = threading.Lock()
+        # A KeyboardInterrupt/SystemExit raised while TensorRT was calling back into Python:
+        # kept here, and raised again once TensorRT returns (see ``interruptible``).
+        self.interrupted: BaseException | None = None
+        self.progress_monitor = self._make_monitor(module)
+
+    def _make_monitor(self, module: Any) -> Any:
+        """A progress monitor that cancels the build once an interrupt arrived (if supported)."""
+        base = getattr(module, "IProgressMonitor", None)
+        if base is None:
+            return None
+        outer = self
+
+        class CancellingMonitor(base):  # type: ignore[misc, valid-type]
+            def __init__(self) -> None:
+                base.__init__(self)
+
+            def phase_start(self, phase_name: str, parent_phase: Any, num_steps: int) -> None:
+                outer._poll()
+
+            def step_complete(self, phase_name: str, step: int) -> bool:
+                return outer._poll()
+
+            def phase_finish(self, phase_name: str) -> None:
+                outer._poll()
+
+        try:
+            return CancellingMonitor()
+        except Exception:  # pragma: no cover - bindings without a constructible monitor
+            return None
+
+    def _poll(self) -> bool:
+        """False (stop the build) once an interrupt arrived."""
+        return self.interrupted is None
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Around a TensorRT call: Ctrl-C / SIGTERM are noted (not raised inside TensorRT's
+        callbacks, where TensorRT would swallow them), the progress monitor cancels the build,
+        and the interrupt is raised once TensorRT has returned."""
+        import signal
+
+        self.interrupted = None
+
+        def noted(exc: BaseException) -> Any:
+            def handler(signum: int, frame: Any) -> None:
+                self.interrupted = self.interrupted or exc
+            return handler
+
+        previous: dict[int, Any] = {}
+        wanted = [(signal.SIGINT, KeyboardInterrupt())]
+        if callable(signal.getsignal(signal.SIGTERM)):
+            wanted.append((signal.SIGTERM, SystemExit(128 + signal.SIGTERM)))
+        try:
+            for signum, exc in wanted:
+                if callable(signal.getsignal(signum)):
+                    previous[signum] = signal.signal(signum, noted(exc))
+        except ValueError:  # not the main thread: signals stay as they are
+            pass
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            caught, self.interrupted = self.interrupted, None
+        if caught is not None:
+            raise caught
 
     def _record(self, severity: Any, msg: str) -> None:
+        if self.interrupted is not None:  # "BuildCanceled" and the like: the user asked for it
+            log.debug("TensorRT (interrupted): %s", msg)
+            return
         noisy = any(n in msg for n in _CPU_ONLY_NOISE)
         if severity in (self.severity.INTERNAL_ERROR, self.severity.ERROR):
             if self._captured is not None:
@@ -215,10 +287,16 @@ class _Logger:
     def capture(self) -> Iterator[list[str]]:
         with self._lock:
             self._captured = []
+            self.interrupted = None
             try:
                 yield self._captured
             finally:
                 self._captured = None
+        # Ctrl-C inside a callback of the parser (or any captured call) was kept by ``log``:
+        # raise it now that TensorRT has returned.
+        caught, self.interrupted = self.interrupted, None
+        if caught is not None:
+            raise caught
 
 
 @dataclass(frozen=True)
@@ -500,7 +578,10 @@ class TensorRT:
             applied["timing_cache"] = record
 
         start = time.perf_counter()
-        with self.capture_errors() as errors:
+        monitor = self._logger.progress_monitor
+        if monitor is not None and hasattr(config, "progress_monitor"):
+            config.progress_monitor = monitor  # lets Ctrl-C cancel the build
+        with self.capture_errors() as errors, self._logger.interruptible():
             self.build_count += 1
             plan = self.builder.build_serialized_network(network, config)
         seconds = time.perf_counter() - start

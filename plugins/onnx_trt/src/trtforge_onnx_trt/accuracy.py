@@ -21,6 +21,7 @@ import logging
 from typing import Any, Callable, Sequence
 
 from trtforge.accuracy_control import MAX_SAMPLES, AccuracyReport, choose_float, cosine
+from trtforge.compat import ort_session
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,7 @@ class _Evaluator:
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        self.session = ort.InferenceSession(model.SerializeToString(), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort_session(model, options)
         meta = {i.name: i for i in self.session.get_inputs()}
         self.chunks = [chunk for sample in samples for chunk in fit(sample, meta)]
         self.outputs = [o.name for o in self.session.get_outputs()]

@@ -16,7 +16,8 @@ def _names(value: Any, key: str) -> tuple[str, ...] | None:
     if isinstance(value, str):
         value = [part for part in value.split(",") if part]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"option {key} must be a list of names, got {value!r}")
+        raise UsageError(f"option {key} must be a list of names, got {value!r}",
+                         hint=f'e.g. --option {key}=\'["a", "b"]\'')
     return tuple(value)
 
 
@@ -53,7 +54,11 @@ class RouteOptions:
                 f"onnx_trt does not know the option(s) {', '.join(unknown)}",
                 hint=f"known options: {', '.join(sorted(known))}",
             )
-        opset = int(options.get("opset", DEFAULT_OPSET))
+        try:
+            opset = int(options.get("opset", DEFAULT_OPSET))
+        except (TypeError, ValueError):
+            raise UsageError(f"option opset must be an integer, got {options.get('opset')!r}",
+                             hint="e.g. --option opset=17") from None
         if opset < 13:
             raise UsageError(f"opset {opset} is too old for this route",
                              hint="use opset 13 or newer (17 is the default)")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from trtforge.compat import ort_session
 from trtforge.errors import ConversionError, UsageError
 
 if TYPE_CHECKING:
@@ -258,7 +259,7 @@ def measure_ranges(model: Any, tensors: Sequence[str], batches: Any, method: "Me
             probe.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = ort_session(probe, options)
     feeds_meta = {i.name: i for i in session.get_inputs()}
     recorder = RangeRecorder(method or Method("max"))
     count, kept, samples = 0, 0, []
@@ -333,6 +334,23 @@ def _graph_inputs(model: Any) -> list[str]:
     return [i.name for i in model.graph.input if i.name not in constants]
 
 
+def _expected_inputs(model: Any) -> dict[str, Any]:
+    """Input specs (rank and fixed dimensions) so each calibration batch's shape is checked."""
+    from trtforge.specs import InputSpec, ShapeProfile
+
+    names = set(_graph_inputs(model))
+    expected = {}
+    for item in model.graph.input:
+        if item.name not in names or not item.type.tensor_type.HasField("shape"):
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else -1
+                for d in item.type.tensor_type.shape.dim]
+        lo = tuple(0 if d < 0 else d for d in dims)
+        hi = tuple((1 << 31) if d < 0 else d for d in dims)
+        expected[item.name] = InputSpec(item.name, profiles=(ShapeProfile(lo, lo, hi),))
+    return expected
+
+
 def calibration_ranges(model: Any, calibration: Any, fingerprint: str, ctx: "ConversionContext") -> Int8Calibration:
     """The core calibration cache with a range for every tensor the Q/DQ graph needs, by the
     method ``Calibration(method=...)`` names (``max``, ``percentile[:P]``, ``mse``)."""
@@ -363,7 +381,8 @@ def calibration_ranges(model: Any, calibration: Any, fingerprint: str, ctx: "Con
         ctx.note(f"int8: calibration cache {cache_path} has all {len(needed)} ranges; calibration skipped")
         return result
     ranges, batches, result.samples = measure_ranges(
-        model, missing, calib.batches(_graph_inputs(model)), method, keep=MAX_SAMPLES)
+        model, missing, calib.batches(_graph_inputs(model), _expected_inputs(model)), method,
+        keep=MAX_SAMPLES)
     cache.update(ranges)
     cache.batches += batches
     cache.unquantized = None  # new ranges: the float choice is made again
@@ -401,12 +420,10 @@ def choose_unquantized(model: Any, int8: Int8Calibration, min_cosine: float, ctx
 
 
 def _first_samples(model: Any, calibration: Any, count: int) -> list[dict[str, Any]]:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = ort_session(model)
     meta = {i.name: i for i in session.get_inputs()}
     samples, kept = [], 0
-    for batch in calibration.batches(_graph_inputs(model)):
+    for batch in calibration.batches(_graph_inputs(model), _expected_inputs(model)):
         samples.append(_first_rows(typed_feeds(batch, meta), count - kept))
         kept += _batch_size(samples[-1])
         if kept >= count:

@@ -108,7 +108,8 @@ def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
                  if n.op in ("placeholder", "call_function") and not n.meta.get(CONST)]
         with ctx.stage("calibrate", f"INT8 ranges in PyTorch ({method.label})"):
             ranges, count, samples = record_ranges(
-                captured, calibration.batches(captured.input_names), every, method, keep=MAX_SAMPLES)
+                captured, calibration.batches(captured.input_names, _expected(captured)), every, method,
+                keep=MAX_SAMPLES)
         if cache is None:
             cache = CalibrationCache(model_fingerprint=source.fingerprint, method=method.label, producer=ROUTE)
         cache.update(ranges)
@@ -123,7 +124,7 @@ def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
     names = {op.node for op in ops}
     if cache.unquantized is None and min_cosine > 0 and (samples or calibration.data is not None):
         if not samples:
-            samples = _first_samples(calibration, captured.input_names)
+            samples = _first_samples(calibration, captured.input_names, _expected(captured))
         with ctx.stage("accuracy", f"INT8 ops kept in float for cosine >= {min_cosine}"):
             report = choose_float_ops(FakeQuantRunner(captured, ops, ranges), samples, min_cosine)
         ctx.note(f"int8 accuracy control: {report.describe()}")
@@ -156,9 +157,15 @@ def _load_cache(path: Path | None, source: Any, calibration: Calibration, method
     return cache
 
 
-def _first_samples(calibration: Calibration, input_names: list[str]) -> list[dict[str, Any]]:
+def _expected(captured: Captured) -> dict[str, Any]:
+    """The model's input specs by name, so each calibration batch's shape is checked."""
+    return {spec.name: spec for spec in captured.specs if spec.name}
+
+
+def _first_samples(calibration: Calibration, input_names: list[str],
+                   expected: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     samples, kept = [], 0
-    for batch in calibration.batches(input_names):
+    for batch in calibration.batches(input_names, expected):
         samples.append(batch)
         kept += batch_size(batch)
         if kept >= MAX_SAMPLES:
