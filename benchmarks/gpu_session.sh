@@ -9,7 +9,7 @@ out=${1:-/tmp/gpu}
 iterations=${ITERATIONS:-100}
 mkdir -p "$out/engines"
 export PYTHONUNBUFFERED=1
-py=.venv-gpu/bin/python
+py=${PY:-python3}  # the rig installs into the system python (.venv-gpu links to it)
 stamp() { echo "$(date +%T) $*" >> "$out/progress.log"; }
 stamp start
 $py benchmarks/gpu_report.py --out "$out/report" --iterations "$iterations" --warmup 10 \

@@ -418,6 +418,9 @@ class TorchRunner(SourceRunner):
 
     def _exported(self, args: list[Any]) -> dict[str, SourceValue]:
         """ATen-level names (``torch.export``): what the dynamo ONNX exporter names values."""
+        from trtforge.compat import torch_after_tensorflow
+
+        torch_after_tensorflow()  # torch.export imports triton, which crashes after TensorFlow
         import torch
 
         program = torch.export.export(self.module, tuple(args))
@@ -425,6 +428,9 @@ class TorchRunner(SourceRunner):
 
     def _decomposed(self, args: list[Any]) -> dict[str, SourceValue]:
         """Core-ATen names (``torch.export`` + decompositions), as the dynamo exporter's graph."""
+        from trtforge.compat import torch_after_tensorflow
+
+        torch_after_tensorflow()
         import torch
 
         program = torch.export.export(self.module, tuple(args)).run_decompositions()

@@ -149,6 +149,9 @@ def _explain(exc: BaseException) -> str:
 
 def capture(module: Any, spec: Any) -> Captured:
     """Export ``module`` for the shapes in ``spec`` and decompose it to core ATen."""
+    from trtforge.compat import torch_after_tensorflow
+
+    torch_after_tensorflow()  # torch.export imports triton, which crashes after TensorFlow
     import torch
 
     label = module_label(module)
