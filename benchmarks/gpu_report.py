@@ -242,8 +242,8 @@ def engine_unit(model: Any, route: str, precision: str, iterations: int, warmup:
             raw = {"error": _error(exc)}
         rows.append({**base, "name": f"raw TensorRT loop, {route} {precision} plan", "batch": batch,
                      "cuda_graph": False, "raw_loop": True, **raw})
-    if save_to is not None:  # e.g. for `trtforge profile` afterwards
-        engine.save(save_to / f"resnet50_{route}_{precision}.engine")
+    if save_to is not None and precision == "fp16":  # for `trtforge profile` afterwards
+        engine.save(save_to / f"resnet50_{route}_{precision}.engine", snapshot=True)
     engine.extras.clear()  # free the runners (device memory) before the next engine
     return rows
 
@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precisions", default=",".join(PRECISIONS))
     parser.add_argument("--units", default="engines,rebuild,baselines",
                         help="what to run: engines (route x precision), rebuild (timing cache), baselines")
-    parser.add_argument("--save-engines", default="", help="folder to save each engine in")
+    parser.add_argument("--save-engines", default="", help="folder to save the fp16 engines in")
     parser.add_argument("--resume", action="store_true", help="keep the units already in --out")
     parser.add_argument("--deadline", type=float, default=0, help="start no new unit after this many seconds")
     args = parser.parse_args(argv)
