@@ -118,3 +118,12 @@ def tiny_model() -> Any:
     from tiny_route import TinyModel
 
     return TinyModel()
+
+
+def test_inspector_json_with_raw_control_characters() -> None:
+    """TensorRT 8.6's inspector writes the ONNX parser's metadata separators (\\x1f) raw inside
+    JSON strings (seen on the H200): the layers must still be read, with their types."""
+    text = '{"Layers": [{"Name": "conv1 + relu1", "LayerType": "CaskConvolution", ' \
+           '"Metadata": "[ONNX Layer: conv1]\x1f[ONNX Layer: relu1]"}]}'
+    info = parse_engine_information(text)
+    assert info["conv1 + relu1"]["LayerType"] == "CaskConvolution"

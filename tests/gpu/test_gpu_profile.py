@@ -71,7 +71,8 @@ def test_profile_cli_writes_json(engine: Any, tmp_path: Path) -> None:
     out = tmp_path / "profile.json"
     result = subprocess.run([sys.executable, "-m", "trtforge", "profile", str(path), "--batch",
                              str(BATCH), "--iterations", "5", "--top", "8", "-o", str(out)],
-                            capture_output=True, text=True, env=dict(os.environ), timeout=600)
+                            capture_output=True, text=True, encoding="utf-8", errors="replace",
+                            env=dict(os.environ), timeout=600)
     assert result.returncode == 0, result.stderr
     assert "others" in result.stdout and "mapped to source ops" in result.stdout
     data = json.loads(out.read_text())

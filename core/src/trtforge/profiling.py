@@ -103,7 +103,9 @@ def parse_engine_information(text: str | None) -> dict[str, dict[str, Any]]:
     if not text:
         return {}
     try:
-        data = json.loads(text)
+        # strict=False: TensorRT 8.6 writes raw control characters inside strings (the ONNX
+        # parser's layer metadata separators), which strict JSON refuses.
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         log.warning("engine inspector output is not JSON (%s); no fused-layer details", exc)
         return {}
