@@ -320,7 +320,7 @@ def test_7_sigterm_unwinds_so_finally_blocks_run() -> None:
 
     previous = signal.getsignal(signal.SIGTERM)
     try:
-        terminate_cleanly()
+        assert terminate_cleanly() is previous
         with pytest.raises(SystemExit) as caught:
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(1)
