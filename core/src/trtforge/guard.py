@@ -57,6 +57,8 @@ def refuse_output_over_sources(output: str | os.PathLike[str], sources: Iterable
         if not text or text.startswith("torchvision:"):
             continue
         src_path = _resolved(re.sub(r"(\.py):[A-Za-z_][\w.]*$", r"\1", text))
+        if not os.path.lexists(src_path):
+            continue  # nothing there to lose (e.g. the source of a cached engine, moved since)
         real_src = Path(os.path.realpath(src_path))
         inside = real_out == real_src or real_src in real_out.parents or out == src_path
         if inside or _same_file(out, src_path):
