@@ -320,7 +320,7 @@ def test_7_sigterm_unwinds_so_finally_blocks_run() -> None:
 
     previous = signal.getsignal(signal.SIGTERM)
     try:
-        terminate_cleanly()
+        assert terminate_cleanly() is previous
         with pytest.raises(SystemExit) as caught:
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(1)
@@ -450,3 +450,16 @@ def test_5_ctrl_c_inside_a_parser_callback_is_not_swallowed(tmp_path: Path,
     with pytest.raises(KeyboardInterrupt):
         trtforge.convert(model, backend="onnx_trt", target="sm89", cache=False)
     assert fired["n"] >= 1
+
+
+def test_10_an_edited_precision_does_not_loosen_the_check(tmp_path: Path, capsys: Any) -> None:
+    model = tiny_onnx(tmp_path / "tiny.onnx")
+    engine = tmp_path / "t.engine"
+    assert cli(capsys, *convert_args(model, engine, None, "--snapshot"))[0] == 0
+    meta = json.loads(sidecar_path(engine).read_text())
+    meta["precision"] = "int8"  # claimed only: the network holds no INT8 tensor
+    sidecar_path(engine).write_text(json.dumps(meta))
+    code, out, _ = cli(capsys, "check", model, engine, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["precision"] == "fp32"
+    assert any("claims int8" in note for note in report["notes"])

@@ -264,7 +264,12 @@ class EngineCache:
         if not self.root.is_dir():
             raise CacheError(f"{self.root} is not a folder, so not a trtforge engine cache",
                              hint=f"check --cache-dir / {CACHE_ENV}")
-        if not self.is_cache():
+        try:
+            owned = self.is_cache()
+        except OSError as exc:
+            raise CacheError(f"cannot read the engine cache {self.root}: {exc.strerror or exc}",
+                             hint="check the folder's permissions") from None
+        if not owned:
             raise CacheError(
                 f"{self.root} is not a trtforge engine cache (no {MARKER_NAME} marker and no "
                 f"entries); nothing removed",
@@ -272,7 +277,12 @@ class EngineCache:
         with self._flock("cache.lock", exclusive=True):
             count = 0
             for entry in self._entry_dirs():
-                shutil.rmtree(entry)
+                try:
+                    shutil.rmtree(entry)
+                except OSError as exc:
+                    raise CacheError(f"cannot remove the cache entry {entry}: {exc.strerror or exc}",
+                                     hint="check the folder's permissions; removed "
+                                     f"{count} entr{'y' if count == 1 else 'ies'} so far") from None
                 count += 1
             for shard in self.root.iterdir():
                 if shard.is_dir() and _SHARD.fullmatch(shard.name):

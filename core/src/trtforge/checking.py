@@ -83,14 +83,28 @@ def tolerance_for(precision: str | None) -> Tolerance:
     return TOLERANCES.get(str(precision or "fp32").lower(), TOLERANCES["fp32"])
 
 
-def _precision(given: str | None, engine_precision: str | None, snapshot: Any) -> str:
-    """The precision whose tolerance applies; an unknown one is a usage error, not fp32."""
+_LOOSENESS = {"fp32": 0, "fp16": 1, "bf16": 1, "int8": 2}
+
+
+def _precision(given: str | None, engine_precision: str | None, snapshot: Any) -> tuple[str, str | None]:
+    """The precision whose tolerance applies (and a note); an unknown one is a usage error.
+
+    The engine's precision is only claimed by its sidecar: where the network itself holds no
+    tensor of that precision (an edited sidecar, or an "int8" engine without INT8), the
+    network's own, stricter precision applies.
+    """
     precision = str(given or engine_precision or snapshot_precision(snapshot)).lower()
     if precision not in TOLERANCES:
         what = "--precision" if given else "the engine's precision"
         raise UsageError(f"{what} {precision!r} has no tolerance policy",
                          hint=f"use one of {', '.join(TOLERANCES)}")
-    return precision
+    if given or not engine_precision:
+        return precision, None
+    network = snapshot_precision(snapshot)
+    if _LOOSENESS.get(precision, 0) > _LOOSENESS.get(network, 0):
+        return network, (f"the sidecar claims {precision}, but the network holds no {precision} "
+                         f"tensor: checked at the {network} tolerance")
+    return precision, None
 
 
 # --- metrics --------------------------------------------------------------------------
@@ -827,12 +841,13 @@ def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision:
     inputs at each profile's opt shape.
     """
     snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision = _precision(precision, engine_precision, snapshot)
+    precision, claimed = _precision(precision, engine_precision, snapshot)
     explicit = tolerance is not None
     tolerance = tolerance or tolerance_for(precision)
     feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
         else default_inputs(snapshot, seed)
     runner, source_out, network_out, _, notes = _run_both(model, snapshot, feeds)
+    notes[:0] = [claimed] if claimed else []
     tolerances = [tolerance] * len(source_out)
     if not explicit and precision in NATIVE_BASELINE_PRECISIONS:
         tolerances = _native_tolerances(runner, feeds, [s["name"] for s in snapshot.inputs],
@@ -849,11 +864,12 @@ def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
                  seed: int = 0) -> LayerwiseReport:
     """Compare every network tensor that maps to a source value; find the first divergence."""
     snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision = _precision(precision, engine_precision, snapshot)
+    precision, claimed = _precision(precision, engine_precision, snapshot)
     tolerance = tolerance or tolerance_for(precision)
     feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
         else default_inputs(snapshot, seed)
     runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep="all")
+    notes[:0] = [claimed] if claimed else []
     outputs = [compare_arrays(name, ref, got, tolerance)
                for (name, got), ref in zip(network_out.items(), source_out)]
     report = CheckReport(passed=all(m.passed for m in outputs), precision=precision,

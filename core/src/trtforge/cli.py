@@ -474,10 +474,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     _setup_logging(debug, "-v" in argv or "--verbose" in argv)
-    from trtforge.guard import clean_stale_work_dirs, terminate_cleanly
+    from trtforge.guard import clean_stale_work_dirs, restore_sigterm, terminate_cleanly
 
-    terminate_cleanly()  # SIGTERM unwinds like Ctrl-C: work and staging folders are removed
+    previous = terminate_cleanly()  # SIGTERM unwinds like Ctrl-C: work/staging folders removed
     clean_stale_work_dirs()  # leftovers of killed runs
+    try:
+        return _main(argv, debug)
+    finally:
+        restore_sigterm(previous)
+
+
+def _main(argv: list[str], debug: bool) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -488,17 +495,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrtforgeError as exc:
         if debug:
             raise
-        sys.stderr.write(f"error: {exc.message}\n")
+        sys.stderr.write(f"error: {_one_line(exc.message)}\n")
         if exc.hint:
-            sys.stderr.write(f"hint: {exc.hint}\n")
+            sys.stderr.write(f"hint: {_one_line(exc.hint)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write("interrupted: nothing was written\n")
         return 130
     except Exception as exc:
         if debug:
             raise
-        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {_one_line(str(exc))}\n")
         sys.stderr.write("hint: rerun with --debug for the traceback and report it\n")
         return 1
 
+
+def _one_line(text: str) -> str:
+    """Messages quoting other tools (parsers, onnxruntime) may span lines; the CLI prints one."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())

@@ -6,7 +6,6 @@ reference executor and the model in its own framework (see :mod:`trtforge.check`
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from trtforge.errors import UsageError

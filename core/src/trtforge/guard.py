@@ -57,6 +57,8 @@ def refuse_output_over_sources(output: str | os.PathLike[str], sources: Iterable
         if not text or text.startswith("torchvision:"):
             continue
         src_path = _resolved(re.sub(r"(\.py):[A-Za-z_][\w.]*$", r"\1", text))
+        if not os.path.lexists(src_path):
+            continue  # nothing there to lose (e.g. the source of a cached engine, moved since)
         real_src = Path(os.path.realpath(src_path))
         inside = real_out == real_src or real_src in real_out.parents or out == src_path
         if inside or _same_file(out, src_path):
@@ -166,16 +168,27 @@ def clean_stale_work_dirs(root: str | os.PathLike[str] | None = None) -> int:
     return removed
 
 
-def terminate_cleanly() -> None:
-    """Turn SIGTERM into SystemExit(143) so ``finally`` blocks remove work and staging folders."""
+def terminate_cleanly() -> Any:
+    """Turn SIGTERM into SystemExit(143) so ``finally`` blocks remove work and staging folders.
+
+    Returns the previous handler (for ``restore_sigterm``), or None where none was installed.
+    """
 
     def handler(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)
 
     try:
-        signal.signal(signal.SIGTERM, handler)
+        return signal.signal(signal.SIGTERM, handler)
     except (ValueError, OSError):  # not the main thread
-        pass
+        return None
+
+
+def restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        try:
+            signal.signal(signal.SIGTERM, previous)
+        except (ValueError, OSError):
+            pass
 
 
 def check_output_file(path: str | os.PathLike[str], what: str = "output") -> Path:

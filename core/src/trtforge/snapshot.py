@@ -233,11 +233,13 @@ class Snapshot:
             with np.load(io.BytesIO(weights), allow_pickle=False) as archive:
                 arrays = {k: archive[k] for k in archive.files}
         except Exception as exc:  # zipfile/numpy raise many kinds for a corrupt archive
-            raise EngineFileError(f"{where}: the snapshot weights cannot be read ({type(exc).__name__}: {exc})",
+            raise EngineFileError(f"{where}: the snapshot weights cannot be read "
+                                  f"({type(exc).__name__}: {exc})",
                                   hint="the .npz file is corrupt; convert the model again") from None
         snapshot = cls(graph=data, weights=arrays)
         binding = data.get("binding")
-        if isinstance(binding, dict) and binding.get("weights_sha256") not in (None, snapshot.weights_digest()):
+        recorded = binding.get("weights_sha256") if isinstance(binding, dict) else None
+        if recorded is not None and recorded != snapshot.weights_digest():
             raise EngineFileError(f"{where}: the snapshot weights (.npz) belong to another snapshot",
                                   hint="copy the .snapshot.json and .snapshot.npz of one conversion "
                                   "together, or convert again")

@@ -90,3 +90,17 @@ def test_bad_calibration_file_in_compare(scene: Any, artifacts: dict[str, Path],
     else:
         scene.assert_failure(1, "tiny.onnx")  # every conversion failed: the row says why
         assert "calibration batch" in scene.out
+
+
+@pytest.mark.parametrize("name, fragment", [("wrong-spatial", "shape 2x3x9x9"), ("nan-last", "batch 3"),
+                                            ("wrong-rank", "shape 2x3x8"), ("strings", "not numbers")])
+def test_bad_calibration_batches_in_torch2trt(scene: Any, name: str, fragment: str) -> None:
+    import torch
+
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+    make, _ = BATCHES[name]
+    with pytest.raises(UsageError) as caught:
+        trtforge.convert(module, backend="torch2trt", precision="int8", inputs=[torch.zeros(1, 3, 8, 8)],
+                         calibration=Calibration(data=make(), batch_size=2), target="sm89", cache=False)
+    assert fragment in caught.value.message and caught.value.hint
+    assert not list(scene.tmpdir.glob("trtforge-*"))  # torch keeps its own inductor folder there

@@ -149,7 +149,8 @@ def test_hostile_compare_out(scene: Any, artifacts: dict[str, Path], out: str) -
     (["--precisions", "fp7"], "fp7"), (["--backends", "nope"], "nope"), (["--precisions", ""], "precision"),
     (["--backends", ","], "backend"),
 ])
-def test_hostile_compare_lists(scene: Any, artifacts: dict[str, Path], extra: list[str], subject: str) -> None:
+def test_hostile_compare_lists(scene: Any, artifacts: dict[str, Path], extra: list[str],
+                               subject: str) -> None:
     model = scene.copy(artifacts["model"])
     scene.run("compare", model, "--target", "sm89", "--no-cache", "--no-baselines",
               *extra).assert_failure(2, subject)

@@ -17,13 +17,15 @@ from trtforge.cache import EngineCache
 
 def _env(tmp: Path, cache: Path) -> dict[str, str]:
     root = Path(__file__).resolve().parents[3]
-    paths = [root / "core" / "src", root / "plugins" / "onnx_trt" / "src", root / "plugins" / "torch2trt" / "src"]
+    paths = [root / "core" / "src", root / "plugins" / "onnx_trt" / "src",
+             root / "plugins" / "torch2trt" / "src"]
     return {**os.environ, "TMPDIR": str(tmp), "TRTFORGE_CACHE_DIR": str(cache),
             "PYTHONPATH": os.pathsep.join(map(str, paths))}
 
 
 def _convert_cmd(model: Path, out: Path | None, *extra: str) -> list[str]:
-    cmd = [sys.executable, "-m", "trtforge", "convert", str(model), "--backend", "onnx_trt", "--target", "sm89"]
+    cmd = [sys.executable, "-m", "trtforge", "convert", str(model), "--backend", "onnx_trt",
+           "--target", "sm89"]
     return cmd + (["-o", str(out)] if out else []) + list(extra)
 
 
@@ -49,7 +51,8 @@ def test_clear_waits_for_writers(scene: Any, artifacts: dict[str, Path], hold: s
     assert done == [1] and EngineCache(cache).entries() == []
 
 
-def test_concurrent_converts_and_clears_never_fail_a_build(tmp_path: Path, artifacts: dict[str, Path]) -> None:
+def test_concurrent_converts_and_clears_never_fail_a_build(tmp_path: Path,
+                                                           artifacts: dict[str, Path]) -> None:
     tmp, cache = tmp_path / "tmp", tmp_path / "cache"
     tmp.mkdir()
     env = _env(tmp, cache)

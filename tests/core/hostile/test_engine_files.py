@@ -153,3 +153,50 @@ def test_poisoned_engine_file_is_refused(scene: Any, artifacts: dict[str, Path],
     POISONS[poison](scene, engine)
     args = [command, engine] if command != "check" else [command, model, engine]
     scene.run(*args).assert_failure(1, "t.engine")
+
+
+def _graph(engine: Path) -> Path:
+    return Path(str(engine) + ".snapshot.json")
+
+
+def _weights(engine: Path) -> Path:
+    return Path(str(engine) + ".snapshot.npz")
+
+
+def _unbind(engine: Path) -> None:
+    graph = json.loads(_graph(engine).read_text())
+    del graph["binding"]
+    _graph(engine).write_text(json.dumps(graph))
+
+
+def _edit_weights(engine: Path) -> None:
+    import numpy as np
+
+    with np.load(_weights(engine)) as archive:
+        arrays = {k: archive[k] + 1 for k in archive.files}
+    np.savez(_weights(engine), **arrays)
+
+
+SNAPSHOT_POISONS: dict[str, Callable[[Path], None]] = {
+    "graph-garbage": lambda e: _graph(e).write_text("{garbage"),
+    "graph-list": lambda e: _graph(e).write_text("[]"),
+    "graph-deep": lambda e: _graph(e).write_text("[" * 60000 + "]" * 60000),
+    "graph-other-format": lambda e: _graph(e).write_text('{"format": "x", "version": 1}'),
+    "graph-no-layers": lambda e: _graph(e).write_text(json.dumps(
+        {**json.loads(_graph(e).read_text()), "layers": None})),
+    "graph-unbound": _unbind,
+    "weights-garbage": lambda e: _weights(e).write_bytes(b"garbage"),
+    "weights-empty": lambda e: _weights(e).write_bytes(b""),
+    "weights-edited": _edit_weights,
+    "weights-fifo": lambda e: (_weights(e).unlink(), os.mkfifo(_weights(e))),
+}
+
+
+@pytest.mark.parametrize("command", [["check"], ["debug", "layers"]], ids=["check", "debug"])
+@pytest.mark.parametrize("poison", sorted(SNAPSHOT_POISONS))
+def test_poisoned_snapshot_beside_the_engine_is_refused(scene: Any, artifacts: dict[str, Path],
+                                                        command: list[str], poison: str) -> None:
+    engine = scene.copy_engine(artifacts)
+    model = scene.copy(artifacts["model"])
+    SNAPSHOT_POISONS[poison](engine)
+    scene.run(*command, model, engine).assert_failure(1, "t.engine")
