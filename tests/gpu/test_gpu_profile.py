@@ -19,30 +19,9 @@ BATCH = 4
 ITERATIONS = 20
 
 
-def _first_torch_route() -> str | None:
-    from trtforge.backends import registry
-    from trtforge.sources import ModelSource
-
-    probe = ModelSource(kind="torch-module", model=None, fingerprint="", name="probe")
-    routes = [b.name for b in registry().candidates(probe)[0]]
-    return routes[0] if routes else None
-
-
 @pytest.fixture(scope="module")
-def engine() -> Any:
-    torch = pytest.importorskip("torch")
-    torchvision = pytest.importorskip("torchvision")
-    if not torch.cuda.is_available():
-        pytest.skip("PyTorch has no CUDA device")
-    import trtforge
-
-    route = _first_torch_route()
-    if route is None:
-        pytest.skip("no installed route accepts torch modules")
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None).eval()
-    x = torch.randn(BATCH, 3, 224, 224, generator=torch.Generator().manual_seed(1))
-    return trtforge.convert(model, backend=route, inputs=[x], cache=False)
+def engine(resnet18_fp32: tuple[Any, Any, Any]) -> Any:
+    return resnet18_fp32[2]
 
 
 def test_profile_times_layers_and_maps_them_to_source_ops(engine: Any) -> None:

@@ -15,6 +15,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from gpu_support import torch_routes
+
 pytestmark = pytest.mark.gpu
 
 MODELS = ("resnet50", "mobilenet_v2")
@@ -24,22 +26,6 @@ BATCH = 16
 
 def _opt_level() -> int:
     return int(os.environ.get("TRTFORGE_GPU_OPT_LEVEL", "1"))
-
-
-def _torch_routes() -> list[str]:
-    from trtforge.backends import registry
-    from trtforge.sources import ModelSource
-
-    probe = ModelSource(kind="torch-module", model=None, fingerprint="", name="probe")
-    return [b.name for b in registry().candidates(probe)[0]]
-
-
-@pytest.fixture(scope="module")
-def torch_cuda() -> Any:
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("PyTorch has no CUDA device")
-    return torch
 
 
 @pytest.fixture(scope="module", params=MODELS)
@@ -68,7 +54,7 @@ def first_route_engine(model: Any) -> Any:
     import trtforge
     from trtforge import InputSpec
 
-    routes = _torch_routes()
+    routes = torch_routes()
     if not routes:
         pytest.skip("no installed route accepts torch modules")
     spec = InputSpec(None, min=(1, 3, 224, 224), opt=(4, 3, 224, 224), max=(8, 3, 224, 224))
@@ -89,7 +75,7 @@ def _reference(model: Any, x: Any, torch: Any) -> Any:
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)
-@pytest.mark.parametrize("route", _torch_routes() or ["<none installed>"])
+@pytest.mark.parametrize("route", torch_routes() or ["<none installed>"])
 def test_route_runs_and_agrees_with_pytorch(route: str, precision: str, model: Any, torch_cuda: Any,
                                             tmp_path: Path) -> None:
     import trtforge

@@ -32,6 +32,8 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
+from gpu_support import torch_routes
+
 pytestmark = pytest.mark.gpu
 
 FIXTURES = Path(os.environ.get("TRTFORGE_GPU_FIXTURES", "/tmp/fx")).expanduser()
@@ -159,22 +161,6 @@ def tolerance_bound(precision: str, ref: np.ndarray) -> float:
 
 
 # --- model4 through every installed torch route ---------------------------------------------
-def _torch_routes() -> list[str]:
-    from trtforge.backends import registry
-    from trtforge.sources import ModelSource
-
-    probe = ModelSource(kind="torch-module", model=None, fingerprint="", name="probe")
-    return [b.name for b in registry().candidates(probe)[0]]
-
-
-@pytest.fixture(scope="module")
-def torch_cuda() -> Any:
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("PyTorch has no CUDA device")
-    return torch
-
-
 @pytest.fixture(scope="module")
 def model4(torch_cuda: Any) -> Any:
     """Seed model4 built here with the manifest's zoo arguments (torch only: no TensorFlow)."""
@@ -231,7 +217,7 @@ def _model4_calibration(torch: Any, shape: tuple[int, ...]) -> Any:
 
 
 @pytest.mark.parametrize("precision", TORCH_PRECISIONS)
-@pytest.mark.parametrize("route", _torch_routes() or ["<none installed>"])
+@pytest.mark.parametrize("route", torch_routes() or ["<none installed>"])
 def test_model4_routes_agree_with_pytorch_on_gpu(route: str, precision: str, model4: Any,
                                                  model4_reference: tuple[np.ndarray, np.ndarray],
                                                  torch_cuda: Any) -> None:

@@ -19,31 +19,10 @@ BATCH = 4
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _first_torch_route() -> str | None:
-    from trtforge.backends import registry
-    from trtforge.sources import ModelSource
-
-    probe = ModelSource(kind="torch-module", model=None, fingerprint="", name="probe")
-    routes = [b.name for b in registry().candidates(probe)[0]]
-    return routes[0] if routes else None
-
-
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Path]:
+def converted(resnet18_fp32: tuple[Any, Any, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Path]:
     """(model, x, engine path saved with its snapshot), fp32 without TF32."""
-    torch = pytest.importorskip("torch")
-    torchvision = pytest.importorskip("torchvision")
-    if not torch.cuda.is_available():
-        pytest.skip("PyTorch has no CUDA device")
-    import trtforge
-
-    route = _first_torch_route()
-    if route is None:
-        pytest.skip("no installed route accepts torch modules")
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None).eval()
-    x = torch.randn(BATCH, 3, 224, 224, generator=torch.Generator().manual_seed(1))
-    engine = trtforge.convert(model, backend=route, inputs=[x], cache=False, tf32=False)
+    model, x, engine = resnet18_fp32
     path = engine.save(tmp_path_factory.mktemp("snapbuild") / "r18.engine", snapshot=True)
     return model, x, path
 
