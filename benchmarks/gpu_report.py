@@ -9,8 +9,11 @@ row), and a rebuild with the timing cache. It prints the ratios the speed target
 (README, issue "Real TensorRT on a real GPU") and says by how much a target is missed.
 
 Engines are built with two optimization profiles: batch 1 exactly (latency) and
-``min 2, opt 512, max 1024`` (throughput): the opt shape decides the tactics, and a large one is
-what throughput needs (measured: fp16 at bs256 35.8k img/s with opt 256, 41.6k with opt 512).
+``min 2, opt 256, max 256`` (throughput; ``TRTFORGE_BENCH_PROFILE=min,opt,max`` changes it and
+``TRTFORGE_BENCH_LATENCY_PROFILE=0`` drops the batch-1 one). The opt shape decides the tactics:
+an opt of 512 gave fp16 41.6k img/s at bs256 where 256 gave 40.7k, but a build with profiles 1 and
+2/512/1024 took over 4 minutes on the H200 for fp16 alone (2026-12-01), against 104 s for one
+1/256/256 profile; the default keeps the whole report inside a device session.
 
 Every finished unit (baselines, one route x precision) is written to ``--out`` at once, so a run
 cut short (a 10-minute device call) resumes with ``--resume`` where it stopped; ``--deadline``
@@ -34,7 +37,7 @@ from typing import Any, Callable
 
 PRECISIONS = ("fp32", "fp16", "int8")
 LATENCY_BATCH = 1
-THROUGHPUT = tuple(int(v) for v in os.environ.get("TRTFORGE_BENCH_PROFILE", "2,512,1024").split(","))
+THROUGHPUT = tuple(int(v) for v in os.environ.get("TRTFORGE_BENCH_PROFILE", "2,256,256").split(","))
 THROUGHPUT_BATCHES = tuple(b for b in (256, 1024) if b <= THROUGHPUT[2])
 LATENCY_PROFILE = os.environ.get("TRTFORGE_BENCH_LATENCY_PROFILE", "1") != "0"
 MLPERF_H200_OFFLINE = 94_620          # img/s, ResNet50 INT8, MLPerf Inference (TensorRT 10.2)
