@@ -29,3 +29,16 @@ def tensorrt() -> Any:
     from trtforge.trt import get_tensorrt
 
     return get_tensorrt()
+
+
+@pytest.fixture
+def sigint_raises() -> Any:
+    """Python's own SIGINT handler (KeyboardInterrupt) for the test, restored after.
+
+    A shell starts background jobs with SIGINT ignored, and Python keeps that (``make test &``
+    in a script): a simulated Ctrl-C then does nothing and the test would wrongly fail."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -224,7 +224,7 @@ def test_4_corrupt_cached_snapshot_is_evicted_and_rebuilt(tmp_path: Path, capsys
 
 # --- 5. Ctrl-C during a build -----------------------------------------------------------
 def test_5_ctrl_c_during_the_tensorrt_build_is_raised_and_nothing_is_written(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, sigint_raises: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from trtforge import trt as trt_module
 
     model = tiny_onnx(tmp_path / "tiny.onnx")
@@ -431,6 +431,7 @@ def test_10_files_get_umask_permissions_and_edited_versions_are_caught(tmp_path:
 
 
 def test_5_ctrl_c_inside_a_parser_callback_is_not_swallowed(tmp_path: Path,
+                                                           sigint_raises: None,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from trtforge import trt as trt_module
 

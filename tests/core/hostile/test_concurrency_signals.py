@@ -78,6 +78,7 @@ def test_concurrent_converts_and_clears_never_fail_a_build(tmp_path: Path,
 
 
 def test_ctrl_c_during_build_exits_130_and_writes_nothing(scene: Any, artifacts: dict[str, Path],
+                                                          sigint_raises: None,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from trtforge import trt as trt_module
 
