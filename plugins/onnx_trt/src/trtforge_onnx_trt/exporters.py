@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from trtforge.errors import BackendUnavailableError, ConversionError, ModelSourceError, UsageError
 
+from trtforge_onnx_trt.opsets import default_opset
 from trtforge_onnx_trt.options import RouteOptions
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ def export_torch(source: "ModelSource", spec: "BuildSpec", options: RouteOptions
     if use_dynamo:
         try:
             model = _export_dynamo(torch, module, examples, names, outputs, dynamic, options.opset)
-            ctx.note(f"exported with torch.onnx.export(dynamo=True), opset {_opset(model)}")
+            ctx.note(f"exported with torch.onnx.export(dynamo=True), opset {default_opset(model)}")
             return model
         except Exception as exc:  # the exporter raises many kinds; the fallback is the answer
             errors.append(f"dynamo exporter: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
@@ -242,10 +243,6 @@ def export_torch(source: "ModelSource", spec: "BuildSpec", options: RouteOptions
            else f" ({why_torchscript})" if old_parser and options.torch_exporter == "auto" else "")
     ctx.note(f"exported with the TorchScript ONNX exporter, opset {options.opset}{why}")
     return model
-
-
-def _opset(model: Any) -> int:
-    return next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
 def _export_dynamo(torch: Any, module: Any, examples: tuple[Any, ...], names: list[str],

@@ -14,6 +14,8 @@ from typing import Any, Callable, Sequence
 
 from trtforge.errors import UsageError
 
+from trtforge_onnx_trt.opsets import default_opset
+
 log = logging.getLogger(__name__)
 
 # Q/DQ with per-channel axes, the FP16 converter and onnxruntime's quantizer need opset 13+.
@@ -40,13 +42,6 @@ class PassResult:
 def _op_counts(nodes: Sequence[Any]) -> str:
     counts = Counter(n.op_type for n in nodes)
     return ", ".join(f"{op} x{k}" for op, k in counts.most_common())
-
-
-def default_opset(model: Any) -> int:
-    for entry in model.opset_import:
-        if entry.domain in ("", "ai.onnx"):
-            return int(entry.version)
-    return 1
 
 
 # --- opset-upgrade ------------------------------------------------------------------------
