@@ -41,12 +41,10 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
 
 
 def default_target(target: str | None) -> str | None:
-    """The target to build for: the one given, this GPU, or sm89 on a machine without one."""
-    if target:
-        return target
-    from trtforge.gpu import probe_gpus
+    """The target to build for: the one given, this GPU, or sm89 where TensorRT-RTX has no GPU."""
+    from trtforge.comparison import default_target as resolve
 
-    return None if probe_gpus().found else "sm89"
+    return resolve(target)
 
 
 def _load_labelled(path: str | None) -> Any:

@@ -21,6 +21,32 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PRECISIONS = ("fp32", "fp16", "int8")
 EVAL_BATCH = 64
+FALLBACK_TARGET = "sm89"  # what the demo and the CLI build for where nothing else is known
+
+
+def default_target(target: str | None, *, facts: Any = None, gpus: Any = None) -> str | None:
+    """The target given; else ``sm89`` only where TensorRT needs one named (TensorRT-RTX on a
+    machine without a GPU); else None, so the adapter builds for this machine's GPU.
+
+    ``facts`` (:class:`trtforge.trt.TrtFacts`) and ``gpus`` (:class:`trtforge.gpu.GpuProbe`)
+    default to this machine's.
+    """
+    if target:
+        return str(target)
+    if facts is None:
+        from trtforge.trt import get_tensorrt
+
+        try:
+            facts = get_tensorrt().facts
+        except TrtforgeError:
+            return None  # no TensorRT: the conversion itself says so, with its hint
+    if not facts.ahead_of_time_targets:
+        return None  # full TensorRT builds for the GPU it runs on, whichever that is
+    if gpus is None:
+        from trtforge.gpu import probe_gpus
+
+        gpus = probe_gpus()
+    return None if gpus.found else FALLBACK_TARGET
 
 
 class _NotMeasured(Exception):
@@ -226,7 +252,7 @@ def compare(
     backends: Sequence[str] | str | None = None,
     precisions: Sequence[str] | str = DEFAULT_PRECISIONS,
     data: Any = None,
-    target: str | None = "sm89",
+    target: str | None = None,
     *,
     inputs: Sequence[Any] | None = None,
     calibration: Any = None,
