@@ -152,3 +152,27 @@ def test_passes_are_listed_and_individually_disabled(caplog: pytest.LogCaptureFi
     assert "pass onnxslim: disabled" in caplog.text and "pass fold-flatten-shape: folded" in caplog.text
     with pytest.raises(UsageError, match="unknown pass"):
         passes.run_passes(model, disabled=["no-such-pass"])
+
+
+def test_onnxslim_failure_is_a_route_failure_auto_moves_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """onnxslim giving up used to raise a UsageError, which stopped backend="auto" at onnx_trt."""
+    import onnxslim
+    import torch
+
+    import trtforge
+    from trtforge.errors import AllRoutesFailedError, ConversionError
+
+    monkeypatch.setattr(onnxslim, "slim", lambda model, *a, **k: None)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ConversionError, match="onnxslim could not process"):
+        trtforge.convert(model, backend="onnx_trt", inputs=[x], target="sm89", cache=False)
+    try:
+        engine = trtforge.convert(model, backend="auto", inputs=[x], target="sm89", cache=False)
+    except AllRoutesFailedError as exc:  # no other route for torch modules is installed
+        failures = exc.failures
+    else:
+        assert engine.route != "onnx_trt"
+        failures = engine.metadata["fallbacks"]
+    assert "onnxslim could not process" in failures["onnx_trt"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from trtforge.calibration import Calibration, CalibrationCache, as_calibration
 from trtforge.calibration_methods import Method, RangeRecorder
-from trtforge.errors import UsageError
+from trtforge.errors import ConversionError, UsageError
 
 from trtforge_torch2trt import ROUTE
 from trtforge.accuracy_control import MAX_SAMPLES, AccuracyReport, min_cosine_option
@@ -118,8 +118,8 @@ def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
         ctx.note(f"int8: {method.label} calibration of {len(ranges)} tensors on {count} batch(es)")
     missing = cache.missing(keys)
     if missing:
-        raise UsageError(f"calibration recorded no range for {missing[:5]}",
-                         hint="check that the calibration batches match the model inputs")
+        raise ConversionError(f"calibration recorded no range for {missing[:5]}", route="torch2trt",
+                              hint="check that the calibration batches match the model inputs")
     ranges = {k: cache.ranges[k] for k in keys}
     names = {op.node for op in ops}
     if cache.unquantized is None and min_cosine > 0 and (samples or calibration.data is not None):
