@@ -52,17 +52,22 @@ class BuildSpec:
             "target": self.target.name if self.target else None,
             "settings": self.settings.key_dict(),
             "options": {k: repr(v) for k, v in sorted(self.options.items())},
-            "calibration": _calibration_key(self.calibration),
+            # Only INT8 builds read calibration data.
+            "calibration": (_calibration_key(self.calibration)
+                            if self.precision is Precision.INT8 else None),
         }
 
 
 def _calibration_key(calibration: Any) -> str | None:
+    """The calibration's content (data digest, method, batching), never an object's id()."""
     if calibration is None:
         return None
     key = getattr(calibration, "cache_key", None)
     if callable(key):
         return str(key())
-    return f"{type(calibration).__module__}.{type(calibration).__qualname__}@{id(calibration)}"
+    from trtforge.calibration import as_calibration
+
+    return as_calibration(calibration).cache_key()  # type: ignore[union-attr]
 
 
 def _split_inputs(inputs: Iterable[Any] | None) -> tuple[tuple[InputSpec, ...], tuple[Any, ...] | None]:
@@ -116,8 +121,14 @@ def make_spec(
     if workspace_bytes is not None and (not isinstance(workspace_bytes, int) or workspace_bytes <= 0):
         raise UsageError(f"workspace must be a positive size, got {workspace_bytes!r}",
                          hint="e.g. --workspace 1024 (MiB)")
+    parsed = Precision.parse(precision)
+    if parsed is Precision.INT8 and calibration is not None:
+        from trtforge.calibration import as_calibration
+
+        # One Calibration for key and routes: a generator read for the key is not used up.
+        calibration = as_calibration(calibration)
     return BuildSpec(
-        precision=Precision.parse(precision),
+        precision=parsed,
         inputs=specs,
         example_inputs=examples,
         calibration=calibration,
