@@ -311,7 +311,9 @@ def _savedmodel_runner(source: Any) -> NativeRunner:
 
     # The closure holds ``loaded``: a signature outlived by its object loses its variables.
     loaded = tf.saved_model.load(str(source.model))
-    names = list(loaded.signatures["serving_default"].structured_input_signature[1])
+    from trtforge.tf_sources import savedmodel_input_names
+
+    names = savedmodel_input_names(loaded.signatures["serving_default"])  # check's order
 
     def run(batch: Sequence[Any]) -> list[Any]:
         feed = {n: tf.constant(_to_numpy(b)) for n, b in zip(names, batch)}

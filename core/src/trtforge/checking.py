@@ -548,7 +548,9 @@ class SavedModelRunner(SourceRunner):
     def run(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
         import tensorflow as tf
 
-        names = sorted(self.fn.structured_input_signature[1])
+        from trtforge.tf_sources import savedmodel_input_names
+
+        names = savedmodel_input_names(self.fn)
         args = {n: tf.constant(feeds[o]) for n, o in zip(names, order)}
         out = self.fn(**args)
         return [out[k].numpy() for k in sorted(out)]
