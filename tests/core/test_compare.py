@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge.comparison import agreement
+from trtforge.comparison import numerics
 from trtforge.errors import BackendNotFoundError
 from trtforge.report import Report, Row, load
 from tiny_route import TinyBackend, TinyModel, TinyPlugin
@@ -129,9 +129,10 @@ def test_accuracy_chart_and_tables_from_rows(tmp_path: Path) -> None:
 
 
 def test_agreement_metrics_by_hand() -> None:
+    """compare's numbers come from the verdict check uses (comparison.agreement is gone)."""
     reference = [np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [6.0, 5.0, 4.0, 3.0, 2.0, 1.0]])]
     candidate = [np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.5], [6.0, 6.5, 4.0, 3.0, 2.0, 1.0]])]
-    result = agreement(reference, candidate)
+    result = numerics(reference, candidate, "fp32")
     assert result["max_abs"] == pytest.approx(1.5)
     assert result["max_rel"] == pytest.approx(1.5 / 6.0)
     # dot = 182 + 6*0.5 + 5*1.5 = 192.5; |r|^2 = 182; |c|^2 = 182 + (42.25 - 36) + (42.25 - 25)

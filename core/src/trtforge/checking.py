@@ -35,7 +35,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from trtforge.errors import CheckError, ModelSourceError, UsageError
 
@@ -807,11 +807,10 @@ NATIVE_BASELINE_PRECISIONS = ("fp16", "bf16")
 NATIVE_BASELINE_FACTOR = 1.5
 
 
-def _native_tolerances(runner: SourceRunner, feeds: dict[str, Any], order: Sequence[str],
-                       precision: str, source_out: list[Any], base: Tolerance,
-                       notes: list[str]) -> list[Tolerance]:
-    """Per-output tolerances widened to FACTOR x the source's own error at ``precision``."""
-    native = runner.run_reduced(feeds, order, precision)
+def native_tolerances(source_out: Sequence[Any], native: Sequence[Any] | None, precision: str,
+                      base: Tolerance, notes: list[str]) -> list[Tolerance]:
+    """Per-output tolerances widened to FACTOR x the source's own error at ``precision``
+    (``native``: the source's outputs when run in that precision, None where it cannot)."""
     if native is None or len(native) != len(source_out):
         return [base] * len(source_out)
     widened = []
@@ -833,6 +832,46 @@ def _native_tolerances(runner: SourceRunner, feeds: dict[str, Any], order: Seque
     return widened
 
 
+def _native_tolerances(runner: SourceRunner, feeds: dict[str, Any], order: Sequence[str],
+                       precision: str, source_out: list[Any], base: Tolerance,
+                       notes: list[str]) -> list[Tolerance]:
+    """:func:`native_tolerances` with the source run in ``precision`` by ``runner``."""
+    return native_tolerances(source_out, runner.run_reduced(feeds, order, precision), precision,
+                             base, notes)
+
+
+def verdict(source_out: Sequence[Any], network_out: Sequence[Any], precision: str, *,
+            names: Sequence[str] | None = None, tolerance: Tolerance | None = None,
+            reduced: Callable[[], Sequence[Any] | None] | None = None,
+            notes: list[str] | None = None) -> list[OutputMetrics]:
+    """The one pass/fail rule for model outputs, shared by check, debug_layers and compare.
+
+    ``tolerance`` given: used as is. Otherwise the precision's table entry, widened for
+    fp16/bf16 to the source's own error at that precision when ``reduced()`` (the source run
+    in that precision; None where it cannot) has something to say.
+    """
+    if len(source_out) != len(network_out):
+        raise CheckError(f"the source model gives {len(source_out)} output(s), the network "
+                         f"{len(network_out)}", hint="check that the route marks every model output")
+    notes = notes if notes is not None else []
+    base = tolerance or tolerance_for(precision)
+    tolerances = [base] * len(source_out)
+    if tolerance is None and precision in NATIVE_BASELINE_PRECISIONS and reduced is not None:
+        tolerances = native_tolerances(source_out, reduced(), precision, base, notes)
+    names = list(names) if names is not None else [f"output {i}" for i in range(len(source_out))]
+    return [compare_arrays(name, ref, got, tol)
+            for name, ref, got, tol in zip(names, source_out, network_out, tolerances)]
+
+
+def _output_verdict(runner: SourceRunner, feeds: dict[str, Any], snapshot: Any,
+                    source_out: list[Any], network_out: dict[str, Any], precision: str,
+                    tolerance: Tolerance | None, notes: list[str]) -> list[OutputMetrics]:
+    order = [s["name"] for s in snapshot.inputs]
+    return verdict(source_out, list(network_out.values()), precision, names=list(network_out),
+                   tolerance=tolerance, reduced=lambda: runner.run_reduced(feeds, order, precision),
+                   notes=notes)
+
+
 def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision: str | None = None,
           tolerance: Tolerance | None = None, seed: int = 0) -> CheckReport:
     """Run ``model`` in its framework and the engine's network on the CPU; compare outputs.
@@ -850,12 +889,8 @@ def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision:
         else default_inputs(snapshot, seed)
     runner, source_out, network_out, _, notes = _run_both(model, snapshot, feeds)
     notes[:0] = [claimed] if claimed else []
-    tolerances = [tolerance] * len(source_out)
-    if not explicit and precision in NATIVE_BASELINE_PRECISIONS:
-        tolerances = _native_tolerances(runner, feeds, [s["name"] for s in snapshot.inputs],
-                                        precision, source_out, tolerance, notes)
-    metrics = [compare_arrays(name, ref, got, tol)
-               for (name, got), ref, tol in zip(network_out.items(), source_out, tolerances)]
+    metrics = _output_verdict(runner, feeds, snapshot, source_out, network_out, precision,
+                              tolerance if explicit else None, notes)
     return CheckReport(passed=all(m.passed for m in metrics), precision=precision, tolerance=tolerance,
                        source_kind=runner.kind, outputs=metrics,
                        inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
@@ -867,13 +902,14 @@ def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
     """Compare every network tensor that maps to a source value; find the first divergence."""
     snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
     precision, claimed = _precision(precision, engine_precision, snapshot)
+    explicit = tolerance is not None
     tolerance = tolerance or tolerance_for(precision)
     feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
         else default_inputs(snapshot, seed)
     runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep="all")
     notes[:0] = [claimed] if claimed else []
-    outputs = [compare_arrays(name, ref, got, tolerance)
-               for (name, got), ref in zip(network_out.items(), source_out)]
+    outputs = _output_verdict(runner, feeds, snapshot, source_out, network_out, precision,
+                              tolerance if explicit else None, notes)
     report = CheckReport(passed=all(m.passed for m in outputs), precision=precision,
                          tolerance=tolerance, source_kind=runner.kind, outputs=outputs,
                          inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
