@@ -72,7 +72,11 @@ class OnnxTrtBackend(Backend):
             with ctx.stage("precision", spec.precision.value):
                 model = self._convert_precision(model, source, spec, options, ctx)
         data = model.SerializeToString()  # once: ResNet50 takes ~0.3 s per serialization
-        ctx.artifacts["onnx"] = data
+        # Until the build only (the parser's weights may point into it), not on every engine;
+        # options={"keep_onnx": True} (or TRTFORGE_KEEP_ONNX=1) keeps it for callers that read it.
+        ctx.keepalive.append(data)
+        if options.keep_onnx:
+            ctx.artifacts["onnx"] = data
         with ctx.stage("parse", "TensorRT ONNX parser"):
             flagged = parse.parse_model(ctx.tensorrt, network, model, source.name, locations, data=data)
         if flagged:
