@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from trtforge.arrays import to_numpy as _to_numpy
 from trtforge.atomic import atomic_write_text
 from trtforge.checking import flatten_outputs
 from trtforge.errors import UsageError
@@ -240,14 +241,6 @@ def native_runners(source: Any, *, torch_compile: bool = True) -> tuple[list[Nat
     return runners, skipped
 
 
-def _to_numpy(value: Any) -> Any:
-    import numpy as np
-
-    if hasattr(value, "detach"):
-        return value.detach().to("cpu").numpy()
-    if hasattr(value, "numpy"):
-        return value.numpy()
-    return np.asarray(value)
 
 
 def _onnxruntime_runner(source: Any) -> NativeRunner:

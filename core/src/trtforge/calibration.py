@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from trtforge.arrays import to_numpy as _to_numpy
 from trtforge.atomic import atomic_write_json
 from trtforge.errors import UsageError
 
@@ -262,11 +263,7 @@ def _digest_into(digest: Any, value: Any) -> None:
             stat = file.stat()
             digest.update(f"{file.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
     elif hasattr(value, "shape") and hasattr(value, "dtype"):
-        if hasattr(value, "detach"):  # a torch tensor
-            value = value.detach().cpu()
-            if str(value.dtype) == "torch.bfloat16":
-                value = value.float()
-        array = np.ascontiguousarray(np.asarray(value))
+        array = np.ascontiguousarray(_to_numpy(value))
         digest.update(f"array:{array.dtype.str}:{array.shape}:".encode())
         digest.update(array.tobytes() if array.dtype != object else repr(array.tolist()).encode())
     elif isinstance(value, Mapping):
@@ -303,12 +300,6 @@ def _callable_identity(fn: Any) -> str:
     return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__qualname__)}:{body}"
 
 
-def _to_numpy(value: Any) -> Any:
-    import numpy as np
-
-    if hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def _iter_batches(data: Any, batch_size: int) -> Iterator[Any]:

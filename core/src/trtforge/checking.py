@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from trtforge.arrays import cosine_similarity
 from trtforge.errors import CheckError, ModelSourceError, UsageError
 
 log = logging.getLogger(__name__)
@@ -142,11 +143,7 @@ def compare_arrays(name: str, reference: Any, candidate: Any, tolerance: Toleran
     value_range = float(ref.max() - ref.min()) if ref.size else 0.0
     scale = value_range if value_range > 0 else max(peak, 1e-12)
     allowed = tolerance.range_fraction * scale
-    norms = float(np.linalg.norm(ref) * np.linalg.norm(got))
-    if norms > 0:
-        cosine = float(np.dot(ref.ravel(), got.ravel()) / norms)
-    else:
-        cosine = 1.0 if max_abs <= allowed else 0.0
+    cosine = cosine_similarity(ref, got, when_zero=1.0 if max_abs <= allowed else 0.0)
     metrics = OutputMetrics(name=name, shape=tuple(ref.shape), max_abs=max_abs,
                             max_rel=max_abs / peak if peak > 0 else (0.0 if max_abs == 0 else math.inf),
                             cosine=cosine, value_range=value_range, allowed_abs=allowed)
@@ -701,11 +698,10 @@ def snapshot_precision(snapshot: Any) -> str:
 
 def default_inputs(snapshot: Any, seed: int = 0) -> dict[str, Any]:
     """Seeded random inputs at each input's profile opt shape (static shapes as declared)."""
-    import numpy as np
+    from trtforge.arrays import seeded_inputs
 
-    rng = np.random.default_rng(seed)
     profiles = {p.get("name"): p for p in snapshot.profiles}
-    feeds = {}
+    wanted = []
     for i, spec in enumerate(snapshot.inputs):
         shape = list(spec["shape"])
         profile = profiles.get(spec["name"])
@@ -716,27 +712,14 @@ def default_inputs(snapshot: Any, seed: int = 0) -> dict[str, Any]:
         elif any(d < 0 for d in shape):
             shape = [1 if d < 0 else d for d in shape]
             log.warning("input %s has a dynamic shape and no profile; using %s", spec["name"], shape)
-        dtype = spec["dtype"]
-        if dtype.startswith("float") or dtype == "bfloat16":
-            array = rng.standard_normal(shape).astype(np.float32 if dtype == "bfloat16" else dtype)
-        elif dtype == "bool":
-            array = rng.integers(0, 2, shape).astype(bool)
-        else:
-            array = rng.integers(0, 10, shape).astype(dtype)
-        feeds[spec["name"]] = array
-    return feeds
+        wanted.append((shape, spec["dtype"]))
+    return dict(zip((s["name"] for s in snapshot.inputs), seeded_inputs(wanted, seed)))
 
 
 def _given_inputs(snapshot: Any, inputs: Any) -> dict[str, Any]:
-    import numpy as np
+    from trtforge.arrays import to_numpy as as_numpy
 
     names = [s["name"] for s in snapshot.inputs]
-
-    def as_numpy(value: Any) -> Any:
-        if hasattr(value, "detach"):
-            return value.detach().cpu().numpy()
-        return np.asarray(value)
-
     if isinstance(inputs, Mapping):
         missing = [n for n in names if n not in inputs]
         if missing:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from trtforge.arrays import to_numpy
 from trtforge.errors import TrtforgeError, UsageError
 from trtforge.report import Baseline, Report, Row
 
@@ -210,7 +211,7 @@ class _SourceReference:
             from trtforge.checking import TorchRunner
 
             names = [f"input{i}" for i in range(len(batch))]
-            feeds = {n: np.ascontiguousarray(_numpy(b)) for n, b in zip(names, batch)}
+            feeds = {n: np.ascontiguousarray(to_numpy(b)) for n, b in zip(names, batch)}
             return TorchRunner(self.source.model).run_reduced(feeds, names, precision)
 
         return run
@@ -376,11 +377,11 @@ def _example_batch(spec: Any, source: Any, labelled: LabelledData | None, batch_
     import numpy as np
 
     if spec.example_inputs:
-        return [np.asarray(_numpy(x)) for x in spec.example_inputs]
+        return [np.asarray(to_numpy(x)) for x in spec.example_inputs]
     if labelled is not None:
         return [labelled.x[:max(batch_size, 8)]]
     if source.example_inputs:
-        return [np.asarray(_numpy(x)) for x in source.example_inputs]
+        return [np.asarray(to_numpy(x)) for x in source.example_inputs]
     wanted = []
     for s in spec.inputs:
         p = s.profiles[0]
@@ -408,22 +409,9 @@ def _batch_from_engine(metadata: dict[str, Any]) -> list[Any]:
 
 
 def _noise(wanted: Sequence[tuple[Sequence[int], str]]) -> list[Any]:
-    import numpy as np
+    from trtforge.arrays import seeded_inputs
 
-    rng = np.random.default_rng(0)
-    batch = []
-    for shape, dtype in wanted:
-        if dtype.startswith("float"):
-            batch.append(rng.standard_normal(tuple(shape)).astype(dtype))
-        elif dtype == "uint8":
-            batch.append(rng.integers(0, 256, size=tuple(shape)).astype(dtype))
-        else:
-            batch.append(rng.integers(0, 2, size=tuple(shape)).astype(dtype))
-    return batch
-
-
-def _numpy(x: Any) -> Any:
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else x
+    return seeded_inputs(wanted, seed=0)
 
 
 def split_stages(stages: dict[str, float]) -> dict[str, float]:

@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from trtforge.arrays import to_numpy as _to_numpy
 from trtforge.errors import CheckError
 from trtforge.reference.base import LAYER_EXECUTORS, LayerView
 from trtforge.reference.dtypes import to_declared, torch_dtype, widen
@@ -48,12 +49,6 @@ class ExecutionResult:
         return {k: _to_numpy(v) for k, v in self.outputs.items()}
 
 
-def _to_numpy(tensor: Any) -> Any:
-    import torch
-
-    if tensor.dtype == torch.bfloat16:
-        return tensor.float().numpy()
-    return tensor.detach().cpu().numpy()
 
 
 def _as_tensor(value: Any, dtype_name: str, name: str) -> Any:
