@@ -91,10 +91,10 @@ class OnnxTrtBackend(Backend):
             model, report = precision.to_half(model, spec.precision.value, options.keep_io_types,
                                               options.fp32_ops, ctx)
         else:
-            int8 = precision.calibration_ranges(model, spec.calibration, source.fingerprint, ctx)
-            unquantized = precision.choose_unquantized(model, int8, options.int8_min_cosine, ctx)
-            ctx.artifacts["calibration_cache"] = int8.cache
-            model, report = precision.quantize_int8(model, int8.cache, ctx, unquantized)
+            plan = precision.int8_plan(model, spec.calibration, source.fingerprint,
+                                       options.int8_min_cosine, ctx)
+            ctx.artifacts["calibration_cache"] = plan.cache
+            model, report = precision.quantize_int8(model, plan.cache, ctx, plan.unquantized)
         ctx.note(f"{spec.precision.value}: {report.summary()}")
         if report.kept_fp32:
             ctx.artifacts["kept_fp32"] = list(report.kept_fp32)

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
+from trtforge.accuracy_control import min_cosine_option
 from trtforge.errors import UsageError
 
 DEFAULT_OPSET = 17
@@ -32,17 +33,6 @@ def _names(value: Any, key: str) -> tuple[str, ...] | None:
         raise UsageError(f"option {key} must be a list of names, got {value!r}",
                          hint=f'e.g. --option {key}=\'["a", "b"]\'')
     return tuple(value)
-
-
-def _fraction(value: Any, key: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = -1.0
-    if not 0.0 <= number <= 1.0:
-        raise UsageError(f"option {key} must be a number in [0, 1], got {value!r}",
-                         hint=f"e.g. {key}=0.99 (0 disables INT8 accuracy control)")
-    return number
 
 
 @dataclass(frozen=True)
@@ -91,6 +81,6 @@ class RouteOptions:
             fp32_ops=_names(options.get("fp32_ops"), "fp32_ops") or (),
             signature=str(options.get("signature", "serving_default")),
             torch_exporter=exporter,
-            int8_min_cosine=_fraction(options.get("int8_min_cosine", 0.99), "int8_min_cosine"),
+            int8_min_cosine=min_cosine_option(options),  # validated as every route does
             keep_onnx=_flag(options.get("keep_onnx", os.environ.get(KEEP_ONNX_ENV, "")), "keep_onnx"),
         )
