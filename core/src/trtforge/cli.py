@@ -425,9 +425,9 @@ def _add_plugin_commands(sub: Any) -> None:
         log.warning("plugin commands could not be loaded: %s", exc)
         return
     for entry in registered:
-        args, kwargs = entry.item if isinstance(entry.item, tuple) else ((entry.item,), {})
+        command = entry.item  # a plugins.Command, however the plugin registered it
         try:
-            _add_command(sub, entry.plugin, *args, **kwargs)
+            _add_command(sub, entry.plugin, command.name, command.help, command.configure, command.run)
         except Exception as exc:
             log.warning("plugin %s: command not added: %s", entry.plugin, exc)
 
