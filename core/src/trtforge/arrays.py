@@ -1,11 +1,11 @@
-"""Small array helpers every part of trtforge shares: to numpy, cosine, seeded inputs.
+"""Small array helpers every part of trtforge shares: to numpy, flat outputs, cosine, seeded inputs.
 
 One copy each, so check, compare, benchmark, calibration and INT8 accuracy control convert
 tensors, measure direction and draw their default inputs the same way.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 
 def to_numpy(value: Any) -> Any:
@@ -54,3 +54,21 @@ def seeded_inputs(wanted: Sequence[tuple[Sequence[int], str]], seed: int = 0) ->
         else:
             values.append(rng.integers(0, 10, shape).astype(dtype))
     return values
+
+
+def flatten_outputs(value: Any) -> list[Any]:
+    """Any framework's output (tensor, array, nested dict/list/tuple) as a flat list of arrays
+    (float tensors as float32)."""
+    if hasattr(value, "detach"):
+        return [value.detach().float().cpu().numpy() if value.is_floating_point() else value.cpu().numpy()]
+    if isinstance(value, Mapping):
+        return [a for v in value.values() for a in flatten_outputs(v)]
+    if isinstance(value, (list, tuple)):
+        return [a for v in value for a in flatten_outputs(v)]
+    if hasattr(value, "numpy"):
+        return [value.numpy()]
+    if hasattr(value, "__array__"):
+        import numpy as np
+
+        return [np.asarray(value)]
+    return []

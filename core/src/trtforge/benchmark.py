@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from trtforge.arrays import flatten_outputs
 from trtforge.arrays import to_numpy as _to_numpy
 from trtforge.atomic import atomic_write_text
-from trtforge.checking import flatten_outputs
 from trtforge.errors import UsageError
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from trtforge.arrays import cosine_similarity
+from trtforge.arrays import cosine_similarity, flatten_outputs
 from trtforge.errors import CheckError, ModelSourceError, UsageError
 
 log = logging.getLogger(__name__)
@@ -346,23 +346,6 @@ class OnnxRunner(SourceRunner):
         session = self._session(model)
         outs = session.run(names, self._feeds(feeds, order))
         return {n: SourceValue(a, producers[n]) for n, a in zip(names, outs)}
-
-
-def flatten_outputs(value: Any) -> list[Any]:
-    """Any framework's output (tensor, array, nested dict/list/tuple) as a flat list of arrays."""
-    if hasattr(value, "detach"):
-        return [value.detach().float().cpu().numpy() if value.is_floating_point() else value.cpu().numpy()]
-    if isinstance(value, Mapping):
-        return [a for v in value.values() for a in flatten_outputs(v)]
-    if isinstance(value, (list, tuple)):
-        return [a for v in value for a in flatten_outputs(v)]
-    if hasattr(value, "numpy"):
-        return [value.numpy()]
-    if hasattr(value, "__array__"):
-        import numpy as np
-
-        return [np.asarray(value)]
-    return []
 
 
 class TorchRunner(SourceRunner):

@@ -189,7 +189,7 @@ class _SourceReference:
 
     def _make(self) -> Callable[[list[Any]], list[Any]]:
         from trtforge.benchmark import native_runners
-        from trtforge.checking import flatten_outputs
+        from trtforge.arrays import flatten_outputs
 
         if self.reference is not None:
             reference = self.reference

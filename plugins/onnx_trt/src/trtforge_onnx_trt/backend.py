@@ -12,7 +12,7 @@ from trtforge.backends import Availability, Backend, requires_modules
 from trtforge.specs import Precision
 
 if TYPE_CHECKING:
-    from trtforge.api import BuildSpec
+    from trtforge.specs import BuildSpec
     from trtforge.context import ConversionContext
     from trtforge.sources import ModelSource
 

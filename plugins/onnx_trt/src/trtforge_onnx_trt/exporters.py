@@ -21,7 +21,7 @@ from trtforge.errors import BackendUnavailableError, ConversionError, ModelSourc
 from trtforge_onnx_trt.options import RouteOptions
 
 if TYPE_CHECKING:
-    from trtforge.api import BuildSpec
+    from trtforge.specs import BuildSpec
     from trtforge.context import ConversionContext
     from trtforge.sources import ModelSource
 
