@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from trtforge import torch_sources
 from trtforge.hookspecs import hookimpl
-from trtforge.sources import ModelFormat, hash_path
+from trtforge.formats import ModelFormat, hash_path
 
 if TYPE_CHECKING:
     from trtforge.plugins import Registrar

@@ -81,12 +81,8 @@ class Registrar:
         self._items.append(Registered(self._plugin, item))
 
     def backend(self, backend: Any) -> None:
-        """Add a conversion route (a :class:`trtforge.Backend` instance)."""
-        from trtforge.backends import Backend
-
-        if not isinstance(backend, Backend):
-            raise PluginError(f"plugin {self._plugin!r} registered {backend!r}, not a Backend",
-                              hint="register an instance of a trtforge.Backend subclass")
+        """Add a conversion route (a :class:`trtforge.Backend` instance; the route registry
+        checks that it is one)."""
         self._add("backend", backend)
 
     def model_format(self, fmt: Any) -> None:
