@@ -838,6 +838,27 @@ def _output_verdict(runner: SourceRunner, feeds: dict[str, Any], snapshot: Any,
                    notes=notes)
 
 
+def _checked(model: Any, engine_or_snapshot: Any, inputs: Any, precision: str | None,
+             tolerance: Tolerance | None, seed: int, keep: Any = None
+             ) -> tuple[Any, SourceRunner, dict[str, Any], Any, CheckReport]:
+    """What check and debug_layers share: the network and the source on the same inputs,
+    their outputs judged by :func:`verdict`."""
+    snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
+    precision, claimed = _precision(precision, engine_precision, snapshot)
+    explicit = tolerance is not None
+    tolerance = tolerance or tolerance_for(precision)
+    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
+        else default_inputs(snapshot, seed)
+    runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep=keep)
+    notes[:0] = [claimed] if claimed else []
+    metrics = _output_verdict(runner, feeds, snapshot, source_out, network_out, precision,
+                              tolerance if explicit else None, notes)
+    report = CheckReport(passed=all(m.passed for m in metrics), precision=precision,
+                         tolerance=tolerance, source_kind=runner.kind, outputs=metrics,
+                         inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    return snapshot, runner, feeds, result, report
+
+
 def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision: str | None = None,
           tolerance: Tolerance | None = None, seed: int = 0) -> CheckReport:
     """Run ``model`` in its framework and the engine's network on the CPU; compare outputs.
@@ -847,38 +868,17 @@ def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision:
     arrays/tensors (one per network input, or a dict by name), or None for seeded random
     inputs at each profile's opt shape.
     """
-    snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision, claimed = _precision(precision, engine_precision, snapshot)
-    explicit = tolerance is not None
-    tolerance = tolerance or tolerance_for(precision)
-    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
-        else default_inputs(snapshot, seed)
-    runner, source_out, network_out, _, notes = _run_both(model, snapshot, feeds)
-    notes[:0] = [claimed] if claimed else []
-    metrics = _output_verdict(runner, feeds, snapshot, source_out, network_out, precision,
-                              tolerance if explicit else None, notes)
-    return CheckReport(passed=all(m.passed for m in metrics), precision=precision, tolerance=tolerance,
-                       source_kind=runner.kind, outputs=metrics,
-                       inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    _, _, _, _, report = _checked(model, engine_or_snapshot, inputs, precision, tolerance, seed)
+    return report
 
 
 def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
                  precision: str | None = None, tolerance: Tolerance | None = None,
                  seed: int = 0) -> LayerwiseReport:
     """Compare every network tensor that maps to a source value; find the first divergence."""
-    snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision, claimed = _precision(precision, engine_precision, snapshot)
-    explicit = tolerance is not None
-    tolerance = tolerance or tolerance_for(precision)
-    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
-        else default_inputs(snapshot, seed)
-    runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep="all")
-    notes[:0] = [claimed] if claimed else []
-    outputs = _output_verdict(runner, feeds, snapshot, source_out, network_out, precision,
-                              tolerance if explicit else None, notes)
-    report = CheckReport(passed=all(m.passed for m in outputs), precision=precision,
-                         tolerance=tolerance, source_kind=runner.kind, outputs=outputs,
-                         inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    snapshot, runner, feeds, result, report = _checked(model, engine_or_snapshot, inputs, precision,
+                                                       tolerance, seed, keep="all")
+    tolerance = report.tolerance
     produced = [(i, layer, out["name"]) for i, layer in enumerate(snapshot.layers)
                 for out in layer["outputs"] if out["dtype"] not in ("int32", "int64", "bool")]
     wanted = [name for _, _, name in produced]
