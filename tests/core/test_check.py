@@ -385,3 +385,37 @@ def test_reduced_precision_tolerance_follows_the_source_own_error() -> None:
     # A source that cannot run in fp16 also keeps the table.
     (kept,) = _native_tolerances(Runner(None), {}, [], "fp16", [reference], base, [])
     assert kept == base
+
+
+def test_check_debug_and_compare_share_one_verdict(small_net: SmallNet, onnx_path: Path) -> None:
+    """debug_layers and compare used to skip check's fp16/bf16 widening: one engine could pass
+    check and fail the other two."""
+    from trtforge.checking import TorchRunner
+    from trtforge.comparison import numerics
+
+    snap = parse_snapshot(onnx_path)
+    x = np.random.default_rng(3).standard_normal((3, 3, 16, 16)).astype(np.float32)
+    true = TorchRunner(small_net).run({"x": x}, ["x"])[0]
+    shift = np.zeros_like(true)
+    shift[0, 0] = 0.08 * float(true.max() - true.min())  # beyond fp16's 5% of the range
+
+    class OffByItself(TorchRunner):
+        """A source whose fp32 run is off by ``shift`` and whose fp16 run is not: its own
+        fp16 error is ``shift``, so the engine may be as far."""
+
+        def run(self, feeds: Any, order: Any) -> list[Any]:
+            return [out + shift for out in super().run(feeds, order)]
+
+        def run_reduced(self, feeds: Any, order: Any, precision: str) -> list[Any]:
+            return super().run(feeds, order)
+
+    runner = OffByItself(small_net)
+    checked = check(runner, snap, inputs=[x], precision="fp16")
+    debugged = debug_layers(runner, snap, inputs=[x], precision="fp16")
+    assert checked.passed and debugged.check.passed, (checked.to_dict(), debugged.check.to_dict())
+    assert any("widened" in note for note in debugged.check.notes)
+    strict = check(runner, snap, inputs=[x], precision="fp16", tolerance=TOLERANCES["fp16"])
+    assert not strict.passed  # an explicit tolerance is used as is, by every caller
+    network = [true]
+    assert not numerics([true + shift], network, "fp16")["passed"]
+    assert numerics([true + shift], network, "fp16", reduced=lambda: [true])["passed"]

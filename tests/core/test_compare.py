@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge.comparison import agreement
+from trtforge.comparison import numerics
 from trtforge.errors import BackendNotFoundError
 from trtforge.report import Report, Row, load
 from tiny_route import TinyBackend, TinyModel, TinyPlugin
@@ -129,9 +129,10 @@ def test_accuracy_chart_and_tables_from_rows(tmp_path: Path) -> None:
 
 
 def test_agreement_metrics_by_hand() -> None:
+    """compare's numbers come from the verdict check uses (comparison.agreement is gone)."""
     reference = [np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [6.0, 5.0, 4.0, 3.0, 2.0, 1.0]])]
     candidate = [np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.5], [6.0, 6.5, 4.0, 3.0, 2.0, 1.0]])]
-    result = agreement(reference, candidate)
+    result = numerics(reference, candidate, "fp32")
     assert result["max_abs"] == pytest.approx(1.5)
     assert result["max_rel"] == pytest.approx(1.5 / 6.0)
     # dot = 182 + 6*0.5 + 5*1.5 = 192.5; |r|^2 = 182; |c|^2 = 182 + (42.25 - 36) + (42.25 - 25)
@@ -217,3 +218,36 @@ def test_cli_compare_an_onnx_file_with_labelled_data(tmp_path: Path) -> None:
     fp32 = report.rows[0]
     assert fp32.accuracy == 1.0 and fp32.accuracy_delta == 0.0 and fp32.numerics["passed"]
     assert (out / "accuracy_change.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_default_target_is_left_to_the_adapter() -> None:
+    """compare/demo used to default to sm89, which full TensorRT refuses on any other GPU."""
+    import inspect
+
+    from trtforge.comparison import default_target
+    from trtforge.demo import run_demo
+    from trtforge.gpu import GpuInfo, GpuProbe
+    from trtforge.trt import TrtFacts
+
+    assert inspect.signature(trtforge.compare).parameters["target"].default is None
+    assert inspect.signature(run_demo).parameters["target"].default is None
+    h200 = GpuProbe((GpuInfo(0, "NVIDIA H200", 9, 0),))
+    none = GpuProbe((), "no NVIDIA driver")
+    full, rtx = TrtFacts.of("tensorrt", "10.3.0"), TrtFacts.of("tensorrt_rtx", "1.0.0")
+    assert default_target(None, facts=full, gpus=h200) is None      # builds for the H200
+    assert default_target(None, facts=TrtFacts.of("tensorrt", "8.6.1"), gpus=h200) is None
+    assert default_target(None, facts=full, gpus=none) is None      # the adapter explains
+    assert default_target(None, facts=rtx, gpus=h200) is None       # RTX: the GPU here
+    assert default_target(None, facts=rtx, gpus=none) == "sm89"     # RTX needs one named
+    assert default_target("sm86", facts=full, gpus=h200) == "sm86"  # given: kept
+
+
+def test_compare_without_target_asks_the_adapter(two_routes: Any) -> None:
+    from trtforge.gpu import probe_gpus
+    from trtforge.trt import get_tensorrt
+
+    if not get_tensorrt().facts.ahead_of_time_targets or probe_gpus().found:
+        pytest.skip("the adapter picks this machine's GPU here")
+    with pytest.raises(trtforge.errors.UsageError, match="no GPU here"):
+        trtforge.compare(TinyModel(), backends="tiny_a", precisions="fp32", cache=False,
+                         baselines=False)

@@ -71,6 +71,9 @@ def _keras(name: str, size: int) -> Callable[[Path], tuple[Path, tuple[int, ...]
         import tensorflow as tf
         import tf2onnx
 
+        # Weights a function of the seed alone, whatever Keras built before in this process:
+        # a fresh session (layer uids, global seed generator) and then every seed.
+        keras.backend.clear_session()
         keras.utils.set_random_seed(0)
         model = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
         # As for torch: BatchNorm gets the statistics of its inputs (see _settle_batch_norm).

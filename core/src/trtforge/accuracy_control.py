@@ -50,25 +50,11 @@ class AccuracyReport:
                 + (" ..." if len(self.float_nodes) > 8 else ""))
 
 
-def _as_numpy(value: Any) -> Any:
-    import numpy as np
-
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().double().numpy()
-    return np.asarray(value, dtype=np.float64)
-
-
 def cosine(reference: Sequence[Any], candidate: Sequence[Any]) -> float:
     """Smallest cosine similarity over the outputs (each flattened, in float64)."""
-    import numpy as np
+    from trtforge.arrays import cosine_similarity
 
-    worst = 1.0
-    for ref, got in zip(reference, candidate):
-        r, g = _as_numpy(ref).ravel(), _as_numpy(got).ravel()
-        denominator = float(np.linalg.norm(r) * np.linalg.norm(g))
-        value = float(np.dot(r, g)) / denominator if denominator > 0 else float(np.array_equal(r, g))
-        worst = min(worst, value)
-    return worst
+    return min([cosine_similarity(ref, got) for ref, got in zip(reference, candidate)], default=1.0)
 
 
 def min_cosine_option(options: dict[str, Any]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -17,52 +17,11 @@ from trtforge.errors import AllRoutesFailedError, CacheError, TrtforgeError, Usa
 from trtforge.guard import work_dir
 from trtforge.progress import Stages
 from trtforge.sources import ModelSource, detect
-from trtforge.specs import BuildSettings, InputSpec, Precision, Target, canonical_dtype
+from trtforge.specs import BuildSettings, BuildSpec, InputSpec, Precision, Target, canonical_dtype
 from trtforge.timing_cache import with_default_timing_cache
 from trtforge.trt import TensorRT, get_tensorrt
 
 log = logging.getLogger("trtforge")
-
-
-@dataclass(frozen=True)
-class BuildSpec:
-    """Everything about a conversion except the model itself."""
-
-    precision: Precision = Precision.FP32
-    inputs: tuple[InputSpec, ...] = ()
-    example_inputs: tuple[Any, ...] | None = None
-    calibration: Any = None
-    target: Target | None = None
-    settings: BuildSettings = field(default_factory=BuildSettings)
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def input_named(self, name: str, position: int | None = None) -> InputSpec | None:
-        for spec in self.inputs:
-            if spec.name == name:
-                return spec
-        unnamed = [s for s in self.inputs if not s.name]
-        if position is not None and position < len(unnamed) and len(unnamed) == len(self.inputs):
-            return unnamed[position]
-        return None
-
-    def key_dict(self) -> dict[str, Any]:
-        return {
-            "precision": self.precision.value,
-            "inputs": [s.to_dict() for s in self.inputs],
-            "target": self.target.name if self.target else None,
-            "settings": self.settings.key_dict(),
-            "options": {k: repr(v) for k, v in sorted(self.options.items())},
-            "calibration": _calibration_key(self.calibration),
-        }
-
-
-def _calibration_key(calibration: Any) -> str | None:
-    if calibration is None:
-        return None
-    key = getattr(calibration, "cache_key", None)
-    if callable(key):
-        return str(key())
-    return f"{type(calibration).__module__}.{type(calibration).__qualname__}@{id(calibration)}"
 
 
 def _split_inputs(inputs: Iterable[Any] | None) -> tuple[tuple[InputSpec, ...], tuple[Any, ...] | None]:
@@ -116,8 +75,14 @@ def make_spec(
     if workspace_bytes is not None and (not isinstance(workspace_bytes, int) or workspace_bytes <= 0):
         raise UsageError(f"workspace must be a positive size, got {workspace_bytes!r}",
                          hint="e.g. --workspace 1024 (MiB)")
+    parsed = Precision.parse(precision)
+    if parsed is Precision.INT8 and calibration is not None:
+        from trtforge.calibration import as_calibration
+
+        # One Calibration for key and routes: a generator read for the key is not used up.
+        calibration = as_calibration(calibration)
     return BuildSpec(
-        precision=Precision.parse(precision),
+        precision=parsed,
         inputs=specs,
         example_inputs=examples,
         calibration=calibration,

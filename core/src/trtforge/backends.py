@@ -16,7 +16,7 @@ from trtforge.errors import BackendNotFoundError, BackendUnavailableError, Plugi
 if TYPE_CHECKING:
     from trtforge.context import ConversionContext
     from trtforge.sources import ModelSource
-    from trtforge.api import BuildSpec
+    from trtforge.specs import BuildSpec
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from trtforge.arrays import flatten_outputs
+from trtforge.arrays import to_numpy as _to_numpy
 from trtforge.atomic import atomic_write_text
-from trtforge.checking import flatten_outputs
 from trtforge.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -240,14 +241,6 @@ def native_runners(source: Any, *, torch_compile: bool = True) -> tuple[list[Nat
     return runners, skipped
 
 
-def _to_numpy(value: Any) -> Any:
-    import numpy as np
-
-    if hasattr(value, "detach"):
-        return value.detach().to("cpu").numpy()
-    if hasattr(value, "numpy"):
-        return value.numpy()
-    return np.asarray(value)
 
 
 def _onnxruntime_runner(source: Any) -> NativeRunner:
@@ -311,7 +304,9 @@ def _savedmodel_runner(source: Any) -> NativeRunner:
 
     # The closure holds ``loaded``: a signature outlived by its object loses its variables.
     loaded = tf.saved_model.load(str(source.model))
-    names = list(loaded.signatures["serving_default"].structured_input_signature[1])
+    from trtforge.tf_sources import savedmodel_input_names
+
+    names = savedmodel_input_names(loaded.signatures["serving_default"])  # check's order
 
     def run(batch: Sequence[Any]) -> list[Any]:
         feed = {n: tf.constant(_to_numpy(b)) for n, b in zip(names, batch)}

@@ -5,11 +5,14 @@ import hashlib
 import inspect
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from trtforge import torch_sources
 from trtforge.hookspecs import hookimpl
-from trtforge.sources import ModelFormat, hash_path
+from trtforge.formats import ModelFormat, hash_path
+
+if TYPE_CHECKING:
+    from trtforge.plugins import Registrar
 
 
 def _suffix(*suffixes: str) -> Callable[[Any], bool]:
@@ -130,6 +133,6 @@ FORMATS = [
 
 
 @hookimpl
-def register_model_formats(register: Callable[[Any], None]) -> None:
+def register_model_formats(register: "Registrar") -> None:
     for fmt in FORMATS:
-        register(fmt)
+        register.model_format(fmt)

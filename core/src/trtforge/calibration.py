@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from trtforge.arrays import to_numpy as _to_numpy
 from trtforge.atomic import atomic_write_json
 from trtforge.errors import UsageError
 
@@ -161,16 +162,26 @@ class Calibration:
     method: str = "max"
 
     def cache_key(self) -> str:
-        """Part of the engine cache key: the cache file's content, or the data's identity."""
-        if self.cache is not None and Path(self.cache).is_file():
-            import hashlib
+        """Part of the engine cache key: what decides the ranges -- the cache file's content,
+        a digest of the data, the method and the batching (never an object's identity).
 
-            return "cache:" + hashlib.sha256(Path(self.cache).read_bytes()).hexdigest()
-        if hasattr(self.data, "tobytes"):
-            import hashlib
+        A one-shot iterator (a generator) is read into a list first, so that hashing it does
+        not use it up before calibration.
+        """
+        import hashlib
 
-            return "array:" + hashlib.sha256(self.data.tobytes()).hexdigest()
-        return f"data:{id(self.data)}:{self.batch_size}:{self.max_batches}:{self.method}"
+        if _is_iterator(self.data):
+            self.data = list(self.data)
+        cache_file = Path(self.cache) if self.cache is not None else None
+        parts = {
+            "method": self.method,
+            "batch_size": self.batch_size,
+            "max_batches": self.max_batches,
+            "cache": ("sha256:" + hashlib.sha256(cache_file.read_bytes()).hexdigest()
+                      if cache_file is not None and cache_file.is_file() else None),
+            "data": data_digest(self.data),
+        }
+        return "calibration:" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def __post_init__(self) -> None:
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -218,12 +229,77 @@ def as_calibration(value: Any) -> Calibration | None:
     return Calibration(data=value)
 
 
-def _to_numpy(value: Any) -> Any:
+def data_digest(data: Any) -> str:
+    """sha256 of calibration data by content: arrays/tensors (dtype, shape, bytes), batches of
+    them (tuples, lists, dicts by name), an :class:`ImageFolder` (files, sizes, times, the
+    preprocess function), or an object's own ``cache_key()``."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    _digest_into(digest, data)
+    return digest.hexdigest()
+
+
+def _is_iterator(value: Any) -> bool:
+    try:
+        return value is not None and iter(value) is value
+    except TypeError:
+        return False
+
+
+def _digest_into(digest: Any, value: Any) -> None:
     import numpy as np
 
-    if hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
+    own = getattr(value, "cache_key", None)
+    if callable(own) and not isinstance(value, type):
+        digest.update(b"key:" + str(own()).encode())
+    elif value is None or isinstance(value, (bool, int, float, str, bytes)):
+        digest.update(b"scalar:" + repr(value).encode())
+    elif isinstance(value, ImageFolder):
+        root = Path(value.path)
+        digest.update(f"images:{value.batch_size}:{_callable_identity(value.preprocess)}".encode())
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if root.is_dir() else []
+        for file in files:
+            stat = file.stat()
+            digest.update(f"{file.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    elif hasattr(value, "shape") and hasattr(value, "dtype"):
+        array = np.ascontiguousarray(_to_numpy(value))
+        digest.update(f"array:{array.dtype.str}:{array.shape}:".encode())
+        digest.update(array.tobytes() if array.dtype != object else repr(array.tolist()).encode())
+    elif isinstance(value, Mapping):
+        digest.update(b"dict{")
+        for key in sorted(value, key=str):
+            digest.update(f"{key}=".encode())
+            _digest_into(digest, value[key])
+        digest.update(b"}")
+    elif isinstance(value, (tuple, list)):
+        digest.update(f"seq{len(value)}[".encode())
+        for item in value:
+            _digest_into(digest, item)
+        digest.update(b"]")
+    else:
+        try:
+            items = iter(value)
+        except TypeError:
+            array = np.asarray(value)
+            digest.update(f"value:{array.dtype.str}:{array.shape}:".encode())
+            digest.update(array.tobytes() if array.dtype != object else repr(value).encode())
+            return
+        digest.update(f"iterable:{type(value).__qualname__}[".encode())
+        for item in items:
+            _digest_into(digest, item)
+        digest.update(b"]")
+
+
+def _callable_identity(fn: Any) -> str:
+    """Name and code of a function, so another preprocess gives another key."""
+    import hashlib
+
+    code = getattr(fn, "__code__", None)
+    body = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:16] if code else ""
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__qualname__)}:{body}"
+
+
 
 
 def _iter_batches(data: Any, batch_size: int) -> Iterator[Any]:

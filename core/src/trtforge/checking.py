@@ -35,8 +35,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from trtforge.arrays import cosine_similarity, flatten_outputs
 from trtforge.errors import CheckError, ModelSourceError, UsageError
 
 log = logging.getLogger(__name__)
@@ -142,11 +143,7 @@ def compare_arrays(name: str, reference: Any, candidate: Any, tolerance: Toleran
     value_range = float(ref.max() - ref.min()) if ref.size else 0.0
     scale = value_range if value_range > 0 else max(peak, 1e-12)
     allowed = tolerance.range_fraction * scale
-    norms = float(np.linalg.norm(ref) * np.linalg.norm(got))
-    if norms > 0:
-        cosine = float(np.dot(ref.ravel(), got.ravel()) / norms)
-    else:
-        cosine = 1.0 if max_abs <= allowed else 0.0
+    cosine = cosine_similarity(ref, got, when_zero=1.0 if max_abs <= allowed else 0.0)
     metrics = OutputMetrics(name=name, shape=tuple(ref.shape), max_abs=max_abs,
                             max_rel=max_abs / peak if peak > 0 else (0.0 if max_abs == 0 else math.inf),
                             cosine=cosine, value_range=value_range, allowed_abs=allowed)
@@ -351,23 +348,6 @@ class OnnxRunner(SourceRunner):
         return {n: SourceValue(a, producers[n]) for n, a in zip(names, outs)}
 
 
-def flatten_outputs(value: Any) -> list[Any]:
-    """Any framework's output (tensor, array, nested dict/list/tuple) as a flat list of arrays."""
-    if hasattr(value, "detach"):
-        return [value.detach().float().cpu().numpy() if value.is_floating_point() else value.cpu().numpy()]
-    if isinstance(value, Mapping):
-        return [a for v in value.values() for a in flatten_outputs(v)]
-    if isinstance(value, (list, tuple)):
-        return [a for v in value for a in flatten_outputs(v)]
-    if hasattr(value, "numpy"):
-        return [value.numpy()]
-    if hasattr(value, "__array__"):
-        import numpy as np
-
-        return [np.asarray(value)]
-    return []
-
-
 class TorchRunner(SourceRunner):
     kind = "torch"
 
@@ -548,7 +528,9 @@ class SavedModelRunner(SourceRunner):
     def run(self, feeds: dict[str, Any], order: Sequence[str]) -> list[Any]:
         import tensorflow as tf
 
-        names = sorted(self.fn.structured_input_signature[1])
+        from trtforge.tf_sources import savedmodel_input_names
+
+        names = savedmodel_input_names(self.fn)
         args = {n: tf.constant(feeds[o]) for n, o in zip(names, order)}
         out = self.fn(**args)
         return [out[k].numpy() for k in sorted(out)]
@@ -699,11 +681,10 @@ def snapshot_precision(snapshot: Any) -> str:
 
 def default_inputs(snapshot: Any, seed: int = 0) -> dict[str, Any]:
     """Seeded random inputs at each input's profile opt shape (static shapes as declared)."""
-    import numpy as np
+    from trtforge.arrays import seeded_inputs
 
-    rng = np.random.default_rng(seed)
     profiles = {p.get("name"): p for p in snapshot.profiles}
-    feeds = {}
+    wanted = []
     for i, spec in enumerate(snapshot.inputs):
         shape = list(spec["shape"])
         profile = profiles.get(spec["name"])
@@ -714,27 +695,14 @@ def default_inputs(snapshot: Any, seed: int = 0) -> dict[str, Any]:
         elif any(d < 0 for d in shape):
             shape = [1 if d < 0 else d for d in shape]
             log.warning("input %s has a dynamic shape and no profile; using %s", spec["name"], shape)
-        dtype = spec["dtype"]
-        if dtype.startswith("float") or dtype == "bfloat16":
-            array = rng.standard_normal(shape).astype(np.float32 if dtype == "bfloat16" else dtype)
-        elif dtype == "bool":
-            array = rng.integers(0, 2, shape).astype(bool)
-        else:
-            array = rng.integers(0, 10, shape).astype(dtype)
-        feeds[spec["name"]] = array
-    return feeds
+        wanted.append((shape, spec["dtype"]))
+    return dict(zip((s["name"] for s in snapshot.inputs), seeded_inputs(wanted, seed)))
 
 
 def _given_inputs(snapshot: Any, inputs: Any) -> dict[str, Any]:
-    import numpy as np
+    from trtforge.arrays import to_numpy as as_numpy
 
     names = [s["name"] for s in snapshot.inputs]
-
-    def as_numpy(value: Any) -> Any:
-        if hasattr(value, "detach"):
-            return value.detach().cpu().numpy()
-        return np.asarray(value)
-
     if isinstance(inputs, Mapping):
         missing = [n for n in names if n not in inputs]
         if missing:
@@ -805,11 +773,10 @@ NATIVE_BASELINE_PRECISIONS = ("fp16", "bf16")
 NATIVE_BASELINE_FACTOR = 1.5
 
 
-def _native_tolerances(runner: SourceRunner, feeds: dict[str, Any], order: Sequence[str],
-                       precision: str, source_out: list[Any], base: Tolerance,
-                       notes: list[str]) -> list[Tolerance]:
-    """Per-output tolerances widened to FACTOR x the source's own error at ``precision``."""
-    native = runner.run_reduced(feeds, order, precision)
+def native_tolerances(source_out: Sequence[Any], native: Sequence[Any] | None, precision: str,
+                      base: Tolerance, notes: list[str]) -> list[Tolerance]:
+    """Per-output tolerances widened to FACTOR x the source's own error at ``precision``
+    (``native``: the source's outputs when run in that precision, None where it cannot)."""
     if native is None or len(native) != len(source_out):
         return [base] * len(source_out)
     widened = []
@@ -831,6 +798,67 @@ def _native_tolerances(runner: SourceRunner, feeds: dict[str, Any], order: Seque
     return widened
 
 
+def _native_tolerances(runner: SourceRunner, feeds: dict[str, Any], order: Sequence[str],
+                       precision: str, source_out: list[Any], base: Tolerance,
+                       notes: list[str]) -> list[Tolerance]:
+    """:func:`native_tolerances` with the source run in ``precision`` by ``runner``."""
+    return native_tolerances(source_out, runner.run_reduced(feeds, order, precision), precision,
+                             base, notes)
+
+
+def verdict(source_out: Sequence[Any], network_out: Sequence[Any], precision: str, *,
+            names: Sequence[str] | None = None, tolerance: Tolerance | None = None,
+            reduced: Callable[[], Sequence[Any] | None] | None = None,
+            notes: list[str] | None = None) -> list[OutputMetrics]:
+    """The one pass/fail rule for model outputs, shared by check, debug_layers and compare.
+
+    ``tolerance`` given: used as is. Otherwise the precision's table entry, widened for
+    fp16/bf16 to the source's own error at that precision when ``reduced()`` (the source run
+    in that precision; None where it cannot) has something to say.
+    """
+    if len(source_out) != len(network_out):
+        raise CheckError(f"the source model gives {len(source_out)} output(s), the network "
+                         f"{len(network_out)}", hint="check that the route marks every model output")
+    notes = notes if notes is not None else []
+    base = tolerance or tolerance_for(precision)
+    tolerances = [base] * len(source_out)
+    if tolerance is None and precision in NATIVE_BASELINE_PRECISIONS and reduced is not None:
+        tolerances = native_tolerances(source_out, reduced(), precision, base, notes)
+    names = list(names) if names is not None else [f"output {i}" for i in range(len(source_out))]
+    return [compare_arrays(name, ref, got, tol)
+            for name, ref, got, tol in zip(names, source_out, network_out, tolerances)]
+
+
+def _output_verdict(runner: SourceRunner, feeds: dict[str, Any], snapshot: Any,
+                    source_out: list[Any], network_out: dict[str, Any], precision: str,
+                    tolerance: Tolerance | None, notes: list[str]) -> list[OutputMetrics]:
+    order = [s["name"] for s in snapshot.inputs]
+    return verdict(source_out, list(network_out.values()), precision, names=list(network_out),
+                   tolerance=tolerance, reduced=lambda: runner.run_reduced(feeds, order, precision),
+                   notes=notes)
+
+
+def _checked(model: Any, engine_or_snapshot: Any, inputs: Any, precision: str | None,
+             tolerance: Tolerance | None, seed: int, keep: Any = None
+             ) -> tuple[Any, SourceRunner, dict[str, Any], Any, CheckReport]:
+    """What check and debug_layers share: the network and the source on the same inputs,
+    their outputs judged by :func:`verdict`."""
+    snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
+    precision, claimed = _precision(precision, engine_precision, snapshot)
+    explicit = tolerance is not None
+    tolerance = tolerance or tolerance_for(precision)
+    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
+        else default_inputs(snapshot, seed)
+    runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep=keep)
+    notes[:0] = [claimed] if claimed else []
+    metrics = _output_verdict(runner, feeds, snapshot, source_out, network_out, precision,
+                              tolerance if explicit else None, notes)
+    report = CheckReport(passed=all(m.passed for m in metrics), precision=precision,
+                         tolerance=tolerance, source_kind=runner.kind, outputs=metrics,
+                         inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    return snapshot, runner, feeds, result, report
+
+
 def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision: str | None = None,
           tolerance: Tolerance | None = None, seed: int = 0) -> CheckReport:
     """Run ``model`` in its framework and the engine's network on the CPU; compare outputs.
@@ -840,41 +868,17 @@ def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision:
     arrays/tensors (one per network input, or a dict by name), or None for seeded random
     inputs at each profile's opt shape.
     """
-    snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision, claimed = _precision(precision, engine_precision, snapshot)
-    explicit = tolerance is not None
-    tolerance = tolerance or tolerance_for(precision)
-    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
-        else default_inputs(snapshot, seed)
-    runner, source_out, network_out, _, notes = _run_both(model, snapshot, feeds)
-    notes[:0] = [claimed] if claimed else []
-    tolerances = [tolerance] * len(source_out)
-    if not explicit and precision in NATIVE_BASELINE_PRECISIONS:
-        tolerances = _native_tolerances(runner, feeds, [s["name"] for s in snapshot.inputs],
-                                        precision, source_out, tolerance, notes)
-    metrics = [compare_arrays(name, ref, got, tol)
-               for (name, got), ref, tol in zip(network_out.items(), source_out, tolerances)]
-    return CheckReport(passed=all(m.passed for m in metrics), precision=precision, tolerance=tolerance,
-                       source_kind=runner.kind, outputs=metrics,
-                       inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    _, _, _, _, report = _checked(model, engine_or_snapshot, inputs, precision, tolerance, seed)
+    return report
 
 
 def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
                  precision: str | None = None, tolerance: Tolerance | None = None,
                  seed: int = 0) -> LayerwiseReport:
     """Compare every network tensor that maps to a source value; find the first divergence."""
-    snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
-    precision, claimed = _precision(precision, engine_precision, snapshot)
-    tolerance = tolerance or tolerance_for(precision)
-    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
-        else default_inputs(snapshot, seed)
-    runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep="all")
-    notes[:0] = [claimed] if claimed else []
-    outputs = [compare_arrays(name, ref, got, tolerance)
-               for (name, got), ref in zip(network_out.items(), source_out)]
-    report = CheckReport(passed=all(m.passed for m in outputs), precision=precision,
-                         tolerance=tolerance, source_kind=runner.kind, outputs=outputs,
-                         inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    snapshot, runner, feeds, result, report = _checked(model, engine_or_snapshot, inputs, precision,
+                                                       tolerance, seed, keep="all")
+    tolerance = report.tolerance
     produced = [(i, layer, out["name"]) for i, layer in enumerate(snapshot.layers)
                 for out in layer["outputs"] if out["dtype"] not in ("int32", "int64", "bool")]
     wanted = [name for _, _, name in produced]

@@ -13,44 +13,16 @@ from trtforge import cli_build as _cli_build
 from trtforge import cli_check as _cli_check
 from trtforge import cli_compare as _cli_compare
 from trtforge import cli_profile as _cli_profile
+from trtforge.cli_output import console as _console
+from trtforge.cli_output import esc as _esc
+from trtforge.cli_output import print_json as _print_json
+from trtforge.cli_output import progress as _progress
+from trtforge.cli_output import table as _table
 from trtforge.errors import TrtforgeError, UsageError
 
 log = logging.getLogger("trtforge")
 
 Runner = Callable[[argparse.Namespace], int]
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    # Piped output (logs, CI, tests) gets a wide console so tables are not folded.
-    width = None if sys.stdout.isatty() else 160
-    return Console(highlight=False, soft_wrap=True, width=width)
-
-
-def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
-    from rich.table import Table
-
-    from rich.text import Text
-
-    # Cells and titles are plain text: a path or note like "a[/b]" is not rich markup.
-    table = Table(title=Text(title), title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*[Text("" if v is None else str(v)) for v in row])
-    return table
-
-
-def _esc(value: Any) -> str:
-    """User data (paths, names, notes, reasons) escaped for printing with rich markup."""
-    from rich.markup import escape
-
-    return escape(str(value))
 
 
 # --- convert --------------------------------------------------------------------------
@@ -166,39 +138,6 @@ def _check_convert_output(args: argparse.Namespace) -> None:
     sources = [args.model, args.timing_cache]
     for written in (out, sidecar_path(out), *(snapshot_paths(out) if args.snapshot else ())):
         refuse_output_over_sources(written, sources, what="-o")
-
-
-class _progress:
-    """Show the current stage on stderr while a conversion runs (only on a terminal)."""
-
-    def __enter__(self) -> "_progress":
-        from trtforge import progress
-
-        self._status = None
-        if sys.stderr.isatty():
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status("starting")
-            self._status.start()
-            self._previous = progress.set_listener(self._update)
-        else:
-            self._previous = progress.set_listener(self._log)
-        return self
-
-    def _update(self, event: str, stage: str, detail: str) -> None:
-        if event == "start" and self._status is not None:
-            self._status.update(_esc(f"{stage}{': ' + detail if detail else ''}"))
-
-    def _log(self, event: str, stage: str, detail: str) -> None:
-        if event == "start":
-            sys.stderr.write(f"... {stage}{': ' + detail if detail else ''}\n")
-
-    def __exit__(self, *exc: Any) -> None:
-        from trtforge import progress
-
-        progress.set_listener(self._previous)
-        if self._status is not None:
-            self._status.stop()
 
 
 # --- inspect ----------------------------------------------------------------------------
@@ -425,9 +364,9 @@ def _add_plugin_commands(sub: Any) -> None:
         log.warning("plugin commands could not be loaded: %s", exc)
         return
     for entry in registered:
-        args, kwargs = entry.item if isinstance(entry.item, tuple) else ((entry.item,), {})
+        command = entry.item  # a plugins.Command, however the plugin registered it
         try:
-            _add_command(sub, entry.plugin, *args, **kwargs)
+            _add_command(sub, entry.plugin, command.name, command.help, command.configure, command.run)
         except Exception as exc:
             log.warning("plugin %s: command not added: %s", entry.plugin, exc)
 

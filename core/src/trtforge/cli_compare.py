@@ -41,12 +41,10 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
 
 
 def default_target(target: str | None) -> str | None:
-    """The target to build for: the one given, this GPU, or sm89 on a machine without one."""
-    if target:
-        return target
-    from trtforge.gpu import probe_gpus
+    """The target to build for: the one given, this GPU, or sm89 where TensorRT-RTX has no GPU."""
+    from trtforge.comparison import default_target as resolve
 
-    return None if probe_gpus().found else "sm89"
+    return resolve(target)
 
 
 def _load_labelled(path: str | None) -> Any:
@@ -85,7 +83,7 @@ def _load_calibration(path: str | None) -> Any:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from trtforge.cli import _console, _progress
+    from trtforge.cli_output import console as _console, progress as _progress
     from trtforge.comparison import compare
 
     if args.out is not None:
@@ -150,7 +148,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
         return 0
-    from trtforge.cli import _console, _table
+    from trtforge.cli_output import console as _console, table as _table
 
     rows = [(k, f"{v:.6g}" if isinstance(v, float) else v) for k, v in result.items()
             if k != "details"]
@@ -178,7 +176,7 @@ def run_demo(args: argparse.Namespace) -> int:
     import logging
     import os
 
-    from trtforge.cli import _console, _progress
+    from trtforge.cli_output import console as _console, progress as _progress
     from trtforge.demo import run_demo as demo
 
     # The zoo builds TF1-style graphs on purpose; TensorFlow's deprecation chatter would bury

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from trtforge.arrays import to_numpy
 from trtforge.errors import TrtforgeError, UsageError
 from trtforge.report import Baseline, Report, Row
 
@@ -21,6 +22,32 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PRECISIONS = ("fp32", "fp16", "int8")
 EVAL_BATCH = 64
+FALLBACK_TARGET = "sm89"  # what the demo and the CLI build for where nothing else is known
+
+
+def default_target(target: str | None, *, facts: Any = None, gpus: Any = None) -> str | None:
+    """The target given; else ``sm89`` only where TensorRT needs one named (TensorRT-RTX on a
+    machine without a GPU); else None, so the adapter builds for this machine's GPU.
+
+    ``facts`` (:class:`trtforge.trt.TrtFacts`) and ``gpus`` (:class:`trtforge.gpu.GpuProbe`)
+    default to this machine's.
+    """
+    if target:
+        return str(target)
+    if facts is None:
+        from trtforge.trt import get_tensorrt
+
+        try:
+            facts = get_tensorrt().facts
+        except TrtforgeError:
+            return None  # no TensorRT: the conversion itself says so, with its hint
+    if not facts.ahead_of_time_targets:
+        return None  # full TensorRT builds for the GPU it runs on, whichever that is
+    if gpus is None:
+        from trtforge.gpu import probe_gpus
+
+        gpus = probe_gpus()
+    return None if gpus.found else FALLBACK_TARGET
 
 
 class _NotMeasured(Exception):
@@ -47,51 +74,6 @@ class LabelledData:
             return cls(x, y)
         raise UsageError("data must be (inputs, labels)",
                          hint="pass data=(x, y) with x batch-first and y integer class labels")
-
-
-def agreement(reference: Sequence[Any], candidate: Sequence[Any]) -> dict[str, Any]:
-    """How closely ``candidate`` outputs follow ``reference`` outputs (paired by position).
-
-    ``max_abs``: largest absolute difference. ``max_rel``: ``max_abs`` divided by the largest
-    reference magnitude (robust to near-zero elements). ``cosine``: cosine similarity of all
-    values. ``top1``/``top5`` (2-D outputs with >1 / >=5 classes, first output): share of rows
-    whose reference top-1 class is the candidate's top-1 / among its top 5.
-    """
-    import numpy as np
-
-    if len(reference) != len(candidate):
-        raise UsageError(f"{len(reference)} reference outputs but {len(candidate)} engine outputs")
-    max_abs, scale, dot, norm_r, norm_c = 0.0, 0.0, 0.0, 0.0, 0.0
-    for ref, out in zip(reference, candidate):
-        r = np.asarray(ref, dtype=np.float64)
-        c = np.asarray(out, dtype=np.float64)
-        if r.shape != c.shape:
-            if r.size != c.size:
-                raise UsageError(f"output shapes differ: reference {r.shape}, engine {c.shape}")
-            c = c.reshape(r.shape)
-        if r.size:
-            max_abs = max(max_abs, float(np.max(np.abs(r - c))))
-            scale = max(scale, float(np.max(np.abs(r))))
-        dot += float(np.sum(r * c))
-        norm_r += float(np.sum(r * r))
-        norm_c += float(np.sum(c * c))
-    result: dict[str, Any] = {
-        "max_abs": max_abs,
-        "max_rel": max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf")),
-        "cosine": dot / (norm_r ** 0.5 * norm_c ** 0.5) if norm_r > 0 and norm_c > 0 else
-        (1.0 if norm_r == norm_c == 0 else 0.0),
-        "top1": None,
-        "top5": None,
-    }
-    r0 = np.asarray(reference[0])
-    c0 = np.asarray(candidate[0]).reshape(r0.shape)
-    if r0.ndim == 2 and r0.shape[1] > 1:
-        truth = r0.argmax(axis=1)
-        result["top1"] = float(np.mean(c0.argmax(axis=1) == truth))
-        if r0.shape[1] >= 5:
-            top5 = np.argsort(-c0, axis=1)[:, :5]
-            result["top5"] = float(np.mean([t in row for t, row in zip(truth, top5)]))
-    return result
 
 
 def accuracy_of(logits: Any, labels: Any) -> float:
@@ -141,18 +123,19 @@ class _EngineExecutor:
         return list(result.values())
 
 
-def numerics(expected: Sequence[Any], got: Sequence[Any], precision: str) -> dict[str, Any]:
-    """Agreement of engine outputs with the source: ``trtforge.check``'s metrics and verdict
-    at this precision's tolerance."""
-    from trtforge.checking import compare_arrays, tolerance_for
+def numerics(expected: Sequence[Any], got: Sequence[Any], precision: str,
+             reduced: Callable[[], Sequence[Any] | None] | None = None) -> dict[str, Any]:
+    """Agreement of engine outputs with the source: ``trtforge.check``'s verdict at this
+    precision, fp16/bf16 widened to the source's own error (``reduced()``: the source run in
+    that precision) exactly as ``check`` does, so a row and ``check`` never disagree."""
+    from trtforge.checking import verdict
 
     if len(expected) != len(got):
         raise UsageError(f"{len(expected)} source outputs but {len(got)} engine outputs")
-    tolerance = tolerance_for(precision)
-    metrics = [compare_arrays(f"output {i}", ref, out, tolerance)
-               for i, (ref, out) in enumerate(zip(expected, got))]
+    notes: list[str] = []
+    metrics = verdict(expected, got, precision, reduced=reduced, notes=notes)
     first = metrics[0]
-    return {
+    result = {
         "max_abs": max(m.max_abs for m in metrics),
         "max_rel": max(m.max_rel for m in metrics),
         "cosine": min(m.cosine for m in metrics),
@@ -161,6 +144,9 @@ def numerics(expected: Sequence[Any], got: Sequence[Any], precision: str) -> dic
         "passed": all(m.passed for m in metrics),
         "reasons": [r for m in metrics for r in m.reasons],
     }
+    if notes:
+        result["notes"] = notes
+    return result
 
 
 def max_batch(metadata: dict[str, Any]) -> int:
@@ -203,7 +189,7 @@ class _SourceReference:
 
     def _make(self) -> Callable[[list[Any]], list[Any]]:
         from trtforge.benchmark import native_runners
-        from trtforge.checking import flatten_outputs
+        from trtforge.arrays import flatten_outputs
 
         if self.reference is not None:
             reference = self.reference
@@ -212,6 +198,23 @@ class _SourceReference:
         if not runners:
             raise _NotMeasured(f"n/a: no way to run the source model ({'; '.join(skipped.values())})")
         return runners[0].run
+
+    def reduced(self, precision: str, batch: list[Any]) -> Callable[[], list[Any] | None] | None:
+        """The source run in ``precision`` on ``batch`` (torch sources; None elsewhere), for
+        the verdict's native-precision widening."""
+        if self.source.kind != "torch-module":
+            return None
+
+        def run() -> list[Any] | None:
+            import numpy as np
+
+            from trtforge.checking import TorchRunner
+
+            names = [f"input{i}" for i in range(len(batch))]
+            feeds = {n: np.ascontiguousarray(to_numpy(b)) for n, b in zip(names, batch)}
+            return TorchRunner(self.source.model).run_reduced(feeds, names, precision)
+
+        return run
 
     def outputs(self, key: str, batch: list[Any]) -> list[Any]:
         if key not in self._memo:
@@ -226,7 +229,7 @@ def compare(
     backends: Sequence[str] | str | None = None,
     precisions: Sequence[str] | str = DEFAULT_PRECISIONS,
     data: Any = None,
-    target: str | None = "sm89",
+    target: str | None = None,
     *,
     inputs: Sequence[Any] | None = None,
     calibration: Any = None,
@@ -374,11 +377,11 @@ def _example_batch(spec: Any, source: Any, labelled: LabelledData | None, batch_
     import numpy as np
 
     if spec.example_inputs:
-        return [np.asarray(_numpy(x)) for x in spec.example_inputs]
+        return [np.asarray(to_numpy(x)) for x in spec.example_inputs]
     if labelled is not None:
         return [labelled.x[:max(batch_size, 8)]]
     if source.example_inputs:
-        return [np.asarray(_numpy(x)) for x in source.example_inputs]
+        return [np.asarray(to_numpy(x)) for x in source.example_inputs]
     wanted = []
     for s in spec.inputs:
         p = s.profiles[0]
@@ -406,22 +409,9 @@ def _batch_from_engine(metadata: dict[str, Any]) -> list[Any]:
 
 
 def _noise(wanted: Sequence[tuple[Sequence[int], str]]) -> list[Any]:
-    import numpy as np
+    from trtforge.arrays import seeded_inputs
 
-    rng = np.random.default_rng(0)
-    batch = []
-    for shape, dtype in wanted:
-        if dtype.startswith("float"):
-            batch.append(rng.standard_normal(tuple(shape)).astype(dtype))
-        elif dtype == "uint8":
-            batch.append(rng.integers(0, 256, size=tuple(shape)).astype(dtype))
-        else:
-            batch.append(rng.integers(0, 2, size=tuple(shape)).astype(dtype))
-    return batch
-
-
-def _numpy(x: Any) -> Any:
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else x
+    return seeded_inputs(wanted, seed=0)
 
 
 def split_stages(stages: dict[str, float]) -> dict[str, float]:
@@ -451,7 +441,8 @@ def _fill_numerics(row: Row, executor: _EngineExecutor, batch: list[Any],
                    source_ref: _SourceReference) -> None:
     try:
         expected = source_ref.outputs("example", batch)
-        row.numerics = {**numerics(expected, executor.run(batch), row.precision),
+        row.numerics = {**numerics(expected, executor.run(batch), row.precision,
+                                   reduced=source_ref.reduced(row.precision, batch)),
                         "executor": executor.label}
     except _NotMeasured as exc:
         row.numerics_note = str(exc)

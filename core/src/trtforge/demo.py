@@ -78,12 +78,12 @@ def run_demo(
     models: Sequence[str] = MODELS,
     backends: Sequence[str] | str | None = None,
     precisions: Sequence[str] | str = ("fp32", "fp16", "int8"),
-    target: str | None = "sm89",
+    target: str | None = None,
     cache: bool = True,
     torch_compile: bool = True,
 ) -> tuple[Any, dict[str, Path]]:
     """Build each zoo model, compare it through every route, write the report into ``out``."""
-    from trtforge.comparison import compare
+    from trtforge.comparison import compare, default_target
     from trtforge.errors import UsageError
     from trtforge.progress import Stages
     from trtforge.report import Report
@@ -92,6 +92,7 @@ def run_demo(
     if unknown:
         raise UsageError(f"unknown demo model(s) {', '.join(unknown)}",
                          hint=f"pick from {', '.join(MODELS)}")
+    target = default_target(target)  # sm89 only where TensorRT-RTX has no GPU to build for
     stages = Stages(prefix="demo: ")
     report = Report(title="trtforge demo: the seed's four models and a digits classifier, "
                           "every route x precision")

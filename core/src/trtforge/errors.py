@@ -23,7 +23,12 @@ class TrtforgeError(Exception):
 
 
 class UsageError(TrtforgeError):
-    """Bad arguments: unknown precision, malformed input spec, unknown option."""
+    """Bad arguments: unknown precision, malformed input spec, unknown option.
+
+    Only for the user's own arguments: ``backend="auto"`` stops at one (no other route would
+    take them either). A route that fails on its own raises :class:`ConversionError`, and auto
+    moves on to the next route.
+    """
 
     exit_code = 2
 

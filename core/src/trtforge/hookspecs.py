@@ -1,8 +1,10 @@
-"""The hook specification: every hook hands the plugin a ``register`` callback.
+"""The hook specification: every hook hands the plugin a ``register`` object.
 
-A callback (rather than return values) lets one hook implementation register any number of
+A registrar (rather than return values) lets one hook implementation register any number of
 things and lets core record which plugin registered what, for error messages and
-``trtforge plugins``.
+``trtforge plugins``. It has one typed method per hook (:class:`trtforge.plugins.Registrar`)
+and is also callable, ``register(item)``, as older plugins do. Core calls every hook through
+pluggy, and refuses a plugin whose hook names are not below (a typo).
 """
 from __future__ import annotations
 
@@ -17,19 +19,20 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def register_backends(register: Callable[[Any], None]) -> None:
-    """Register conversion routes: ``register(BackendSubclassInstance)``."""
+    """Register conversion routes: ``register.backend(BackendSubclassInstance)``."""
 
 
 @hookspec
 def register_model_formats(register: Callable[[Any], None]) -> None:
-    """Register model kinds that can be detected: ``register(ModelFormat(...))``."""
+    """Register model kinds that can be detected: ``register.model_format(ModelFormat(...))``."""
 
 
 @hookspec
 def register_converters(route: str, register: Callable[[Any], None]) -> None:
-    """Add or override op converters of route ``route``; what ``register`` takes is the route's."""
+    """Add or override op converters of route ``route``: ``register.converter(...)``; what it
+    takes is the route's."""
 
 
 @hookspec
 def register_commands(register: Callable[..., None]) -> None:
-    """Add CLI sub-commands: ``register(name, help, configure=fn(parser), run=fn(args) -> int)``."""
+    """Add CLI sub-commands: ``register.command(name, help, configure=fn(parser), run=fn(args) -> int)``."""

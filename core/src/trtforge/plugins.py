@@ -43,6 +43,62 @@ class Registered:
     item: Any
 
 
+@dataclass(frozen=True)
+class Command:
+    """A CLI sub-command a plugin adds (``register.command(...)``)."""
+
+    name: str
+    help: str = ""
+    configure: Callable[[Any], None] | None = None
+    run: Callable[[Any], int] | None = None
+
+
+# Which typed registrar method belongs to which hook.
+_TYPED = {"backend": "register_backends", "model_format": "register_model_formats",
+          "converter": "register_converters", "command": "register_commands"}
+
+
+class Registrar:
+    """The ``register`` a hook receives: typed methods (``register.backend(b)``,
+    ``register.command(name, help, configure=, run=)``, ...) and, for older plugins, a plain
+    call ``register(item)``. Records which plugin registered what, for messages."""
+
+    def __init__(self, hook: str, plugin: str, items: list[Registered]) -> None:
+        self._hook, self._plugin, self._items = hook, plugin, items
+
+    def __call__(self, *args: Any, **kw: Any) -> None:
+        if self._hook == "register_commands":
+            self.command(*args, **kw)
+        elif kw or len(args) != 1:
+            self._items.append(Registered(self._plugin, (args, kw)))
+        else:
+            self._items.append(Registered(self._plugin, args[0]))
+
+    def _add(self, method: str, item: Any) -> None:
+        if _TYPED[method] != self._hook:
+            raise PluginError(f"plugin {self._plugin!r} called register.{method}() inside "
+                              f"{self._hook}", hint=f"register.{method}() belongs in {_TYPED[method]}")
+        self._items.append(Registered(self._plugin, item))
+
+    def backend(self, backend: Any) -> None:
+        """Add a conversion route (a :class:`trtforge.Backend` instance; the route registry
+        checks that it is one)."""
+        self._add("backend", backend)
+
+    def model_format(self, fmt: Any) -> None:
+        """Add a detectable model kind (a :class:`trtforge.sources.ModelFormat`)."""
+        self._add("model_format", fmt)
+
+    def converter(self, converter: Any) -> None:
+        """Add an op converter to the route the hook was called for (the route reads it)."""
+        self._add("converter", converter)
+
+    def command(self, name: str, help: str = "", configure: Callable[[Any], None] | None = None,
+                run: Callable[[Any], int] | None = None) -> None:
+        """Add a CLI sub-command ``trtforge NAME``."""
+        self._add("command", Command(name, help, configure, run))
+
+
 @dataclass
 class _State:
     manager: pluggy.PluginManager
@@ -63,6 +119,46 @@ def _new_manager() -> pluggy.PluginManager:
 
     manager.register(builtin, name=BUILTIN)
     return manager
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
+    """Hook implementations of ``plugin`` that match no hook spec (a misspelled name)."""
+    unknown = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec():
+            continue
+        if any(i.plugin is plugin and not i.optionalhook for i in caller.get_hookimpls()):
+            unknown.append(caller.name)
+    return sorted(unknown)
+
+
+def _pending_error(pm: pluggy.PluginManager, name: str, plugin: Any) -> PluginError | None:
+    """A PluginError naming the unknown hooks of ``plugin``, or None when it has none."""
+    import difflib
+
+    unknown = _unknown_hooks(pm, plugin)
+    if not unknown:
+        return None
+    known = sorted(n for n in dir(hookspecs) if n.startswith("register_"))
+    close = [m for u in unknown for m in difflib.get_close_matches(u, known, n=1)]
+    return PluginError(
+        f"plugin {name!r} implements {', '.join(repr(u) for u in unknown)}, which "
+        f"{'is not a trtforge hook' if len(unknown) == 1 else 'are not trtforge hooks'}",
+        hint=(f"did you mean {', '.join(repr(c) for c in close)}? " if close else "")
+        + f"the hooks are {', '.join(known)}")
+
+
+def check_pending() -> None:
+    """pluggy's ``check_pending()``, as a PluginError that names the hook."""
+    pm = manager()
+    for name, plugin in pm.list_name_plugin():
+        error = _pending_error(pm, name, plugin)
+        if error is not None:
+            raise error
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc), hint="check the hook's name against trtforge.hookspecs") from None
 
 
 def _env_list(name: str) -> set[str] | None:
@@ -86,12 +182,17 @@ def _load_entry_points(state: _State) -> None:
         try:
             plugin = ep.load()
             state.manager.register(plugin, name=ep.name)
+            pending = _pending_error(state.manager, ep.name, plugin)
+            if pending is not None:
+                state.manager.unregister(name=ep.name)
+                raise pending
         except Exception as exc:  # a broken plugin must never break trtforge
             error = f"{type(exc).__name__}: {exc}"
             log.warning("plugin %s could not be loaded: %s", ep.name, error)
             state.broken.append(BrokenPlugin(ep.name, dist_info[0], dist_info[1], error))
             continue
         state.distributions[ep.name] = dist_info
+    state.manager.check_pending()  # every plugin left has only known hooks
 
 
 def _get_state() -> _State:
@@ -126,6 +227,9 @@ def register(plugin: Any, name: str | None = None) -> str:
             raise PluginError(f"plugin {name or plugin!r} is blocked and was not registered")
         state.generation += 1
         try:
+            pending = _pending_error(state.manager, registered, plugin)
+            if pending is not None:
+                raise pending
             _check_duplicates()
         except PluginError:
             state.manager.unregister(name=registered)
@@ -160,22 +264,20 @@ def broken_plugins() -> list[BrokenPlugin]:
 
 
 def _collect(hook_name: str, **kwargs: Any) -> list[Registered]:
-    """Call one hook plugin by plugin, recording who registered what."""
-    hook = getattr(manager().hook, hook_name)
+    """Call one hook through pluggy, plugin by plugin, recording who registered what.
+
+    Each plugin's implementation is called through ``pm.subset_hook_caller`` (all other
+    plugins' plain implementations left out, wrappers kept), so hook wrappers, tracing and
+    call monitoring see every call, and each call gets a registrar naming its plugin.
+    """
+    pm = manager()
+    caller = getattr(pm.hook, hook_name)
+    impls = [i for i in caller.get_hookimpls() if not (i.hookwrapper or i.wrapper)]  # registration order
     items: list[Registered] = []
-    for impl in hook.get_hookimpls():  # registration order
-        plugin_name = impl.plugin_name
-
-        def add(*args: Any, _plugin: str = plugin_name, **kw: Any) -> None:
-            if kw or len(args) != 1:
-                items.append(Registered(_plugin, (args, kw)))
-            else:
-                items.append(Registered(_plugin, args[0]))
-
-        call_args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
-        if "register" in impl.argnames:
-            call_args["register"] = add
-        impl.function(**call_args)
+    for impl in impls:
+        others = [other.plugin for other in impls if other.plugin is not impl.plugin]
+        subset = pm.subset_hook_caller(hook_name, remove_plugins=others)
+        subset(**kwargs, register=Registrar(hook_name, impl.plugin_name, items))
     return items
 
 

@@ -835,9 +835,9 @@ def engine_snapshot(engine: Any) -> Snapshot | None:
     if found is not None:
         plan_sha = (engine.metadata.get("plan") or {}).get("sha256")
         if not isinstance(plan_sha, str):
-            from trtforge.engine import plan_digest
+            import hashlib
 
-            plan_sha = plan_digest(engine.plan)
+            plan_sha = hashlib.sha256(engine.plan).hexdigest()  # what engine.plan_digest records
         found.check_binding(plan_sha, str(getattr(engine, "path", None) or "the engine"), where or "?")
         engine.extras["snapshot"] = found
     return found

@@ -6,37 +6,16 @@ the ``register_model_formats`` hook; core's own kinds are registered the same wa
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from trtforge import plugins
 from trtforge.errors import ModelSourceError, PluginError
+from trtforge.formats import ModelFormat, hash_file, hash_path  # noqa: F401  (public here too)
 
 PathLike = (str, os.PathLike)
-
-
-@dataclass(frozen=True)
-class ModelFormat:
-    """A kind of model: how to recognise it and how to fingerprint it.
-
-    ``detect`` receives the user's object (a ``Path`` for anything path-like) and must be
-    cheap. ``fingerprint`` returns a hex digest of everything that changes the model's output.
-    ``text=True`` formats see plain strings before they are taken as paths (for names such
-    as ``torchvision:resnet50``). A format with ``load`` is a way to *obtain* a model: the
-    loaded object is detected again (a Python file that defines a torch module becomes a
-    ``torch-module`` source), so routes only deal with the loaded kinds.
-    """
-
-    kind: str
-    description: str
-    detect: Callable[[Any], bool]
-    fingerprint: Callable[[Any], str] | None = None
-    priority: int = 100
-    text: bool = False
-    load: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -58,25 +37,6 @@ class ModelSource:
             "fingerprint": self.fingerprint,
             "path": str(self.path) if self.path else None,
         }
-
-
-def hash_file(path: Path, digest: "hashlib._Hash | None" = None) -> str:
-    digest = digest or hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def hash_path(path: Path) -> str:
-    """Hash a file's bytes, or a directory's relative file names and bytes."""
-    if path.is_file():
-        return hash_file(path)
-    digest = hashlib.sha256()
-    for item in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(item.relative_to(path)).encode())
-        hash_file(item, digest)
-    return digest.hexdigest()
 
 
 _formats_cache: tuple[int, list[plugins.Registered]] | None = None

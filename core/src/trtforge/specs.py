@@ -294,3 +294,49 @@ class BuildSettings:
             "tf32": self.tf32,
             "profiling_verbosity": self.profiling_verbosity,
         }
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """Everything about a conversion except the model itself."""
+
+    precision: Precision = Precision.FP32
+    inputs: tuple[InputSpec, ...] = ()
+    example_inputs: tuple[Any, ...] | None = None
+    calibration: Any = None
+    target: Target | None = None
+    settings: BuildSettings = field(default_factory=BuildSettings)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def input_named(self, name: str, position: int | None = None) -> InputSpec | None:
+        for spec in self.inputs:
+            if spec.name == name:
+                return spec
+        unnamed = [s for s in self.inputs if not s.name]
+        if position is not None and position < len(unnamed) and len(unnamed) == len(self.inputs):
+            return unnamed[position]
+        return None
+
+    def key_dict(self) -> dict[str, Any]:
+        return {
+            "precision": self.precision.value,
+            "inputs": [s.to_dict() for s in self.inputs],
+            "target": self.target.name if self.target else None,
+            "settings": self.settings.key_dict(),
+            "options": {k: repr(v) for k, v in sorted(self.options.items())},
+            # Only INT8 builds read calibration data.
+            "calibration": (_calibration_key(self.calibration)
+                            if self.precision is Precision.INT8 else None),
+        }
+
+
+def _calibration_key(calibration: Any) -> str | None:
+    """The calibration's content (data digest, method, batching), never an object's id()."""
+    if calibration is None:
+        return None
+    key = getattr(calibration, "cache_key", None)
+    if callable(key):
+        return str(key())
+    from trtforge.calibration import as_calibration
+
+    return as_calibration(calibration).cache_key()  # type: ignore[union-attr]

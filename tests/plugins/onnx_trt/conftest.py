@@ -25,6 +25,12 @@ def max_rel_error(got: np.ndarray, ref: np.ndarray) -> float:
     return float(np.abs(np.asarray(got, np.float64) - ref).max() / max(np.abs(ref).max(), 1e-12))
 
 
+@pytest.fixture(autouse=True)
+def keep_prepared_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the prepared ONNX model (``artifacts["onnx"]``), an opt-in."""
+    monkeypatch.setenv("TRTFORGE_KEEP_ONNX", "1")
+
+
 @pytest.fixture(scope="session")
 def zoo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("zoo")

@@ -152,3 +152,48 @@ def test_passes_are_listed_and_individually_disabled(caplog: pytest.LogCaptureFi
     assert "pass onnxslim: disabled" in caplog.text and "pass fold-flatten-shape: folded" in caplog.text
     with pytest.raises(UsageError, match="unknown pass"):
         passes.run_passes(model, disabled=["no-such-pass"])
+
+
+def test_onnxslim_failure_is_a_route_failure_auto_moves_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """onnxslim giving up used to raise a UsageError, which stopped backend="auto" at onnx_trt."""
+    import onnxslim
+    import torch
+
+    import trtforge
+    from trtforge.errors import AllRoutesFailedError, ConversionError
+
+    monkeypatch.setattr(onnxslim, "slim", lambda model, *a, **k: None)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ConversionError, match="onnxslim could not process"):
+        trtforge.convert(model, backend="onnx_trt", inputs=[x], target="sm89", cache=False)
+    try:
+        engine = trtforge.convert(model, backend="auto", inputs=[x], target="sm89", cache=False)
+    except AllRoutesFailedError as exc:  # no other route for torch modules is installed
+        failures = exc.failures
+    else:
+        assert engine.route != "onnx_trt"
+        failures = engine.metadata["fallbacks"]
+    assert "onnxslim could not process" in failures["onnx_trt"]
+
+
+def test_prepared_onnx_is_kept_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prepared ONNX bytes (all the weights) used to stay on every engine's artifacts."""
+    import trtforge
+
+    monkeypatch.delenv("TRTFORGE_KEEP_ONNX", raising=False)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    model = _model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]))
+    engine = trtforge.convert(model, backend="onnx_trt", target="sm89", cache=False)
+    assert "onnx" not in engine.extras["artifacts"] and "onnx_passes" in engine.extras["artifacts"]
+    kept = trtforge.convert(model, backend="onnx_trt", target="sm89", cache=False,
+                            options={"keep_onnx": True})
+    assert onnx.load_from_string(kept.extras["artifacts"]["onnx"]).graph.node[0].op_type == "Relu"
+    monkeypatch.setenv("TRTFORGE_KEEP_ONNX", "1")
+    assert "onnx" in trtforge.convert(model, backend="onnx_trt", target="sm89",
+                                      cache=False).extras["artifacts"]
+    with pytest.raises(UsageError, match="keep_onnx must be true or false"):
+        trtforge.convert(model, backend="onnx_trt", target="sm89", cache=False,
+                         options={"keep_onnx": "maybe"})

@@ -7,6 +7,19 @@ Add a layer type with ``@register("TYPE")`` on ``fn(layer: LayerView, inputs) ->
 """
 from __future__ import annotations
 
+# Importing a family module registers its layer executors: here, so that any import of the
+# executor (which imports this package first) finds every family registered.
+from trtforge.reference import (  # noqa: F401  (imported for their registrations)
+    activation,
+    convolution,
+    elementwise,
+    matmul,
+    normalization,
+    pooling,
+    quantization,
+    resize,
+    shape,
+)
 from trtforge.reference.base import LAYER_EXECUTORS, LayerView, register
 from trtforge.reference.executor import (
     ExecutionResult,

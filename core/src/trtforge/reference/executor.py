@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from trtforge.arrays import to_numpy as _to_numpy
 from trtforge.errors import CheckError
 from trtforge.reference.base import LAYER_EXECUTORS, LayerView
 from trtforge.reference.dtypes import to_declared, torch_dtype, widen
@@ -12,29 +13,12 @@ from trtforge.reference.dtypes import to_declared, torch_dtype, widen
 log = logging.getLogger(__name__)
 
 
-def _load_families() -> None:
-    # Importing a family module registers its layer executors.
-    from trtforge.reference import (  # noqa: F401
-        activation,
-        convolution,
-        elementwise,
-        matmul,
-        normalization,
-        pooling,
-        quantization,
-        resize,
-        shape,
-    )
-
-
 def supported_layer_types() -> list[str]:
-    _load_families()
     return sorted(LAYER_EXECUTORS)
 
 
 def unsupported_layers(snapshot: Any) -> list[str]:
     """Every layer the executor cannot run, as ``"name (TYPE)"`` (empty when all can run)."""
-    _load_families()
     return [f"{layer['name']} ({layer['type']})" for layer in snapshot.graph["layers"]
             if layer["type"] not in LAYER_EXECUTORS]
 
@@ -48,12 +32,6 @@ class ExecutionResult:
         return {k: _to_numpy(v) for k, v in self.outputs.items()}
 
 
-def _to_numpy(tensor: Any) -> Any:
-    import torch
-
-    if tensor.dtype == torch.bfloat16:
-        return tensor.float().numpy()
-    return tensor.detach().cpu().numpy()
 
 
 def _as_tensor(value: Any, dtype_name: str, name: str) -> Any:
@@ -80,7 +58,6 @@ class Executor:
     """
 
     def __init__(self, snapshot: Any) -> None:
-        _load_families()
         self.snapshot = snapshot
         missing = unsupported_layers(snapshot)
         if missing:

@@ -12,7 +12,7 @@ from trtforge.backends import Availability, Backend, requires_modules
 from trtforge.specs import Precision
 
 if TYPE_CHECKING:
-    from trtforge.api import BuildSpec
+    from trtforge.specs import BuildSpec
     from trtforge.context import ConversionContext
     from trtforge.sources import ModelSource
 
@@ -72,7 +72,11 @@ class OnnxTrtBackend(Backend):
             with ctx.stage("precision", spec.precision.value):
                 model = self._convert_precision(model, source, spec, options, ctx)
         data = model.SerializeToString()  # once: ResNet50 takes ~0.3 s per serialization
-        ctx.artifacts["onnx"] = data
+        # Until the build only (the parser's weights may point into it), not on every engine;
+        # options={"keep_onnx": True} (or TRTFORGE_KEEP_ONNX=1) keeps it for callers that read it.
+        ctx.keepalive.append(data)
+        if options.keep_onnx:
+            ctx.artifacts["onnx"] = data
         with ctx.stage("parse", "TensorRT ONNX parser"):
             flagged = parse.parse_model(ctx.tensorrt, network, model, source.name, locations, data=data)
         if flagged:
@@ -87,10 +91,10 @@ class OnnxTrtBackend(Backend):
             model, report = precision.to_half(model, spec.precision.value, options.keep_io_types,
                                               options.fp32_ops, ctx)
         else:
-            int8 = precision.calibration_ranges(model, spec.calibration, source.fingerprint, ctx)
-            unquantized = precision.choose_unquantized(model, int8, options.int8_min_cosine, ctx)
-            ctx.artifacts["calibration_cache"] = int8.cache
-            model, report = precision.quantize_int8(model, int8.cache, ctx, unquantized)
+            plan = precision.int8_plan(model, spec.calibration, source.fingerprint,
+                                       options.int8_min_cosine, ctx)
+            ctx.artifacts["calibration_cache"] = plan.cache
+            model, report = precision.quantize_int8(model, plan.cache, ctx, plan.unquantized)
         ctx.note(f"{spec.precision.value}: {report.summary()}")
         if report.kept_fp32:
             ctx.artifacts["kept_fp32"] = list(report.kept_fp32)

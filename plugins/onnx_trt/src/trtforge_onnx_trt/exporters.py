@@ -22,7 +22,7 @@ from trtforge_onnx_trt.opsets import default_opset
 from trtforge_onnx_trt.options import RouteOptions
 
 if TYPE_CHECKING:
-    from trtforge.api import BuildSpec
+    from trtforge.specs import BuildSpec
     from trtforge.context import ConversionContext
     from trtforge.sources import ModelSource
 

@@ -1,13 +1,27 @@
 """The route's options (``convert(..., options={...})`` / ``--option KEY=VALUE``), validated once."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
+from trtforge.accuracy_control import min_cosine_option
 from trtforge.errors import UsageError
 
 DEFAULT_OPSET = 17
 TORCH_EXPORTERS = ("auto", "dynamo", "torchscript")
+KEEP_ONNX_ENV = "TRTFORGE_KEEP_ONNX"  # scripts that want every engine's prepared ONNX
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def _flag(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise UsageError(f"option {key} must be true or false, got {value!r}",
+                     hint=f"e.g. --option {key}=true")
 
 
 def _names(value: Any, key: str) -> tuple[str, ...] | None:
@@ -19,17 +33,6 @@ def _names(value: Any, key: str) -> tuple[str, ...] | None:
         raise UsageError(f"option {key} must be a list of names, got {value!r}",
                          hint=f'e.g. --option {key}=\'["a", "b"]\'')
     return tuple(value)
-
-
-def _fraction(value: Any, key: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = -1.0
-    if not 0.0 <= number <= 1.0:
-        raise UsageError(f"option {key} must be a number in [0, 1], got {value!r}",
-                         hint=f"e.g. {key}=0.99 (0 disables INT8 accuracy control)")
-    return number
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class RouteOptions:
     signature: str = "serving_default"
     torch_exporter: str = "auto"
     int8_min_cosine: float = 0.99  # INT8 accuracy control target; 0 disables it
+    # Keep the prepared ONNX bytes on engine.extras["artifacts"]["onnx"] (off: a ResNet50's
+    # weights would stay in memory with every engine); default from $TRTFORGE_KEEP_ONNX.
+    keep_onnx: bool = False
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> "RouteOptions":
@@ -75,5 +81,6 @@ class RouteOptions:
             fp32_ops=_names(options.get("fp32_ops"), "fp32_ops") or (),
             signature=str(options.get("signature", "serving_default")),
             torch_exporter=exporter,
-            int8_min_cosine=_fraction(options.get("int8_min_cosine", 0.99), "int8_min_cosine"),
+            int8_min_cosine=min_cosine_option(options),  # validated as every route does
+            keep_onnx=_flag(options.get("keep_onnx", os.environ.get(KEEP_ONNX_ENV, "")), "keep_onnx"),
         )

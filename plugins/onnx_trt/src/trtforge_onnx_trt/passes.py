@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from trtforge.errors import UsageError
+from trtforge.errors import ConversionError, UsageError
 
 from trtforge_onnx_trt.opsets import default_opset
 
@@ -63,8 +63,9 @@ def slim(model: Any) -> tuple[Any, str]:
     ops_before = Counter(n.op_type for n in model.graph.node)
     slimmed = onnxslim.slim(model)
     if slimmed is None:
-        raise UsageError("onnxslim could not process the model",
-                         hint="disable the pass with --disable-pass onnxslim")
+        # The route's own failure, not the user's arguments: backend="auto" tries the next route.
+        raise ConversionError("onnxslim could not process the model", route="onnx_trt",
+                              hint="disable the pass with --disable-pass onnxslim")
     after = len(slimmed.graph.node)
     ops_after = Counter(n.op_type for n in slimmed.graph.node)
     removed = ops_before - ops_after

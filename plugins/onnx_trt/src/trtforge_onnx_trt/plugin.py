@@ -1,13 +1,16 @@
 """Hook implementations only; nothing heavy is imported here (plugin discovery stays fast)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING
 
 from trtforge.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from trtforge.plugins import Registrar
 
 from trtforge_onnx_trt.backend import OnnxTrtBackend
 
 
 @hookimpl
-def register_backends(register: Callable[[Any], None]) -> None:
-    register(OnnxTrtBackend())
+def register_backends(register: "Registrar") -> None:
+    register.backend(OnnxTrtBackend())

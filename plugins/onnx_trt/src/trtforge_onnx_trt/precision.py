@@ -17,7 +17,6 @@ import copy
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trtforge.compat import ort_session
@@ -25,6 +24,7 @@ from trtforge.errors import ConversionError, UsageError
 
 if TYPE_CHECKING:
     from trtforge.calibration import CalibrationCache
+    from trtforge.int8 import Int8Plan
     from trtforge.calibration_methods import Method
     from trtforge.context import ConversionContext
 
@@ -318,17 +318,6 @@ def _fit_batch(feeds: dict[str, Any], meta: dict[str, Any]) -> list[dict[str, An
     return [{k: v[i:i + step] for k, v in feeds.items()} for i in range(0, total, step)]
 
 
-@dataclass
-class Int8Calibration:
-    """The core calibration cache with every range the Q/DQ graph needs, where it lives,
-    and the calibration samples kept for accuracy control."""
-
-    cache: "CalibrationCache"
-    path: Path | None
-    calibration: Any
-    samples: list[dict[str, Any]] = field(default_factory=list)
-
-
 def _graph_inputs(model: Any) -> list[str]:
     constants = {t.name for t in model.graph.initializer}
     return [i.name for i in model.graph.input if i.name not in constants]
@@ -351,72 +340,33 @@ def _expected_inputs(model: Any) -> dict[str, Any]:
     return expected
 
 
-def calibration_ranges(model: Any, calibration: Any, fingerprint: str, ctx: "ConversionContext") -> Int8Calibration:
-    """The core calibration cache with a range for every tensor the Q/DQ graph needs, by the
-    method ``Calibration(method=...)`` names (``max``, ``percentile[:P]``, ``mse``)."""
-    from trtforge.calibration import CalibrationCache, as_calibration
-    from trtforge.calibration_methods import Method
+def int8_plan(model: Any, calibration: Any, fingerprint: str, min_cosine: float,
+              ctx: "ConversionContext") -> "Int8Plan":
+    """The calibration cache with a range for every tensor the Q/DQ graph needs (by the
+    method ``Calibration(method=...)`` names: ``max``, ``percentile[:P]``, ``mse``) and the
+    nodes kept in float: core's INT8 planner (:mod:`trtforge.int8`) with this route's two
+    callbacks, ranges measured by onnxruntime and Q/DQ models scored by onnxruntime."""
+    from trtforge.int8 import plan_int8
 
-    from trtforge_onnx_trt.accuracy import MAX_SAMPLES
-
-    calib = as_calibration(calibration)
-    if calib is None:
-        raise UsageError("INT8 needs calibration data or a calibration cache",
-                         hint="pass calibration=<array or iterable of batches> or Calibration(data=..., cache='calib.json')")
-    method = Method.parse(calib.method)
-    needed = tensors_to_calibrate(model)
-    cache_path = Path(calib.cache) if calib.cache is not None else None
-    cache = None
-    if cache_path is not None and cache_path.is_file():
-        cache = CalibrationCache.load(cache_path, model_fingerprint=fingerprint)
-        if calib.data is not None and cache.method != method.label:
-            ctx.note(f"int8: calibration cache {cache_path} holds {cache.method} ranges, {method.label} "
-                     f"was asked for; calibrating again")
-            cache = None
-    if cache is None:
-        cache = CalibrationCache(model_fingerprint=fingerprint, method=method.label, producer="onnx_trt")
-    result = Int8Calibration(cache=cache, path=cache_path, calibration=calib)
-    missing = cache.missing(needed)
-    if not missing:
-        ctx.note(f"int8: calibration cache {cache_path} has all {len(needed)} ranges; calibration skipped")
-        return result
-    ranges, batches, result.samples = measure_ranges(
-        model, missing, calib.batches(_graph_inputs(model), _expected_inputs(model)), method,
-        keep=MAX_SAMPLES)
-    cache.update(ranges)
-    cache.batches += batches
-    cache.unquantized = None  # new ranges: the float choice is made again
-    if cache_path is not None:
-        cache.save(cache_path)
-    ctx.note(f"int8: calibrated {len(missing)} tensor range(s) on {batches} batch(es) ({method.label})"
-             + (f", written to {cache_path}" if cache_path is not None else ""))
-    return result
-
-
-def choose_unquantized(model: Any, int8: Int8Calibration, min_cosine: float, ctx: "ConversionContext") -> list[str]:
-    """The nodes to leave in float (accuracy control), recorded in the calibration cache so a
-    conversion from the cache alone builds the same model."""
     from trtforge_onnx_trt.accuracy import MAX_SAMPLES, choose_float_nodes, quantized_nodes
 
-    cache = int8.cache
-    names = {n.name for n in model.graph.node}
-    if cache.unquantized is None and min_cosine > 0 and (int8.samples or int8.calibration.data is not None):
-        samples = int8.samples or _first_samples(model, int8.calibration, MAX_SAMPLES)
-        with ctx.stage("accuracy", f"INT8 nodes kept in float for cosine >= {min_cosine}"):
-            everything, _ = quantize_int8(model, cache, ctx)
-            nodes = quantized_nodes(everything, QUANTIZED_OPS)
-            report = choose_float_nodes(model, everything, nodes, samples, min_cosine, _fit_batch,
-                                        followers=fused_convolutions(model))
-        ctx.note(f"int8 accuracy control: {report.describe()}")
-        cache.unquantized = list(report.float_nodes)
-        if int8.path is not None:
-            cache.save(int8.path)
-    elif cache.unquantized is None:
-        ctx.note("int8: every quantizable node in INT8 (no accuracy control: "
-                 + ("disabled by int8_min_cosine=0)" if min_cosine <= 0 else "no calibration data)"))
-    elif cache.unquantized:
-        ctx.note(f"int8: {len(cache.unquantized)} node(s) kept in float, as the calibration cache records")
-    return [n for n in (cache.unquantized or []) if n in names]
+    def measure(batches: Any, names: Sequence[str], method: Any,
+                keep: int) -> tuple[dict[str, float], int, list[dict[str, Any]]]:
+        return measure_ranges(model, names, batches, method, keep=keep)
+
+    def choose(cache: "CalibrationCache", samples: Sequence[dict[str, Any]], target: float) -> Any:
+        everything, _ = quantize_int8(model, cache, ctx)
+        nodes = quantized_nodes(everything, QUANTIZED_OPS)
+        return choose_float_nodes(model, everything, nodes, samples, target, _fit_batch,
+                                  followers=fused_convolutions(model))
+
+    return plan_int8(
+        route="onnx_trt", calibration=calibration, fingerprint=fingerprint,
+        keys=tensors_to_calibrate(model), input_names=_graph_inputs(model),
+        expected=_expected_inputs(model), measure=measure, choose=choose, min_cosine=min_cosine,
+        ctx=ctx, candidates=[n.name for n in model.graph.node],
+        first_samples=lambda calib: _first_samples(model, calib, MAX_SAMPLES),
+        unit="nodes", calibrate_stage=False)
 
 
 def _first_samples(model: Any, calibration: Any, count: int) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from trtforge.errors import ConversionError, UsageError
 
 if TYPE_CHECKING:
-    from trtforge.api import BuildSpec
+    from trtforge.specs import BuildSpec
     from trtforge.context import ConversionContext
 
 

@@ -8,7 +8,7 @@ from trtforge.backends import Availability, Backend, requires_modules
 from trtforge_torch2trt import ROUTE
 
 if TYPE_CHECKING:
-    from trtforge.api import BuildSpec
+    from trtforge.specs import BuildSpec
     from trtforge.context import ConversionContext
     from trtforge.sources import ModelSource
 

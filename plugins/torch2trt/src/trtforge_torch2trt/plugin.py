@@ -1,13 +1,16 @@
 """Hook implementations of the ``torch2trt`` route; nothing heavy is imported here."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING
 
 from trtforge.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from trtforge.plugins import Registrar
+
 
 @hookimpl
-def register_backends(register: Callable[[Any], None]) -> None:
+def register_backends(register: "Registrar") -> None:
     from trtforge_torch2trt.backend import Torch2TrtBackend
 
-    register(Torch2TrtBackend())
+    register.backend(Torch2TrtBackend())

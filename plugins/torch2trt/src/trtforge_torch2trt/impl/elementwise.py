@@ -3,32 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from trtforge_torch2trt.impl.shape import expand_rank  # noqa: F401  (also imported from here)
 from trtforge_torch2trt.network import FLOAT_NAMES, NetworkContext, ShapeScalar
 
 _RANK = {"bool": 0, "uint8": 1, "int8": 1, "int32": 2, "int64": 3, "bfloat16": 4, "float16": 4,
          "float32": 5}
-
-
-def expand_rank(net: NetworkContext, x: Any, rank: int, name: str) -> Any:
-    """Prepend size-1 dims so ``x`` has ``rank`` dims (works for dynamic shapes)."""
-    have = net.rank(x)
-    if have >= rank:
-        return x
-    shape = net.shape(x)
-    if all(d >= 0 for d in shape):
-        return net.reshape_static(x, (1,) * (rank - have) + shape, name)
-    dims = net.dims_tensor([1] * (rank - have) + [ShapeScalar(_dim(net, x, i, name)) for i in range(have)],
-                           name)
-    layer = net.network.add_shuffle(x)
-    layer.set_input(1, dims)
-    layer.zero_is_placeholder = False
-    return net.finish(layer, name)
-
-
-def _dim(net: NetworkContext, x: Any, axis: int, name: str) -> Any:
-    from trtforge_torch2trt.impl.shape import dim_size
-
-    return dim_size(net, x, axis, f"{name}/d{axis}")
 
 
 def promote(net: NetworkContext, a: Any, b: Any, name: str) -> tuple[Any, Any]:

@@ -23,6 +23,26 @@ def dim_size(net: NetworkContext, x: Any, axis: int, name: str) -> Any:
     return net.finish(layer, name)
 
 
+def expand_rank(net: NetworkContext, x: Any, rank: int, name: str) -> Any:
+    """Prepend size-1 dims so ``x`` has ``rank`` dims (works for dynamic shapes)."""
+    have = net.rank(x)
+    if have >= rank:
+        return x
+    shape = net.shape(x)
+    if all(d >= 0 for d in shape):
+        return net.reshape_static(x, (1,) * (rank - have) + shape, name)
+    dims = net.dims_tensor([1] * (rank - have) + [ShapeScalar(_dim(net, x, i, name)) for i in range(have)],
+                           name)
+    layer = net.network.add_shuffle(x)
+    layer.set_input(1, dims)
+    layer.zero_is_placeholder = False
+    return net.finish(layer, name)
+
+
+def _dim(net: NetworkContext, x: Any, axis: int, name: str) -> Any:
+    return dim_size(net, x, axis, f"{name}/d{axis}")
+
+
 def reshape(net: NetworkContext, x: Any, dims: Sequence[Any], name: str) -> Any:
     """``x.view(dims)``; ``dims`` may hold ints, -1, and :class:`ShapeScalar` sizes."""
     if all(not isinstance(d, ShapeScalar) and not net.is_itensor(d) for d in dims):
@@ -67,8 +87,6 @@ def squeeze(net: NetworkContext, x: Any, dims: Sequence[int], name: str) -> Any:
 
 def expand(net: NetworkContext, x: Any, sizes: Sequence[Any], name: str) -> Any:
     """Broadcast ``x`` to ``sizes`` (-1 keeps a dim) with a stride-0 slice."""
-    from trtforge_torch2trt.impl.elementwise import expand_rank
-
     x = expand_rank(net, x, len(sizes), f"{name}/rank")
     have = runtime_dims(net, x, name)
     target = [h if (isinstance(s, int) and s == -1) else s for s, h in zip(sizes, have)]
