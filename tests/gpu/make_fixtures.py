@@ -404,6 +404,9 @@ def _repo_root_of(folder: Path) -> Path | None:
 
 # --- main ---------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
+    # The ONNX fixtures are the onnx_trt route's prepared models, which engines keep only when
+    # asked (option keep_onnx; the environment variable reaches whichever route converts).
+    os.environ.setdefault("TRTFORGE_KEEP_ONNX", "1")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})")
     parser.add_argument("--models", default="model1,model2,model3,model4",
