@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 WORK_PREFIX = "trtforge-"
 STALE_SECONDS = 24 * 3600
 _PID_NAME = re.compile(r"\.p(\d+)\.")
-# Work folders of trtforge before they carried a pid (trtforge-<route>-XXXXXXXX); never the
-# zoo's folders, which are results handed to the caller.
+# Work folders of trtforge before they carried a pid: "trtforge-<route>-" and mkdtemp's
+# 8-character random suffix; never the zoo's folders, which are results handed to the caller.
 _LEGACY_WORK = re.compile(r"trtforge-(?!zoo-)[A-Za-z0-9_]+-[A-Za-z0-9_]{8}")
 
 
@@ -116,7 +116,8 @@ def json_depth_ok(value: Any, limit: int) -> bool:
 
 # --- work folders -----------------------------------------------------------------------
 def work_dir(tag: str) -> Path:
-    """A fresh ``$TMPDIR/trtforge-TAG.pPID.XXXX`` folder (the pid lets a later run clean it)."""
+    """A fresh folder ``$TMPDIR/trtforge-<tag>.p<pid>.<random suffix>`` (the pid lets a later run
+    clean it up once this process is gone)."""
     return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{tag}.p{os.getpid()}."))
 
 
