@@ -31,6 +31,7 @@ def tensorrt() -> Any:
     return get_tensorrt()
 
 
+
 @pytest.fixture
 def sigint_raises() -> Any:
     """Python's own SIGINT handler (KeyboardInterrupt) for the test, restored after.
@@ -42,3 +43,32 @@ def sigint_raises() -> Any:
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
+def ctrl_c_during_build(sigint_raises: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """Press Ctrl-C once, inside the next TensorRT build; the dict says whether it was sent.
+
+    Sent from the builder's progress monitor, which TensorRT polls in every build (what it logs
+    there depends on what the process built before)."""
+    import signal
+
+    from trtforge import trt as trt_module
+
+    original_poll = trt_module._Logger._poll
+    original_build = trt_module.TensorRT.build
+    state = {"building": False, "fired": False}
+
+    def build(self: Any, *args: Any, **kwargs: Any) -> Any:
+        state["building"] = True
+        return original_build(self, *args, **kwargs)
+
+    def poll(self: Any) -> bool:
+        if state["building"] and not state["fired"]:
+            state["fired"] = True
+            signal.raise_signal(signal.SIGINT)  # what Ctrl-C does
+        return original_poll(self)
+
+    monkeypatch.setattr(trt_module.TensorRT, "build", build)
+    monkeypatch.setattr(trt_module._Logger, "_poll", poll)
+    return state

@@ -78,33 +78,12 @@ def test_concurrent_converts_and_clears_never_fail_a_build(tmp_path: Path,
 
 
 def test_ctrl_c_during_build_exits_130_and_writes_nothing(scene: Any, artifacts: dict[str, Path],
-                                                          sigint_raises: None,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from trtforge import trt as trt_module
-
+                                                          ctrl_c_during_build: dict[str, bool]) -> None:
     model = scene.copy(artifacts["model"])
-    # The builder's progress monitor polls during every build (TensorRT's log may say nothing
-    # there once a process has built before), so the Ctrl-C arrives from there: inside the build.
-    original_poll = trt_module._Logger._poll
-    fired = {"build": False, "done": False}
-    original_build = trt_module.TensorRT.build
-
-    def build(self: Any, *args: Any, **kwargs: Any) -> Any:
-        fired["build"] = True
-        return original_build(self, *args, **kwargs)
-
-    def poll(self: Any) -> bool:
-        if fired["build"] and not fired["done"]:
-            fired["done"] = True
-            signal.raise_signal(signal.SIGINT)
-        return original_poll(self)
-
-    monkeypatch.setattr(trt_module.TensorRT, "build", build)
-    monkeypatch.setattr(trt_module._Logger, "_poll", poll)
     scene.run("convert", model, "--backend", "onnx_trt", "--target", "sm89", "--cache-dir",
               scene.path("cache"), "-o", scene.path("out.engine"), "--snapshot",
               allow_new=["cache", "cache/.trtforge-cache", "cache/.locks"])
-    assert fired["done"] and scene.code == 130 and "interrupted" in scene.err
+    assert ctrl_c_during_build["fired"] and scene.code == 130 and "interrupted" in scene.err
     assert not scene.path("out.engine").exists()
     assert EngineCache(scene.path("cache")).entries() == []
     assert not list(scene.tmpdir.iterdir())
