@@ -6,11 +6,12 @@ mkstemp's private 0600, so Triton or trtexec running as another user can read en
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 
 def current_umask() -> int:
@@ -96,3 +97,22 @@ def json_bytes(data: Any) -> bytes:
 
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
     return atomic_write_bytes(path, json_bytes(data))
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str], exclusive: bool = True) -> Iterator[None]:
+    """An advisory lock on ``path`` (created if missing) across processes; shared when
+    ``exclusive`` is False. A no-op where ``fcntl`` does not exist (Windows)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -103,26 +103,17 @@ class EngineCache:
 
     @contextlib.contextmanager
     def _flock(self, name: str, exclusive: bool) -> Iterator[None]:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            yield
-            return
-        lock_dir = self.root / LOCKS_NAME
-        try:
-            self._ensure_root()
-            lock_dir.mkdir(parents=True, exist_ok=True)
-            handle = open(lock_dir / name, "a+b")
-        except OSError as exc:
-            raise CacheError(f"cannot create a lock in the engine cache {self.root}: "
-                             f"{exc.strerror or exc}",
-                             hint=f"set {CACHE_ENV} to a writable folder or pass cache=False") from None
-        with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        from trtforge.atomic import file_lock
+
+        with contextlib.ExitStack() as stack:
             try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                self._ensure_root()
+                stack.enter_context(file_lock(self.root / LOCKS_NAME / name, exclusive))
+            except OSError as exc:
+                raise CacheError(f"cannot create a lock in the engine cache {self.root}: "
+                                 f"{exc.strerror or exc}",
+                                 hint=f"set {CACHE_ENV} to a writable folder or pass cache=False") from None
+            yield
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:

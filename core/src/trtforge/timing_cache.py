@@ -16,12 +16,11 @@ unit-tested with plain bytes; :class:`TensorRTCodec` is the real one.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from trtforge.atomic import atomic_write_bytes
 
@@ -117,21 +116,11 @@ def load(path: Path, codec: Codec) -> LoadResult:
     return LoadResult(b"", codec.load(b""))
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path) -> Any:
     """An exclusive lock beside ``path`` while the file is merged and replaced."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    from trtforge.atomic import file_lock
+
+    return file_lock(path.with_name(path.name + ".lock"))
 
 
 def merge_and_write(path: Path, cache: Any, loaded_blob: bytes, codec: Codec) -> bytes:
