@@ -672,11 +672,14 @@ def is_implicit(kind: str, attr: str, value: Any, rank: int | None = None) -> bo
 
 
 def _typed(r: _Replayer, kind: str, a: dict[str, Any], add: Callable[..., Any], *args: Any) -> Any:
-    """Call ``add`` with the output type where this TensorRT takes one (10+), else without."""
-    cls = _layer_class(r.trt, kind)
-    if cls is not None and hasattr(cls, "to_type"):
-        return add(*args, r.enum("DataType", a["to_type"]))
-    if a.get("to_type") not in (None, IMPLICIT_TYPES[(kind, "to_type")]):
+    """Call ``add`` with the output type where this TensorRT takes one (10+), else without.
+
+    The same fact as the adapter's ``add_quantize``; a snapshot taken on 8.x records no output
+    type, which is the implicit one."""
+    implicit = IMPLICIT_TYPES[(kind, "to_type")]
+    if r.adapter.facts.layers_take_output_type:
+        return add(*args, r.enum("DataType", a.get("to_type") or implicit))
+    if a.get("to_type") not in (None, implicit):
         raise TensorRTError(f"{r.adapter.facts.label} {kind} layers cannot output {a['to_type']}")
     return add(*args)
 
