@@ -210,18 +210,23 @@ def _calibration() -> Any:
                              for i in range(8)])
 
 
+def _convert(model: Any, route: str, precision: str, timing_cache: Path) -> Any:
+    """The report's conversion: its profiles, calibration, no engine cache, TF32 off for fp32."""
+    import trtforge
+
+    return trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[_spec(precision)],
+                            calibration=_calibration() if precision == "int8" else None,
+                            cache=False, timing_cache=timing_cache, tf32=precision != "fp32")
+
+
 def engine_unit(model: Any, route: str, precision: str, iterations: int, warmup: int,
                 timing_cache: Path, save_to: Path | None = None) -> list[dict[str, Any]]:
     """Build, check and time one route x precision (plus the raw loop on the same plan)."""
-    import trtforge
-
     base = {"route": route, "precision": precision}
     cache_bytes = timing_cache.stat().st_size if timing_cache.is_file() else 0
     start = time.perf_counter()
     try:
-        engine = trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[_spec(precision)],
-                                  calibration=_calibration() if precision == "int8" else None,
-                                  cache=False, timing_cache=timing_cache, tf32=precision != "fp32")
+        engine = _convert(model, route, precision, timing_cache)
     except Exception as exc:
         return [{**base, "name": f"trt {route} {precision}", "error": _error(exc)}]
     info = {**base, "convert_seconds": round(time.perf_counter() - start, 2),
@@ -257,17 +262,13 @@ def rebuild_unit(model: Any, route: str, precision: str, out: Path) -> dict[str,
     """Build once with an empty timing cache, then the same conversion again with the cache the
     first build wrote: what a user's rebuild after a small change costs. Self-contained, so a
     later session can measure it without the first run's cache file."""
-    import trtforge
-
     name = f"rebuild {route} {precision} with timing cache"
     cache = out / f"rebuild-{route}-{precision}.timing-cache"
     cache.unlink(missing_ok=True)
     seconds = []
     for _ in range(2):
         try:
-            engine = trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[_spec(precision)],
-                                      calibration=_calibration() if precision == "int8" else None,
-                                      cache=False, timing_cache=cache, tf32=precision != "fp32")
+            engine = _convert(model, route, precision, cache)
         except Exception as exc:
             return {"name": name, "error": _error(exc)}
         seconds.append(float(engine.metadata["build"]["seconds"]))
