@@ -210,11 +210,11 @@ def _calibration() -> Any:
                              for i in range(8)])
 
 
-def _convert(model: Any, route: str, precision: str, timing_cache: Path) -> Any:
+def _convert(model: Any, route: str, precision: str, timing_cache: Path, spec: Any = None) -> Any:
     """The report's conversion: its profiles, calibration, no engine cache, TF32 off for fp32."""
     import trtforge
 
-    return trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[_spec(precision)],
+    return trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[spec or _spec(precision)],
                             calibration=_calibration() if precision == "int8" else None,
                             cache=False, timing_cache=timing_cache, tf32=precision != "fp32")
 
@@ -252,7 +252,7 @@ def engine_unit(model: Any, route: str, precision: str, iterations: int, warmup:
             raw = {"error": _error(exc)}
         rows.append({**base, **raw, "name": f"raw TensorRT loop, {route} {precision} plan", "batch": batch,
                      "cuda_graph": False, "raw_loop": True})
-    if save_to is not None and precision == "fp16":  # for `trtforge profile` afterwards
+    if save_to is not None:  # for `trtforge profile` afterwards
         engine.save(save_to / f"resnet50_{route}_{precision}.engine", snapshot=True)
     engine.extras.clear()  # free the runners (device memory) before the next engine
     return rows
@@ -276,6 +276,31 @@ def rebuild_unit(model: Any, route: str, precision: str, out: Path) -> dict[str,
     return {"name": name, "route": route, "precision": precision, "first_build_seconds": seconds[0],
             "build_seconds": seconds[1], "ratio": seconds[1] / seconds[0] if seconds[0] else None,
             "timing_cache_bytes": cache.stat().st_size if cache.is_file() else 0}
+
+
+def latency_unit(model: Any, route: str, iterations: int, warmup: int, timing_cache: Path) -> list[dict[str, Any]]:
+    """fp16 built for batch 1 alone (one profile 1/1/1): the engine a latency-bound service
+    ships, timed at batch 1 with and without a CUDA graph."""
+    from trtforge import InputSpec
+
+    name = f"trt {route} fp16 (batch-1 profile)"
+    base = {"route": route, "precision": "fp16", "name": name, "batch": LATENCY_BATCH}
+    try:
+        engine = _convert(model, route, "fp16", timing_cache,
+                          InputSpec(None, profiles=[((LATENCY_BATCH, 3, 224, 224),) * 3]))
+    except Exception as exc:
+        return [{**base, "error": _error(exc)}]
+    info = {**base, "build_seconds": engine.metadata["build"]["seconds"],
+            "engine_mb": round(len(engine.plan) / 1e6, 1)}
+    rows = []
+    for graph in (False, True):
+        try:
+            timing = engine.benchmark(LATENCY_BATCH, iterations, warmup, cuda_graph=graph)
+        except Exception as exc:
+            timing = {"error": _error(exc)}
+        rows.append({**info, **timing, "name": name, "batch": LATENCY_BATCH, "cuda_graph": graph})
+    engine.extras.clear()
+    return rows
 
 
 # --- ratios and targets ------------------------------------------------------------------------
@@ -330,12 +355,14 @@ def targets(rows: list[dict[str, Any]], routes: list[str]) -> list[dict[str, Any
             best, 0.9 * MLPERF_H200_OFFLINE, unit="img/s")
         agree = next((r.get("agreement") for r in rows if r.get("name") == f"trt {route} int8" and r.get("agreement")), {})
         add(f"trt {route} int8 top-1 agreement with PyTorch FP32", (agree or {}).get("top1"), 0.99, unit="")
-        bs1 = _latency(rows, f"trt {route} fp16", 1, True)
+        bs1 = min(filter(None, [_latency(rows, f"trt {route} fp16{kind}", 1, True)
+                                for kind in ("", " (batch-1 profile)")]), default=None)
         add(f"trt {route} fp16 bs1 with CUDA graph, latency (ms)", bs1 * 1e3 if bs1 else None, 0.35,
             higher=False, unit="ms")
         add(f"trt {route} fp16 bs1 CUDA graph vs torch.compile reduce-overhead",
             compile_bs1 / bs1 if bs1 and compile_bs1 else None, 2.3)
-        plain = _latency(rows, f"trt {route} fp16", 1, False)
+        plain = min(filter(None, [_latency(rows, f"trt {route} fp16{kind}", 1, False)
+                                  for kind in ("", " (batch-1 profile)")]), default=None)
         if plain and bs1:
             out.append({"what": f"trt {route} fp16 bs1: CUDA graph vs none (latency ratio)",
                         "measured": plain / bs1, "target": None, "met": None, "unit": "x"})
@@ -361,6 +388,9 @@ def markdown(rows: list[dict[str, Any]], header: dict[str, Any], goals: list[dic
              f"{header['date']}, commit {header['commit']}; ResNet50 (torchvision, random weights, seed 0); "
              f"{header['iterations']} iterations after {header['warmup']} warm-up, CUDA events, median; "
              f"{_profiles_text(header)}", "",
+             *([f"Units kept from earlier runs (not measured again): "
+                + "; ".join(f"{k} ({v})" for k, v in sorted(header["kept"].items())), ""]
+               if header.get("kept") else []),
              "## Targets", "", "| target | measured | goal | met | missed by |", "|---|---|---|---|---|"]
     for g in goals:
         unit = g.get("unit") or ""
@@ -446,11 +476,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--routes", default="", help="comma-separated routes (default: all that take torch)")
     parser.add_argument("--precisions", default=",".join(PRECISIONS))
-    parser.add_argument("--units", default="engines,rebuild,baselines",
-                        help="what to run: engines (route x precision), rebuild (timing cache), baselines")
+    parser.add_argument("--units", default="engines,rebuild,baselines,latency",
+                        help="what to run: engines (route x precision), rebuild (timing cache), baselines, "
+                        "latency (fp16 built for batch 1 alone, first route)")
     parser.add_argument("--rebuild-precision", default="fp32",
                         help="precision of the timing-cache rebuild unit (fp32 builds fastest)")
-    parser.add_argument("--save-engines", default="", help="folder to save the fp16 engines in")
+    parser.add_argument("--save-engines", default="", help="folder to save the engines in")
     parser.add_argument("--resume", action="store_true", help="keep the units already in --out")
     parser.add_argument("--deadline", type=float, default=0, help="start no new unit after this many seconds")
     parser.add_argument("--render", metavar="JSON", help="only write the Markdown (and targets) of an "
@@ -485,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
     state: dict[str, Any] = {"units": {}}
     if args.resume and state_path.is_file():
         state = json.loads(state_path.read_text())
+        if state.get("header"):  # the units kept were measured under it
+            state.setdefault("earlier_headers", []).append(state["header"])
     state["header"] = {"gpu": f"{gpu.name} ({gpu.sm})", "tensorrt": get_tensorrt().facts.label,
                        "torch": torch.__version__, "routes": routes, "iterations": args.iterations,
                        "warmup": args.warmup, "commit": _commit(),
@@ -506,6 +539,9 @@ def main(argv: list[str] | None = None) -> int:
         units.append(("rebuild", lambda: [rebuild_unit(model, routes[0], args.rebuild_precision, out)]))
     if "baselines" in kinds:
         units.append(("baselines", lambda: baselines(model, args.iterations, args.warmup)))
+    if routes and "latency" in kinds:
+        units.append((f"latency/{routes[0]}", lambda: latency_unit(
+            model, routes[0], args.iterations, args.warmup, timing_cache)))
 
     def save() -> list[dict[str, Any]]:
         rows = [row for _, rows_ in sorted(state["units"].items()) for row in rows_]
@@ -516,9 +552,11 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_text(out / "gpu_report.md", text)
         return goals
 
+    earlier = (state.get("earlier_headers") or [{}])[-1]
     for key, run in units:
         if key in state["units"]:
             log.info("%s: kept from the earlier run", key)
+            state["header"].setdefault("kept", {})[key] = f"{earlier.get('date', '?')}, commit {earlier.get('commit', '?')}"
             continue
         if args.deadline and time.perf_counter() - started > args.deadline:
             log.info("deadline reached; %s and later units left for --resume", key)

@@ -10,7 +10,7 @@
 #      behaviour only, so builds may share the GPU;
 #   2. the GPU report alone on the GPU (it times): with RESUME_FROM=<an earlier gpu_report.json>
 #      only the units that run lacks are run (e.g. baselines and the timing-cache rebuild);
-#   3. `trtforge profile` of the fp16 engines the report saved.
+#   3. `trtforge profile` of the engines the report saved (those it built in this run).
 set -u
 out=${1:-/tmp/gpu}
 iterations=${ITERATIONS:-100}
@@ -35,7 +35,7 @@ fi
 $py benchmarks/gpu_report.py --out "$out/report" --iterations "$iterations" --warmup 10 \
     --save-engines "$out/engines" "${resume[@]}" > "$out/report.log" 2>&1
 stamp "report rc=$?"
-for engine in "$out"/engines/*fp16.engine; do
+for engine in "$out"/engines/*.engine; do
   [ -f "$engine" ] || continue
   name=$(basename "$engine" .engine)
   $py -m trtforge profile "$engine" --batch 256 --iterations 20 --top 15 -o "$out/$name.profile.json" \

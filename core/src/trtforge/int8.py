@@ -47,6 +47,26 @@ class Int8Plan:
         return {k: self.cache.ranges[k] for k in keys}
 
 
+def residual_operand(a: tuple[bool, int], b: tuple[bool, int]) -> int | None:
+    """Which input of a two-input Add to quantize (0 or 1) so TensorRT fuses the Add into the
+    convolution producing the other one, or None when neither comes from a convolution.
+
+    Each input is ``(produced by a convolution-like op, the producer's position in graph
+    order)``. The convolution's output stays unquantized (TensorRT fuses the Add, and the
+    activation after it, into that convolution's INT8 kernel) and the other input -- the
+    residual -- gets Q/DQ; with convolutions on both sides (a projection shortcut) the earlier
+    one is the residual. Both routes place residual Q/DQ by this rule, as NVIDIA's quantization
+    toolkits do; without it an INT8 ResNet50 ran slower than FP16 on TensorRT 8.6."""
+    (conv_a, at_a), (conv_b, at_b) = a, b
+    if conv_a and conv_b:
+        return 0 if at_a < at_b else 1
+    if conv_a:
+        return 1
+    if conv_b:
+        return 0
+    return None
+
+
 def plan_int8(
     *,
     route: str,

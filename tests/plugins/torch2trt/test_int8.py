@@ -16,7 +16,7 @@ from trtforge.calibration import Calibration, CalibrationCache
 from trtforge.checking import resolve_snapshot
 from trtforge.reference import Executor
 from trtforge.zoo import recompute_batchnorm_statistics
-from trtforge_torch2trt.accuracy import FakeQuantRunner, cosine, quantized_ops
+from trtforge_torch2trt.accuracy import FakeQuantRunner, cosine, quantized_ops, residual_adds
 from trtforge_torch2trt.capture import capture
 from trtforge_torch2trt.coverage import mark_constants
 from t2t_harness import convert, layer_types, seeded
@@ -80,9 +80,14 @@ def test_simulation_rounds_like_the_network(residual: torch.nn.Module, tmp_path:
     assert {op.node for op in ops} >= {"convolution", "convolution_1", "convolution_2", "bmm", "addmm"}
     weights = sum(len(op.weights) for op in ops)
     assert types.count("QUANTIZE") == len({k for op in ops for _, k in op.activations}) + weights
+    # The residual Add reads the stem's Q/DQ'd output (the pair its first conv made) so
+    # TensorRT fuses it into the last branch conv; every batch norm is folded into its conv.
+    residuals = residual_adds(_captured(residual).graph, ops)
+    assert [(r.key, r.leader) for r in residuals] == [("relu", "convolution_2")]
+    assert "SCALE" not in types
     captured = _captured(residual)
     ranges = CalibrationCache.load(cache_file).ranges
-    runner = FakeQuantRunner(captured, quantized_ops(captured.graph), ranges)
+    runner = FakeQuantRunner(captured, quantized_ops(captured.graph), ranges, residuals)
     x = seeded(4, 3, 16, 16, seed=99).numpy()
     simulated = runner.run({"x": x}, {op.node for op in runner.ops.values()})[0].numpy()
     network = _run_network(engine, x)

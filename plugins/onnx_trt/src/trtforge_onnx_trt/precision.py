@@ -193,29 +193,21 @@ def _producers(model: Any) -> dict[str, tuple[int, Any]]:
 
 
 def residual_inputs(model: Any) -> dict[str, str]:
-    """Add node name -> the input to quantize so TensorRT can fuse the Add into a convolution.
+    """Add node name -> the input to quantize so TensorRT can fuse the Add into a convolution
+    (the rule both routes share: :func:`trtforge.int8.residual_operand`)."""
+    from trtforge.int8 import residual_operand
 
-    The other input (produced by a convolution) stays unquantized: TensorRT fuses it with the
-    convolution and reads the quantized residual. When both come from convolutions (a
-    projection shortcut), the earlier-computed one is the residual.
-    """
     constants = {i.name for i in model.graph.initializer}
     producers = _producers(model)
     chosen = {}
     for node in model.graph.node:
         if node.op_type != "Add" or len(node.input) != 2:
             continue
-        a, b = node.input
-        if a in constants or b in constants or a not in producers or b not in producers:
+        if any(i in constants or i not in producers for i in node.input):
             continue
-        conv_a = producers[a][1].op_type in _CONV_LIKE
-        conv_b = producers[b][1].op_type in _CONV_LIKE
-        if conv_a and not conv_b:
-            chosen[node.name] = b
-        elif conv_b and not conv_a:
-            chosen[node.name] = a
-        elif conv_a and conv_b:
-            chosen[node.name] = a if producers[a][0] < producers[b][0] else b
+        which = residual_operand(*((producers[i][1].op_type in _CONV_LIKE, producers[i][0]) for i in node.input))
+        if which is not None:
+            chosen[node.name] = node.input[which]
     return chosen
 
 

@@ -80,8 +80,8 @@ def _is_matrix_weight(value: Any) -> bool:
 
 def quantized_ops(graph: Any) -> list[QuantizedOp]:
     """The ops the converters put Q/DQ around (impl/conv.py, impl/matmul.py): inputs of
-    convolutions, linear layers and matrix products. Additions, pooling, activations and
-    softmax stay in float (TensorRT fuses a residual add into the INT8 convolution before it)."""
+    convolutions, linear layers and matrix products. Residual additions get Q/DQ on one input
+    (:func:`residual_adds`); pooling, activations and softmax stay in float."""
     from trtforge_torch2trt.registry import target_name
 
     ops: list[QuantizedOp] = []
@@ -112,12 +112,72 @@ def quantized_ops(graph: Any) -> list[QuantizedOp]:
     return ops
 
 
-def activation_keys(ops: Iterable[QuantizedOp]) -> list[str]:
+@dataclass(frozen=True)
+class ResidualAdd:
+    """An Add whose input at ``position`` (the value of node ``key``) gets Q/DQ so TensorRT
+    fuses the Add into ``leader``, the INT8 convolution producing its other input; it follows
+    the leader: when accuracy control keeps the leader in float, the Add stays float too."""
+
+    node: str
+    position: int
+    key: str
+    leader: str
+
+
+_CONV_LIKE = ("aten.convolution.default", "aten.addmm.default", "aten.mm.default", "aten.bmm.default",
+              "aten.matmul.default", "aten._native_batch_norm_legit_no_training.default")
+
+
+def residual_adds(graph: Any, ops: Sequence[QuantizedOp]) -> list[ResidualAdd]:
+    """The Adds TensorRT can fuse into an INT8 convolution, and which input to quantize
+    (:func:`trtforge.int8.residual_operand`, the rule onnx_trt applies to ONNX Adds)."""
+    import operator
+
+    import torch
+    from trtforge.int8 import residual_operand
+
+    from trtforge_torch2trt.registry import target_name
+
+    quantized = {op.node for op in ops}
+    position = {n.name: k for k, n in enumerate(graph.nodes)}
+
+    def producer(value: Any) -> Any:  # through getitem of a multi-output op (batch norm)
+        while getattr(value, "op", None) == "call_function" and value.target is operator.getitem:
+            value = value.args[0]
+        return value
+
+    def leader_of(value: Any) -> str | None:
+        """The quantized op whose output this is, possibly through its batch norm."""
+        node = producer(value)
+        if target_name(node.target) == "aten._native_batch_norm_legit_no_training.default":
+            node = producer(node.args[0])
+        return node.name if node.name in quantized else None
+
+    adds: list[ResidualAdd] = []
+    for node in graph.nodes:
+        if node.op != "call_function" or node.target is not torch.ops.aten.add.Tensor or len(node.args) != 2:
+            continue
+        if node.kwargs.get("alpha", 1) != 1 or not all(_is_activation(a) for a in node.args):
+            continue
+        producers = [producer(a) for a in node.args]
+        if any(p.op != "call_function" for p in producers):
+            continue
+        which = residual_operand(*((target_name(p.target) in _CONV_LIKE, position[p.name]) for p in producers))
+        if which is None:
+            continue
+        leader = leader_of(node.args[1 - which])
+        if leader is not None:
+            adds.append(ResidualAdd(node.name, which, node.args[which].name, leader))
+    return adds
+
+
+def activation_keys(ops: Iterable[QuantizedOp], residuals: Iterable[ResidualAdd] = ()) -> list[str]:
     keys: list[str] = []
     for op in ops:
         for _, key in op.activations:
             if key not in keys:
                 keys.append(key)
+    keys.extend(r.key for r in residuals if r.key not in keys)
     return keys
 
 
@@ -180,9 +240,11 @@ def fake_quantize(x: Any, scale: Any, axis: int | None = None) -> Any:
 class FakeQuantRunner:
     """Runs the exported graph with Q/DQ simulated on a chosen subset of the quantized ops."""
 
-    def __init__(self, captured: Captured, ops: Sequence[QuantizedOp], ranges: dict[str, float]) -> None:
+    def __init__(self, captured: Captured, ops: Sequence[QuantizedOp], ranges: dict[str, float],
+                 residuals: Sequence[ResidualAdd] = ()) -> None:
         self.captured = captured
         self.ops = {op.node: op for op in ops}
+        self.residuals = {r.node: r for r in residuals}
         self.scales = {k: activation_scale(v) for k, v in ranges.items()}
         self._weights: dict[tuple[str, int], Any] = {}
 
@@ -204,11 +266,20 @@ class FakeQuantRunner:
                 op = runner.ops.get(self.current.name)
                 if op is not None and op.node in quantized:
                     args = runner._quantize_args(op, list(args))
+                residual = runner.residuals.get(self.current.name)
+                if residual is not None and residual.leader in quantized:
+                    args = runner._quantize_residual(residual, list(args))
                 return super().call_function(target, args, kwargs)
 
         with torch.no_grad():
             out = Simulator(self.captured.program.graph_module).run(*graph_feeds(self.captured, inputs))
         return [o for o in (out if isinstance(out, (tuple, list)) else [out]) if isinstance(o, torch.Tensor)]
+
+    def _quantize_residual(self, residual: ResidualAdd, args: list[Any]) -> tuple[Any, ...]:
+        value = args[residual.position]
+        if residual.key in self.scales and value.is_floating_point():
+            args[residual.position] = fake_quantize(value, self.scales[residual.key]).to(value.dtype)
+        return tuple(args)
 
     def _quantize_args(self, op: QuantizedOp, args: list[Any]) -> tuple[Any, ...]:
         for position, key in op.activations:

@@ -22,11 +22,13 @@ from trtforge.accuracy_control import AccuracyReport, min_cosine_option
 from trtforge_torch2trt.accuracy import (
     FakeQuantRunner,
     QuantizedOp,
+    ResidualAdd,
     activation_keys,
     batch_size,
     choose_float_ops,
     graph_feeds,
     quantized_ops,
+    residual_adds,
 )
 from trtforge_torch2trt.capture import Captured
 from trtforge_torch2trt.converters import CONST
@@ -42,11 +44,13 @@ class Int8Plan:
     ranges: dict[str, float]
     unquantized: list[str] = field(default_factory=list)
     ops: list[QuantizedOp] = field(default_factory=list)
+    residuals: list[ResidualAdd] = field(default_factory=list)
 
 
 def quantized_keys(graph: Any) -> list[str]:
     """Node names whose values get Q/DQ pairs (the ranges INT8 needs)."""
-    return activation_keys(quantized_ops(graph))
+    ops = quantized_ops(graph)
+    return activation_keys(ops, residual_adds(graph, ops))
 
 
 def record_ranges(captured: Captured, batches: Iterable[dict[str, Any]], keys: Iterable[str],
@@ -92,7 +96,8 @@ def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
     from trtforge.int8 import plan_int8
 
     ops = quantized_ops(captured.graph)
-    keys = activation_keys(ops)
+    residuals = residual_adds(captured.graph, ops)
+    keys = activation_keys(ops, residuals)
     # Calibrate every value, not only the Q/DQ inputs: the shared cache then serves other
     # routes (and other precisions' choices) for the same model.
     every = [n.name for n in captured.graph.nodes
@@ -103,7 +108,7 @@ def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
         return record_ranges(captured, batches, names, method, keep=keep)
 
     def choose(cache: CalibrationCache, samples: Any, min_cosine: float) -> AccuracyReport:
-        runner = FakeQuantRunner(captured, ops, {k: cache.ranges[k] for k in keys})
+        runner = FakeQuantRunner(captured, ops, {k: cache.ranges[k] for k in keys}, residuals)
         return choose_float_ops(runner, samples, min_cosine)
 
     planned = plan_int8(
@@ -111,7 +116,8 @@ def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
         input_names=captured.input_names, expected=_expected(captured), measure=measure,
         choose=choose, min_cosine=min_cosine_option(spec.options), ctx=ctx,
         measure_names=every, candidates=[op.node for op in ops], unit="ops")
-    return Int8Plan(ranges=planned.ranges(keys), unquantized=planned.unquantized, ops=ops)
+    return Int8Plan(ranges=planned.ranges(keys), unquantized=planned.unquantized, ops=ops,
+                    residuals=residuals)
 
 
 def _expected(captured: Captured) -> dict[str, Any]:

@@ -11,8 +11,10 @@
   inference is folded into a per-channel scale and shift, which is safe in the reduced type.
 - ``int8``: FP32 network plus explicit Quantize/Dequantize pairs (symmetric, scale =
   amax/127) in front of every convolution, linear and matmul input (per-tensor activation
-  ranges calibrated in PyTorch, per-output-channel weight ranges); additions, pooling and
-  softmax stay in float (TensorRT fuses a residual add into the INT8 convolution before it).
+  ranges calibrated in PyTorch, per-output-channel weight ranges), batch norms folded into
+  the convolution before them, and Q/DQ on the residual input of Adds that join a
+  convolution branch (so TensorRT fuses the Add into that INT8 convolution); pooling and
+  softmax stay in float.
   Accuracy control leaves the ops whose rounding hurts the output most in float. See
   ``calibrate.py``, ``accuracy.py`` and core's ``trtforge.calibration_methods``.
 """

@@ -26,8 +26,11 @@ def constant_weight(node: Any) -> bool | str:
 
 @converter(A.convolution.default, validator=constant_weight)
 def convert_convolution(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    weight, bias = arg(args, kwargs, 1, "weight"), arg(args, kwargs, 2, "bias")
+    if net.quantizer is not None:  # int8: the batch norm after it folded in (see fold.py)
+        weight, bias = net.quantizer.folds.weights(node.name, weight, bias)
     return convolution(
-        net, args[0], arg(args, kwargs, 1, "weight"), arg(args, kwargs, 2, "bias"),
+        net, args[0], weight, bias,
         arg(args, kwargs, 3, "stride"), arg(args, kwargs, 4, "padding"),
         arg(args, kwargs, 5, "dilation"), bool(arg(args, kwargs, 6, "transposed")),
         arg(args, kwargs, 7, "output_padding"), int(arg(args, kwargs, 8, "groups")),

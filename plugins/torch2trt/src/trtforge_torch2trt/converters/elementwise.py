@@ -24,6 +24,8 @@ _BINARY = {
 @converter(A.add.Tensor, A.add.Scalar, A.sub.Tensor, A.sub.Scalar, A.rsub.Scalar, A.rsub.Tensor)
 def convert_add_sub(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     a, b = args[0], args[1]
+    if net.quantizer is not None:  # a residual Add's Q/DQ, so TensorRT fuses it into the INT8 conv
+        a, b = net.quantizer.residual_inputs(net, node.name, (a, b))
     alpha = arg(args, kwargs, 2, "alpha", 1)
     if node.target in (A.rsub.Scalar, A.rsub.Tensor):
         a, b = b, a

@@ -7,18 +7,23 @@ from trtforge_torch2trt.impl.cast import precise_in, precise_out
 from trtforge_torch2trt.network import NetworkContext
 
 
-def batch_norm(net: NetworkContext, x: Any, weight: Any, bias: Any, mean: Any, var: Any,
-               eps: float, name: str) -> Any:
-    """Inference batch norm = ``x * scale + shift`` per channel (axis 1), one IScaleLayer."""
+def batch_norm_affine(weight: Any, bias: Any, mean: Any, var: Any, eps: float) -> tuple[Any, Any]:
+    """Inference batch norm as ``x * scale + shift`` per channel (float64)."""
     import torch
 
-    var = var.to(torch.float64)
-    scale = torch.rsqrt(var + eps)
+    scale = torch.rsqrt(var.to(torch.float64) + eps)
     if weight is not None:
         scale = scale * weight.to(torch.float64)
     shift = -mean.to(torch.float64) * scale
     if bias is not None:
         shift = shift + bias.to(torch.float64)
+    return scale, shift
+
+
+def batch_norm(net: NetworkContext, x: Any, weight: Any, bias: Any, mean: Any, var: Any,
+               eps: float, name: str) -> Any:
+    """Inference batch norm = ``x * scale + shift`` per channel (axis 1), one IScaleLayer."""
+    scale, shift = batch_norm_affine(weight, bias, mean, var, eps)
     rank = net.rank(x)
     if rank < 3:  # IScaleLayer wants channels then spatial dims; give 1-D/2-D inputs a dim
         from trtforge_torch2trt.impl.shape import squeeze, unsqueeze

@@ -6,9 +6,10 @@ network computes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
-from trtforge_torch2trt.accuracy import activation_scale, weight_scales
+from trtforge_torch2trt.accuracy import ResidualAdd, activation_scale, weight_scales
+from trtforge_torch2trt.fold import BatchNormFolds
 from trtforge_torch2trt.network import NetworkContext
 
 
@@ -16,12 +17,28 @@ from trtforge_torch2trt.network import NetworkContext
 class Quantizer:
     """Per-tensor activation ranges by FX node name; Q/DQ pairs are shared per tensor.
     ``float_nodes``: FX nodes accuracy control keeps in float (converters ask
-    :meth:`NetworkContext.quantizing`, which is None for them)."""
+    :meth:`NetworkContext.quantizing`, which is None for them). ``residuals``: Adds whose
+    residual input gets Q/DQ while their leader convolution is INT8; ``folds``: batch norms
+    folded into the convolution before them (:mod:`..fold`)."""
 
     ranges: dict[str, float]
     float_nodes: frozenset[str] = frozenset()
+    residuals: dict[str, ResidualAdd] = field(default_factory=dict)
+    folds: BatchNormFolds = field(default_factory=BatchNormFolds)
     _done: dict[str, Any] = field(default_factory=dict)
     inserted: int = 0
+    residuals_quantized: int = 0
+
+    def residual_inputs(self, net: NetworkContext, node: str, inputs: Sequence[Any]) -> list[Any]:
+        """An Add's inputs with its residual Q/DQ'd (as is when ``node`` is no residual Add
+        or its convolution stays in float)."""
+        values = list(inputs)
+        residual = self.residuals.get(node)
+        if residual is None or residual.leader in self.float_nodes or residual.key not in self.ranges:
+            return values
+        values[residual.position] = self.activation(net, values[residual.position], residual.key)
+        self.residuals_quantized += 1
+        return values
 
     def activation(self, net: NetworkContext, x: Any, key: str | None) -> Any:
         """Q/DQ ``x`` (the value of FX node ``key``) if a calibrated range exists for it."""
