@@ -191,3 +191,59 @@ def test_defaults_an_older_tensorrt_has_implicitly() -> None:
     assert is_implicit("DEQUANTIZE", "to_type", "FLOAT") and is_implicit("QUANTIZE", "to_type", "INT8")
     assert not is_implicit("QUANTIZE", "to_type", "FP8")
     assert is_implicit("QUANTIZE", "block_shape", []) and not is_implicit("QUANTIZE", "block_shape", [1, 32])
+
+
+class _WithoutSqueeze:
+    """A network whose API lacks add_squeeze/add_unsqueeze, as TensorRT 8.x's does."""
+
+    def __init__(self, network: Any) -> None:
+        self._network = network
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("add_squeeze", "add_unsqueeze"):
+            raise AttributeError(name)
+        return getattr(self._network, name)
+
+
+def _squeeze_model(path: Path) -> Path:
+    """x [n,3,1,4] -> Squeeze(2) -> [n,3,4] -> Relu -> Unsqueeze(1) -> [n,1,3,4], dynamic batch."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("Squeeze", ["x", "axes2"], ["s"], name="squeeze"),
+             helper.make_node("Relu", ["s"], ["r"], name="relu"),
+             helper.make_node("Unsqueeze", ["r", "axes1"], ["y"], name="unsqueeze")]
+    graph = helper.make_graph(
+        nodes, "squeezes", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 1, 3, 4])],
+        [numpy_helper.from_array(np.array([2], np.int64), "axes2"),
+         numpy_helper.from_array(np.array([1], np.int64), "axes1")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_squeeze_and_unsqueeze_replay_as_shuffles_where_tensorrt_lacks_them(tensorrt: Any, tmp_path: Path) -> None:
+    """TensorRT 8.6 has no ISqueezeLayer (the H200 run of 2026-12-02 refused the Keras seed
+    snapshots for it): replay stands in a SHUFFLE computing the same shape, int64 lowered too."""
+    from trtforge.reference import Executor
+    from trtforge.snapshot import replay, take_snapshot
+
+    engine = tmp_path / "squeeze.engine"
+    result = run_cli("convert", str(_squeeze_model(tmp_path / "squeeze.onnx")), "--backend", "onnx_trt",
+                     "--input", "x:1x3x1x4,2x3x1x4,4x3x1x4", "--target", "sm89", "-o", str(engine),
+                     "--snapshot", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    snap = Snapshot.load(engine)
+    assert {"SQUEEZE", "UNSQUEEZE"} <= {layer["type"] for layer in snap.layers}
+    network = tensorrt.create_network()
+    replayed = replay(snap, tensorrt, network=_WithoutSqueeze(network), lower_int64=True)
+    types = [network.get_layer(k).type.name for k in range(network.num_layers)]
+    assert "SQUEEZE" not in types and "UNSQUEEZE" not in types and types.count("SHUFFLE") >= 2
+    rebuilt = take_snapshot(network, tensorrt, profiles=snap.graph.get("profiles", ()))
+    x = np.random.default_rng(3).standard_normal((3, 3, 1, 4)).astype(np.float32)
+    want = np.maximum(x[:, :, 0, :], 0)[:, None]
+    got = next(iter(Executor(rebuilt).run({"x": x}).numpy().values()))
+    assert got.shape == (3, 1, 3, 4) and np.array_equal(got, want)
+    assert replayed.keepalive

@@ -501,6 +501,63 @@ class _Replayer:
         # TensorRT < 10 has no int64 tensors: shape arithmetic and int64 constants become int32.
         self.lower_int64 = lower_int64
         self.lowered: list[str] = []
+        self.emulated: set[int] = set()  # layers standing in for a kind this TensorRT lacks
+        self.current = ""  # the record being replayed (names the helper layers)
+        self._producer_records: dict[str, dict[str, Any]] | None = None
+
+    def constant_values(self, tensor: Any) -> np.ndarray | None:
+        """The values of ``tensor`` when a snapshot CONSTANT layer makes it, else None."""
+        if self._producer_records is None:
+            self._producer_records = {out["name"]: record for record in self.snapshot.graph["layers"]
+                                      for out in record["outputs"]}
+        record = self._producer_records.get(tensor.name)
+        if record is None or record["type"] != "CONSTANT":
+            return None
+        values = self.snapshot.weight(record["attrs"]["weights"])
+        return None if values is None else np.asarray(values)
+
+    def squeeze_as_shuffle(self, kind: str, x: Any, axes_tensor: Any) -> Any:
+        """SQUEEZE/UNSQUEEZE where this TensorRT has no such layer (< 10): a SHUFFLE to the
+        same shape, from the input's dims (or its shape tensor where dims vary)."""
+        axes = self.constant_values(axes_tensor)
+        if axes is None:
+            raise TensorRTError(f"layer {self.current!r}: {self.adapter.facts.label} has no {kind} layer and "
+                                f"its axes are computed at run time", hint="build where TensorRT >= 10 is installed")
+        dims = [int(d) for d in x.shape]
+        count = int(axes.size)
+        out_rank = len(dims) - count if kind == "SQUEEZE" else len(dims) + count
+        chosen = {int(a) % (len(dims) if kind == "SQUEEZE" else out_rank) for a in axes.reshape(-1)}
+        if kind == "SQUEEZE":
+            picks = [d for d in range(len(dims)) if d not in chosen]
+        else:  # index len(dims) stands for an inserted 1
+            inputs = iter(range(len(dims)))
+            picks = [len(dims) if d in chosen else next(inputs) for d in range(out_rank)]
+        shuffle = self.network.add_shuffle(x)
+        shuffle.zero_is_placeholder = False  # a 0 in the new dims is an empty dim, as in SQUEEZE
+        padded = [*dims, 1]
+        if all(d >= 0 for d in dims):
+            shuffle.reshape_dims = tuple(padded[k] for k in picks)
+        else:
+            shape = self.network.add_shape(x)
+            shape.name = f"{self.current}/as_shuffle/shape"
+            shape_out = shape.get_output(0)
+            int64 = getattr(self.trt.DataType, "INT64", None)
+            index_dtype = np.int64 if int64 is not None and shape_out.dtype == int64 else np.int32
+            one = np.ones(1, index_dtype)
+            picked = np.asarray(picks, np.int32)
+            self.keepalive.extend([one, picked])
+            one_layer = self.network.add_constant((1,), self.trt.Weights(one))
+            one_layer.name = f"{self.current}/as_shuffle/one"
+            concat = self.network.add_concatenation([shape_out, one_layer.get_output(0)])
+            concat.axis = 0
+            concat.name = f"{self.current}/as_shuffle/dims"
+            picks_layer = self.network.add_constant((len(picks),), self.trt.Weights(picked))
+            picks_layer.name = f"{self.current}/as_shuffle/picks"
+            gather = self.network.add_gather(concat.get_output(0), picks_layer.get_output(0), 0)
+            gather.name = f"{self.current}/as_shuffle/new_dims"
+            shuffle.set_input(1, gather.get_output(0))
+        self.emulated.add(id(shuffle))
+        return shuffle
 
     def weights(self, ref: Any) -> Any:
         array = self.snapshot.weight(ref)
@@ -556,6 +613,7 @@ class _Replayer:
                 hint=f"replay supports {', '.join(sorted(_CREATORS))}")
         late = _LATE_INPUTS.get(kind, set())
         ins = [self.tensors.get(n) if j in late else self.tensor(n) for j, n in enumerate(record["inputs"])]
+        self.current = record["name"]
         return builder(self, record["attrs"], ins)
 
     def resolve_pending(self) -> None:
@@ -573,6 +631,8 @@ class _Replayer:
         if cls is not None:
             layer.__class__ = cls
         ins = record["inputs"]
+        if id(layer) in self.emulated:
+            ins = ins[:1]  # the stand-in takes the data input only (its own shape input stays)
         for j, name in enumerate(ins):
             if name is None:
                 continue
@@ -726,10 +786,12 @@ _CREATORS: dict[str, Creator] = {
     "SLICE": lambda r, a, i: r.network.add_slice(
         i[0], tuple(a["start"] or ()), tuple(a["shape"] or ()), tuple(a["stride"] or ())),
     "SOFTMAX": lambda r, a, i: r.network.add_softmax(i[0]),
-    "SQUEEZE": lambda r, a, i: r.network.add_squeeze(i[0], i[1]),
+    "SQUEEZE": lambda r, a, i: (r.network.add_squeeze(i[0], i[1]) if hasattr(r.network, "add_squeeze")
+                                else r.squeeze_as_shuffle("SQUEEZE", i[0], i[1])),
     "TOPK": lambda r, a, i: r.network.add_topk(i[0], r.enum("TopKOperation", a["op"]), a["k"], a["axes"]),
     "UNARY": lambda r, a, i: r.network.add_unary(i[0], r.enum("UnaryOperation", a["op"])),
-    "UNSQUEEZE": lambda r, a, i: r.network.add_unsqueeze(i[0], i[1]),
+    "UNSQUEEZE": lambda r, a, i: (r.network.add_unsqueeze(i[0], i[1]) if hasattr(r.network, "add_unsqueeze")
+                                  else r.squeeze_as_shuffle("UNSQUEEZE", i[0], i[1])),
 }
 
 

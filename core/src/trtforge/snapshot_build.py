@@ -40,6 +40,8 @@ _ADD_METHODS = {
     "SLICE": "add_slice", "SOFTMAX": "add_softmax", "SQUEEZE": "add_squeeze", "TOPK": "add_topk",
     "UNARY": "add_unary", "UNSQUEEZE": "add_unsqueeze",
 }
+# Kinds replay stands in for with a SHUFFLE where this TensorRT lacks them (8.x).
+_AS_SHUFFLE = ("SQUEEZE", "UNSQUEEZE")
 # Enum-valued attributes: (layer kind, attribute) -> TensorRT enum.
 _ENUMS = {
     ("ACTIVATION", "kind"): "ActivationType", ("CAST", "to_type"): "DataType",
@@ -82,9 +84,16 @@ def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = N
             problems.append(f"input {spec['name']!r}: data type {spec['dtype']}")
     outputs = {spec["name"] for spec in snapshot.outputs}
     network_class = getattr(trt, "INetworkDefinition", None)
+    constants = {out["name"] for layer in snapshot.layers if layer["type"] == "CONSTANT"
+                 for out in layer["outputs"]}
     for layer in snapshot.layers:
         kind, where = layer["type"], f"layer {layer['name']!r} ({layer['type']})"
         method = _ADD_METHODS.get(kind)
+        if kind in _AS_SHUFFLE and network_class is not None and not hasattr(network_class, method):
+            # replayed as a SHUFFLE (snapshot._Replayer.squeeze_as_shuffle), axes known up front
+            if len(layer["inputs"]) < 2 or layer["inputs"][1] not in constants:
+                problems.append(f"{where}: {kind} layers with axes computed at run time")
+            continue
         if kind == "NORMALIZATION" and layer["attrs"].get("is_v2"):
             method = "add_normalization_v2"
         cls = getattr(trt, LAYER_CLASSES.get(kind, ""), None)
