@@ -556,7 +556,11 @@ def main(argv: list[str] | None = None) -> int:
     for key, run in units:
         if key in state["units"]:
             log.info("%s: kept from the earlier run", key)
-            state["header"].setdefault("kept", {})[key] = f"{earlier.get('date', '?')}, commit {earlier.get('commit', '?')}"
+            profiles = (earlier.get("profiles") or {}).get("throughput")
+            state["header"].setdefault("kept", {})[key] = (
+                f"{earlier.get('date', '?')}, commit {str(earlier.get('commit', '?')).split()[0]}"
+                + (f", throughput profile {'/'.join(map(str, profiles))}" if profiles else "")
+                + ("" if (earlier.get("profiles") or {}).get("latency") else ", no batch-1 profile"))
             continue
         if args.deadline and time.perf_counter() - started > args.deadline:
             log.info("deadline reached; %s and later units left for --resume", key)
