@@ -31,17 +31,22 @@ def convolution(
     # Kernels as tensors (instead of layer weights) for int8 (Q/DQ'd weights) and bf16 (numpy
     # has no bf16; an FP32 constant plus a cast keeps the network snapshot-readable).
     kernel_as_tensor = quantizer is not None or dtype == "bfloat16"
+    # The bias stays layer weights beside a Q/DQ'd kernel tensor, as the ONNX parser gives it
+    # (an FP32 initializer): TensorRT 8.6 fused onnx_trt's INT8 stem (conv + relu + max pool)
+    # into one kernel but not torch2trt's, whose bias was a tensor input -- the one difference
+    # found between the two networks (2026-12-02 profile; the effect is not measured yet).
+    bias_as_tensor = dtype == "bfloat16"
     # Empty weights stay FP32-typed when tensors carry the kernel (snapshot-readable).
     empty = trt.Weights() if kernel_as_tensor else trt.Weights(net.trt_dtype(dtype))
     kernel_weights = empty if kernel_as_tensor else net.weights(weight, dtype)
-    bias_weights = empty if (bias is None or kernel_as_tensor) else net.weights(bias, dtype)
+    bias_weights = empty if (bias is None or bias_as_tensor) else net.weights(bias, dtype)
     # Inputs first, then the layer: networks are read back (snapshots) in layer order.
     kernel_tensor = bias_tensor = None
     if quantizer is not None:
         kernel_tensor = quantizer.weight(net, weight, 1 if transposed else 0, name)
     elif kernel_as_tensor:
         kernel_tensor = net.constant(weight, f"{name}/kernel", dtype)
-    if kernel_as_tensor and bias is not None:
+    if bias_as_tensor and bias is not None:
         bias_tensor = net.constant(bias, f"{name}/bias", dtype)
     if transposed:
         layer = net.network.add_deconvolution_nd(x, out_channels, kernel, kernel_weights, bias_weights)
