@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precisions", default=",".join(PRECISIONS))
     parser.add_argument("--units", default="engines,rebuild,baselines,latency",
                         help="what to run: engines (route x precision), rebuild (timing cache), baselines, "
-                        "latency (fp16 built for batch 1 alone, first route)")
+                        "latency (fp16 built for batch 1 alone, each route)")
     parser.add_argument("--rebuild-precision", default="fp32",
                         help="precision of the timing-cache rebuild unit (fp32 builds fastest)")
     parser.add_argument("--save-engines", default="", help="folder to save the engines in")
@@ -539,9 +539,9 @@ def main(argv: list[str] | None = None) -> int:
         units.append(("rebuild", lambda: [rebuild_unit(model, routes[0], args.rebuild_precision, out)]))
     if "baselines" in kinds:
         units.append(("baselines", lambda: baselines(model, args.iterations, args.warmup)))
-    if routes and "latency" in kinds:
-        units.append((f"latency/{routes[0]}", lambda: latency_unit(
-            model, routes[0], args.iterations, args.warmup, timing_cache)))
+    for route in routes if "latency" in kinds else ():
+        units.append((f"latency/{route}", lambda r=route: latency_unit(
+            model, r, args.iterations, args.warmup, timing_cache)))
 
     def save() -> list[dict[str, Any]]:
         rows = [row for _, rows_ in sorted(state["units"].items()) for row in rows_]
