@@ -147,15 +147,6 @@ def test_unsupported_parts_are_all_listed_by_layer_name(converted: tuple[Path, P
     assert info.value.unsupported == problems
 
 
-def test_the_method_table_covers_every_replayed_kind_and_exists_here(tensorrt: Any) -> None:
-    from trtforge.snapshot import _CREATORS
-    from trtforge.snapshot_build import _ADD_METHODS
-
-    assert set(_ADD_METHODS) == set(_CREATORS)
-    missing = [m for m in _ADD_METHODS.values() if not hasattr(tensorrt.module.INetworkDefinition, m)]
-    assert missing == []
-
-
 def test_int64_shape_arithmetic_lowered_to_int32_still_computes_the_model(
         converted: tuple[Path, Path], tensorrt: Any) -> None:
     """What TensorRT 8.x gets (no int64 there): forced here on RTX, then checked on CPU."""

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from trtforge.atomic import atomic_write_bytes
+from trtforge.layer_kinds import KINDS
 from trtforge.errors import EngineFileError, TensorRTError, TrtforgeError
 
 log = logging.getLogger(__name__)
@@ -35,69 +36,6 @@ WEIGHTS_SUFFIX = ".snapshot.npz"
 CACHE_JSON = "snapshot.json"
 CACHE_WEIGHTS = "snapshot.npz"
 
-# The Python class to cast an ``ILayer`` to, and the attributes that change its result, in
-# the order replay sets them. ``kind`` is read through the cast class's ``type`` property
-# (activation and pooling types shadow ``ILayer.type``).
-LAYER_CLASSES: dict[str, str] = {
-    "ACTIVATION": "IActivationLayer", "ASSERTION": "IAssertionLayer", "CAST": "ICastLayer",
-    "CONCATENATION": "IConcatenationLayer", "CONSTANT": "IConstantLayer",
-    "CONVOLUTION": "IConvolutionLayer", "CUMULATIVE": "ICumulativeLayer",
-    "DECONVOLUTION": "IDeconvolutionLayer", "DEQUANTIZE": "IDequantizeLayer",
-    "EINSUM": "IEinsumLayer", "ELEMENTWISE": "IElementWiseLayer", "FILL": "IFillLayer",
-    "GATHER": "IGatherLayer", "GRID_SAMPLE": "IGridSampleLayer", "IDENTITY": "IIdentityLayer",
-    "LRN": "ILRNLayer", "MATRIX_MULTIPLY": "IMatrixMultiplyLayer", "NON_ZERO": "INonZeroLayer",
-    "NORMALIZATION": "INormalizationLayer", "ONE_HOT": "IOneHotLayer", "PADDING": "IPaddingLayer",
-    "PARAMETRIC_RELU": "IParametricReLULayer", "POOLING": "IPoolingLayer",
-    "QUANTIZE": "IQuantizeLayer", "REDUCE": "IReduceLayer", "RESIZE": "IResizeLayer",
-    "SCALE": "IScaleLayer", "SCATTER": "IScatterLayer", "SELECT": "ISelectLayer",
-    "SHAPE": "IShapeLayer", "SHUFFLE": "IShuffleLayer", "SLICE": "ISliceLayer",
-    "SOFTMAX": "ISoftMaxLayer", "SQUEEZE": "ISqueezeLayer", "TOPK": "ITopKLayer",
-    "UNARY": "IUnaryLayer", "UNSQUEEZE": "IUnsqueezeLayer",
-}
-
-_CONV_ATTRS = ("num_output_maps", "kernel_size_nd", "num_groups", "stride_nd", "pre_padding",
-               "post_padding", "padding_mode", "dilation_nd", "kernel", "bias")
-LAYER_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "ACTIVATION": ("kind", "alpha", "beta"),
-    "ASSERTION": ("message",),
-    "CAST": ("to_type",),
-    "CONCATENATION": ("axis",),
-    "CONSTANT": ("shape", "weights"),
-    "CONVOLUTION": _CONV_ATTRS,
-    "CUMULATIVE": ("op", "exclusive", "reverse"),
-    "DECONVOLUTION": _CONV_ATTRS,
-    "DEQUANTIZE": ("to_type", "axis", "block_shape"),
-    "EINSUM": ("equation",),
-    "ELEMENTWISE": ("op",),
-    "FILL": ("operation", "to_type", "shape", "is_alpha_beta_int64", "alpha", "beta"),
-    "GATHER": ("mode", "axis", "num_elementwise_dims"),
-    "GRID_SAMPLE": ("interpolation_mode", "align_corners", "sample_mode"),
-    "IDENTITY": (),
-    "LRN": ("window_size", "alpha", "beta", "k"),
-    "MATRIX_MULTIPLY": ("op0", "op1"),
-    "NON_ZERO": ("indices_type",),
-    "NORMALIZATION": ("is_v2", "axes", "epsilon", "num_groups"),
-    "ONE_HOT": ("axis",),
-    "PADDING": ("pre_padding_nd", "post_padding_nd"),
-    "PARAMETRIC_RELU": (),
-    "POOLING": ("kind", "window_size_nd", "stride_nd", "pre_padding", "post_padding",
-                "padding_mode", "average_count_excludes_padding", "blend_factor"),
-    "QUANTIZE": ("to_type", "axis", "block_shape"),
-    "REDUCE": ("op", "axes", "keep_dims"),
-    "RESIZE": ("resize_mode", "coordinate_transformation", "selector_for_single_pixel",
-               "nearest_rounding", "cubic_coeff", "exclude_outside", "shape", "scales"),
-    "SCALE": ("mode", "channel_axis", "shift", "scale", "power"),
-    "SCATTER": ("mode", "axis"),
-    "SELECT": (),
-    "SHAPE": (),
-    "SHUFFLE": ("first_transpose", "reshape_dims", "second_transpose", "zero_is_placeholder"),
-    "SLICE": ("mode", "start", "shape", "stride", "axes"),
-    "SOFTMAX": ("axes",),
-    "SQUEEZE": (),
-    "TOPK": ("op", "k", "axes", "indices_type"),
-    "UNARY": ("op",),
-    "UNSQUEEZE": (),
-}
 # Attributes whose value only matters when no input tensor overrides it.
 _READ_ONLY = {"is_v2", "is_alpha_beta_int64"}
 
@@ -342,8 +280,9 @@ class _Reader:
 
 
 def _layer_class(trt: Any, type_name: str) -> Any:
-    name = LAYER_CLASSES.get(type_name)
-    return getattr(trt, name) if name else None
+    """The ILayer subclass of ``type_name`` in this TensorRT (None where it has none)."""
+    row = KINDS.get(type_name)
+    return getattr(trt, row.cls, None) if row is not None else None
 
 
 def take_snapshot(network: Any, tensorrt: Any = None, profiles: Iterable[Any] = ()) -> Snapshot:
@@ -385,7 +324,7 @@ def take_snapshot(network: Any, tensorrt: Any = None, profiles: Iterable[Any] = 
         cls = _layer_class(trt, type_name)
         if cls is not None:
             layer.__class__ = cls
-            for attr in LAYER_ATTRIBUTES.get(type_name, ()):
+            for attr in attributes(type_name):
                 source = "type" if attr == "kind" else attr
                 try:
                     raw = getattr(layer, source)
@@ -450,12 +389,17 @@ def topological_order(graph: dict[str, Any]) -> list[int]:
 
 
 # --- replaying a snapshot -------------------------------------------------------------
-# Inputs a layer takes through ``set_input`` after it exists; they may come from a layer
-# added later (networks are often built that way), which replay wires up once it exists.
-_LATE_INPUTS: dict[str, set[int]] = {
-    "SHUFFLE": {1}, "SLICE": {1, 2, 3, 4, 5}, "RESIZE": {1}, "FILL": {0, 1, 2},
-    "CONVOLUTION": {1, 2}, "DECONVOLUTION": {1, 2}, "TOPK": {1}, "DEQUANTIZE": {2}, "QUANTIZE": {2},
-}
+def _late_inputs(kind: str) -> frozenset[int]:
+    """Inputs a layer takes through ``set_input`` after it exists; they may come from a layer
+    added later (networks are often built that way), which replay wires up once it exists."""
+    row = KINDS.get(kind)
+    return row.late_inputs if row is not None else frozenset()
+
+
+def attributes(kind: str) -> tuple[str, ...]:
+    """The attributes of layer type ``kind`` that change its result, in replay order."""
+    row = KINDS.get(kind)
+    return row.attributes if row is not None else ()
 
 
 def _replay_order(graph: dict[str, Any]) -> list[int]:
@@ -463,7 +407,7 @@ def _replay_order(graph: dict[str, Any]) -> list[int]:
     tensor a later layer makes; then a topological order."""
     available = {t["name"] for t in graph["inputs"]}
     for layer in graph["layers"]:
-        late = _LATE_INPUTS.get(layer["type"], set())
+        late = _late_inputs(layer["type"])
         if any(n is not None and n not in available and j not in late for j, n in enumerate(layer["inputs"])):
             return topological_order(graph)
         available.update(out["name"] for out in layer["outputs"])
@@ -611,7 +555,7 @@ class _Replayer:
             raise TensorRTError(
                 f"layer {record['name']!r}: replay of {kind} layers is not supported",
                 hint=f"replay supports {', '.join(sorted(_CREATORS))}")
-        late = _LATE_INPUTS.get(kind, set())
+        late = _late_inputs(kind)
         ins = [self.tensors.get(n) if j in late else self.tensor(n) for j, n in enumerate(record["inputs"])]
         self.current = record["name"]
         return builder(self, record["attrs"], ins)
@@ -643,7 +587,7 @@ class _Replayer:
             if current is None or current.name != name:
                 layer.set_input(j, self.tensor(name))
         attrs = record["attrs"]
-        for attr in LAYER_ATTRIBUTES.get(kind, ()):
+        for attr in attributes(kind):
             if attr not in attrs or attr in _READ_ONLY or attr == "kind":
                 continue
             value = attrs[attr]
@@ -706,15 +650,6 @@ def _scale(r: _Replayer, a: dict[str, Any], ins: list[Any]) -> Any:
                                   a["channel_axis"])
 
 
-# What TensorRT versions without an output-type attribute (8.x) produce implicitly: a
-# snapshot asking for exactly that replays there; anything else is unsupported.
-IMPLICIT_TYPES: dict[tuple[str, str], str] = {
-    ("QUANTIZE", "to_type"): "INT8", ("DEQUANTIZE", "to_type"): "FLOAT",
-    ("FILL", "to_type"): "FLOAT", ("NON_ZERO", "indices_type"): "INT32",
-    ("TOPK", "indices_type"): "INT32",
-}
-
-
 def _rank(record: dict[str, Any]) -> int | None:
     outputs = record.get("outputs") or []
     return len(outputs[0]["shape"]) if outputs else None
@@ -724,7 +659,8 @@ def is_implicit(kind: str, attr: str, value: Any, rank: int | None = None) -> bo
     """Whether ``value`` is what a TensorRT without the attribute does anyway (8.x vs 10+)."""
     if value is None or value is False or value == 0 or value == "" or value == []:
         return True
-    if IMPLICIT_TYPES.get((kind, attr)) == value:
+    row = KINDS.get(kind)
+    if row is not None and row.implicit.get(attr) == value:
         return True
     # Slice over every axis in order (10+ records it; 8.x slices all axes).
     return (kind == "SLICE" and attr == "axes" and isinstance(value, list)
@@ -736,7 +672,7 @@ def _typed(r: _Replayer, kind: str, a: dict[str, Any], add: Callable[..., Any], 
 
     The same fact as the adapter's ``add_quantize``; a snapshot taken on 8.x records no output
     type, which is the implicit one."""
-    implicit = IMPLICIT_TYPES[(kind, "to_type")]
+    implicit = KINDS[kind].implicit["to_type"]
     if r.adapter.facts.layers_take_output_type:
         return add(*args, r.enum("DataType", a.get("to_type") or implicit))
     if a.get("to_type") not in (None, implicit):

@@ -24,36 +24,8 @@ from trtforge.specs import BuildSettings, InputSpec, Precision, Target
 
 log = logging.getLogger(__name__)
 
-# INetworkDefinition method each replayed layer kind needs.
-_ADD_METHODS = {
-    "ACTIVATION": "add_activation", "ASSERTION": "add_assertion", "CAST": "add_cast",
-    "CONCATENATION": "add_concatenation", "CONSTANT": "add_constant",
-    "CONVOLUTION": "add_convolution_nd", "DECONVOLUTION": "add_deconvolution_nd",
-    "CUMULATIVE": "add_cumulative", "DEQUANTIZE": "add_dequantize", "QUANTIZE": "add_quantize",
-    "EINSUM": "add_einsum", "ELEMENTWISE": "add_elementwise", "FILL": "add_fill",
-    "GATHER": "add_gather_v2", "GRID_SAMPLE": "add_grid_sample", "IDENTITY": "add_identity",
-    "LRN": "add_lrn", "MATRIX_MULTIPLY": "add_matrix_multiply", "NON_ZERO": "add_non_zero",
-    "NORMALIZATION": "add_normalization", "ONE_HOT": "add_one_hot", "PADDING": "add_padding_nd",
-    "PARAMETRIC_RELU": "add_parametric_relu",
-    "POOLING": "add_pooling_nd", "REDUCE": "add_reduce", "RESIZE": "add_resize", "SCALE": "add_scale_nd",
-    "SCATTER": "add_scatter", "SELECT": "add_select", "SHAPE": "add_shape", "SHUFFLE": "add_shuffle",
-    "SLICE": "add_slice", "SOFTMAX": "add_softmax", "SQUEEZE": "add_squeeze", "TOPK": "add_topk",
-    "UNARY": "add_unary", "UNSQUEEZE": "add_unsqueeze",
-}
 # Kinds replay stands in for with a SHUFFLE where this TensorRT lacks them (8.x).
 _AS_SHUFFLE = ("SQUEEZE", "UNSQUEEZE")
-# Enum-valued attributes: (layer kind, attribute) -> TensorRT enum.
-_ENUMS = {
-    ("ACTIVATION", "kind"): "ActivationType", ("CAST", "to_type"): "DataType",
-    ("CUMULATIVE", "op"): "CumulativeOperation", ("DEQUANTIZE", "to_type"): "DataType",
-    ("QUANTIZE", "to_type"): "DataType", ("ELEMENTWISE", "op"): "ElementWiseOperation",
-    ("FILL", "operation"): "FillOperation", ("FILL", "to_type"): "DataType",
-    ("GATHER", "mode"): "GatherMode", ("MATRIX_MULTIPLY", "op0"): "MatrixOperation",
-    ("MATRIX_MULTIPLY", "op1"): "MatrixOperation", ("POOLING", "kind"): "PoolingType",
-    ("REDUCE", "op"): "ReduceOperation", ("SCALE", "mode"): "ScaleMode",
-    ("SCATTER", "mode"): "ScatterMode", ("TOPK", "op"): "TopKOperation",
-    ("UNARY", "op"): "UnaryOperation",
-}
 
 
 def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = None) -> list[str]:
@@ -63,7 +35,8 @@ def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = N
     which replay turns into int32; int64 network inputs/outputs and int64 constants outside the
     int32 range stay unsupported.
     """
-    from trtforge.snapshot import LAYER_CLASSES, _rank, int64_fits_int32, is_implicit
+    from trtforge.layer_kinds import KINDS
+    from trtforge.snapshot import _layer_class, _rank, int64_fits_int32, is_implicit
 
     trt = tensorrt.module
     if lower_int64 is None:
@@ -88,7 +61,8 @@ def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = N
                  for out in layer["outputs"]}
     for layer in snapshot.layers:
         kind, where = layer["type"], f"layer {layer['name']!r} ({layer['type']})"
-        method = _ADD_METHODS.get(kind)
+        row = KINDS.get(kind)
+        method = row.add if row is not None else None
         if kind in _AS_SHUFFLE and network_class is not None and not hasattr(network_class, method):
             # replayed as a SHUFFLE (snapshot._Replayer.squeeze_as_shuffle), axes known up front
             if len(layer["inputs"]) < 2 or layer["inputs"][1] not in constants:
@@ -96,12 +70,12 @@ def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = N
             continue
         if kind == "NORMALIZATION" and layer["attrs"].get("is_v2"):
             method = "add_normalization_v2"
-        cls = getattr(trt, LAYER_CLASSES.get(kind, ""), None)
+        cls = _layer_class(trt, kind)
         if method is None or cls is None or (network_class is not None and not hasattr(network_class, method)):
             problems.append(f"{where}: {kind} layers")
             continue
         for attr, value in layer["attrs"].items():
-            enum = _ENUMS.get((kind, attr))
+            enum = row.enums.get(attr)
             if enum is not None and isinstance(value, str) and hasattr(cls, "type" if attr == "kind" else attr):
                 if enum == "DataType":
                     from trtforge.trt import _DTYPE_NAMES
