@@ -2,6 +2,7 @@
 typed registrars; and a meta-test: each hook in hookspecs is documented and has a test here."""
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -164,3 +165,24 @@ def test_every_hook_is_documented_and_tested() -> None:
     untested = [h for h in HOOKS if not re.search(rf"^def test_hook_{h}\(", tests, re.M)]
     assert not undocumented, f"hooks missing from README.md: {undocumented}"
     assert not untested, f"hooks without a test_hook_<name> test: {untested}"
+
+
+def test_core_commands_come_through_the_same_hook_and_keep_their_names(
+        plugin_registry: Callable[..., str], caplog: pytest.LogCaptureFixture) -> None:
+    """Built-in commands are registered by core's plugin ``trtforge.cli`` through
+    ``register_commands`` (hook wrappers see them); a plugin command reusing a core name is
+    left out with a warning and the core command stays."""
+    from trtforge.cli import build_parser
+
+    class Clash:
+        @hookimpl
+        def register_commands(self, register: Any) -> None:
+            register.command("convert", "not the real convert", run=lambda args: 7)
+
+    plugin_registry(Clash(), "clash")
+    with caplog.at_level(logging.WARNING, logger="trtforge"):
+        parser = build_parser()
+    core = [entry.item.name for entry in plugins.collect_commands(only="trtforge.cli")]
+    assert core[:2] == ["convert", "inspect"] and {"check", "build", "profile", "compare"} <= set(core)
+    assert parser.parse_args(["convert", "m.onnx"]).run.__module__ == "trtforge.cli.convert"
+    assert any("clash" in r.getMessage() and "already exists" in r.getMessage() for r in caplog.records)

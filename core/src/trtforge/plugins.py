@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "trtforge"
 ALLOW_ENV = "TRTFORGE_LOAD_PLUGINS"
 DENY_ENV = "TRTFORGE_DISABLE_PLUGINS"
 BUILTIN = "trtforge.builtin"
+CORE_PLUGINS = (BUILTIN, "trtforge.cli")  # core's own: model formats, and the CLI's commands
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,7 @@ def broken_plugins() -> list[BrokenPlugin]:
     return list(_get_state().broken)
 
 
-def _collect(hook_name: str, **kwargs: Any) -> list[Registered]:
+def _collect(hook_name: str, only: str | None = None, **kwargs: Any) -> list[Registered]:
     """Call one hook through pluggy, plugin by plugin, recording who registered what.
 
     Each plugin's implementation is called through ``pm.subset_hook_caller`` (all other
@@ -275,6 +276,8 @@ def _collect(hook_name: str, **kwargs: Any) -> list[Registered]:
     impls = [i for i in caller.get_hookimpls() if not (i.hookwrapper or i.wrapper)]  # registration order
     items: list[Registered] = []
     for impl in impls:
+        if only is not None and impl.plugin_name != only:
+            continue
         others = [other.plugin for other in impls if other.plugin is not impl.plugin]
         subset = pm.subset_hook_caller(hook_name, remove_plugins=others)
         subset(**kwargs, register=Registrar(hook_name, impl.plugin_name, items))
@@ -294,8 +297,9 @@ def collect_converters(route: str) -> list[Registered]:
     return _collect("register_converters", route=route)
 
 
-def collect_commands() -> list[Registered]:
-    return _collect("register_commands")
+def collect_commands(only: str | None = None) -> list[Registered]:
+    """Every registered CLI command (``only``: those of the plugin of that name)."""
+    return _collect("register_commands", only=only)
 
 
 def _check_duplicates() -> None:
@@ -324,7 +328,7 @@ def plugin_infos() -> list[PluginInfo]:
     state = _get_state()
     infos = []
     for name, plugin in state.manager.list_name_plugin():
-        if name == BUILTIN:
+        if name in CORE_PLUGINS:
             dist, version = "trtforge", _core_version()
         else:
             dist, version = state.distributions.get(name, (None, getattr(plugin, "__version__", None)))

@@ -37,7 +37,7 @@ def default_output(snapshot: str) -> Path:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from trtforge.cli_output import console as _console
+    from trtforge.cli.output import console as _console
     from trtforge.snapshot_build import build_snapshot
 
     settings = None

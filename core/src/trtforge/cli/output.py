@@ -1,6 +1,6 @@
 """How the command line prints: JSON, rich consoles and tables, escaped user data, progress.
 
-Its own module so that the sub-command modules (``cli_check``, ``cli_compare``, ...) and
+Its own module so that the sub-command modules (``trtforge.cli.check``, ``.compare``, ...) and
 ``cli`` share it without importing each other.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """CLI commands ``trtforge compare``, ``trtforge bench`` and ``trtforge demo``.
 
 Kept out of ``cli.py`` so the core CLI module stays small; each command is one
-configure/run pair listed in ``cli.BUILTIN_COMMANDS``. Nothing heavy is imported until a
+configure/run pair registered in ``trtforge.cli.commands``. Nothing heavy is imported until a
 command runs.
 """
 from __future__ import annotations
@@ -83,7 +83,7 @@ def _load_calibration(path: str | None) -> Any:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from trtforge.cli_output import console as _console, progress as _progress
+    from trtforge.cli.output import console as _console, progress as _progress
     from trtforge.comparison import compare
 
     if args.out is not None:
@@ -148,7 +148,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
         return 0
-    from trtforge.cli_output import console as _console, table as _table
+    from trtforge.cli.output import console as _console, table as _table
 
     rows = [(k, f"{v:.6g}" if isinstance(v, float) else v) for k, v in result.items()
             if k != "details"]
@@ -176,7 +176,7 @@ def run_demo(args: argparse.Namespace) -> int:
     import logging
     import os
 
-    from trtforge.cli_output import console as _console, progress as _progress
+    from trtforge.cli.output import console as _console, progress as _progress
     from trtforge.demo import run_demo as demo
 
     # The zoo builds TF1-style graphs on purpose; TensorFlow's deprecation chatter would bury

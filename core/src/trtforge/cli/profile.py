@@ -19,7 +19,7 @@ def configure_profile(p: argparse.ArgumentParser) -> None:
 
 
 def run_profile(args: argparse.Namespace) -> int:
-    from trtforge.cli_output import console as _console, print_json as _print_json, table as _table
+    from trtforge.cli.output import console as _console, print_json as _print_json, table as _table
     from trtforge.engine import Engine
     from trtforge.errors import UsageError
     from trtforge.profiling import format_rows, profile_engine

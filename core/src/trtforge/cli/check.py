@@ -44,7 +44,7 @@ def _fmt(value: Any) -> str:
 
 
 def _print_check(report: Any, title: str) -> None:
-    from trtforge.cli_output import console as _console, table as _table
+    from trtforge.cli.output import console as _console, table as _table
 
     console = _console()
     rows = []
@@ -71,7 +71,7 @@ def run_check(args: argparse.Namespace) -> int:
     report = check(args.model, args.engine, _load_inputs(args.inputs), precision=args.precision,
                    seed=args.seed)
     if args.json:
-        from trtforge.cli_output import print_json as _print_json
+        from trtforge.cli.output import print_json as _print_json
 
         _print_json(report.to_dict())
     else:
@@ -96,7 +96,7 @@ def run_debug(args: argparse.Namespace) -> int:
 
 def run_debug_layers(args: argparse.Namespace) -> int:
     from trtforge.checking import debug_layers
-    from trtforge.cli_output import console as _console, print_json as _print_json, table as _table
+    from trtforge.cli.output import console as _console, print_json as _print_json, table as _table
 
     report = debug_layers(args.model, args.engine, _load_inputs(args.inputs), precision=args.precision,
                           seed=args.seed)
@@ -125,7 +125,7 @@ def run_debug_layers(args: argparse.Namespace) -> int:
                       f"{report.check.precision} tolerance" + ("" if report.check.passed else
                                                               "; the final outputs still differ"))
         return 0 if report.check.passed else 1
-    from trtforge.cli_output import esc as _esc
+    from trtforge.cli.output import esc as _esc
 
     console.print("[bold red]first divergence[/] " + _esc(
         f"at layer {first.index} {first.layer!r} ({first.layer_type}), tensor {first.tensor!r}, "
