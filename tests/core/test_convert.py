@@ -67,3 +67,12 @@ def test_example_arrays_become_input_specs(tiny: Any) -> None:
     engine = trtforge.convert(TinyModel(), backend="tiny", inputs=[np.zeros((1, 3, 8, 8), np.float32)],
                               target="sm89", cache=False)
     assert engine.metadata["profiles"][0]["name"] == "x"
+
+
+def test_a_route_refuses_options_it_does_not_know_before_building(tiny: TinyBackend) -> None:
+    """Each route validates options with its own schema (Backend.validate_options); a route
+    that takes none refuses any, naming them, and nothing is populated."""
+    with pytest.raises(UsageError, match="route tiny takes no options, got opset, typo"):
+        trtforge.convert(TinyModel(), backend="tiny", target="sm89", cache=False,
+                         options={"typo": 1, "opset": 17})
+    assert tiny.populated == 0

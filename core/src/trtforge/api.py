@@ -151,6 +151,7 @@ def convert(
     failures: dict[str, str] = {}
     for route in chosen:
         try:
+            route.validate_options(spec.options)
             engine = convert_with(route, source, spec, tensorrt, engine_cache)
         except (UsageError, CacheError):
             raise  # the user's arguments or the cache, not the route: no other route helps

@@ -8,10 +8,10 @@ from __future__ import annotations
 import abc
 import importlib.util
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from trtforge import plugins
-from trtforge.errors import BackendNotFoundError, BackendUnavailableError, PluginError
+from trtforge.errors import BackendNotFoundError, BackendUnavailableError, PluginError, UsageError
 
 if TYPE_CHECKING:
     from trtforge.context import ConversionContext
@@ -59,6 +59,18 @@ class Backend(abc.ABC):
         self, network: Any, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext"
     ) -> None:
         """Fill ``network`` (empty, created by core) from ``source``; raise ConversionError."""
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse ``convert(..., options=...)`` entries this route does not know or whose value
+        is wrong (a :class:`UsageError` naming them), before anything is built. A route that
+        takes options overrides this with its own schema; by default it takes none."""
+        if options:
+            raise UsageError(f"route {self.name} takes no options, got {', '.join(sorted(options))}",
+                             hint="leave options out for this route")
+
+    def passes(self) -> list[tuple[str, str]]:
+        """The route's graph preparation passes, in order, as ``(name, what it does)``."""
+        return []
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"

@@ -162,3 +162,18 @@ def test_plugin_converter_overrides_builtin_at_same_priority(plugin_registry: Ca
 def test_validator_refusal_is_reported_as_the_reason() -> None:
     with pytest.raises(UnsupportedOperationsError, match="divisor_override"):
         convert(nn.AvgPool2d(2, divisor_override=3), [seeded(1, 2, 4, 4)])
+
+
+def test_unknown_or_bad_options_are_refused_before_capture() -> None:
+    """torch2trt took any option silently (a typo'd int8_min_cosine did nothing); it now has
+    its own schema: one option, int8_min_cosine, between 0 and 1."""
+    import trtforge
+    from trtforge.errors import UsageError
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3)).eval()
+    with pytest.raises(UsageError, match="torch2trt does not know the option.s. int8_min_cosin, opset"):
+        trtforge.convert(model, backend="torch2trt", inputs=[torch.zeros(1, 3, 8, 8)], target="sm89",
+                         cache=False, options={"int8_min_cosin": 0, "opset": 17})
+    with pytest.raises(UsageError, match="between 0 and 1"):
+        trtforge.convert(model, backend="torch2trt", inputs=[torch.zeros(1, 3, 8, 8)], target="sm89",
+                         cache=False, options={"int8_min_cosine": 2})

@@ -45,8 +45,7 @@ def _list_passes(backend: str) -> int:
 
     routes = registry()
     entries = [routes.get(backend)] if backend != "auto" else routes.entries()
-    rows = [(e.name, name, text) for e in entries if callable(getattr(e.backend, "passes", None))
-            for name, text in e.backend.passes()]
+    rows = [(e.name, name, text) for e in entries for name, text in e.backend.passes()]
     if not rows:
         _console().print(f"no route here has preparation passes ({backend})", markup=False)
         return 0

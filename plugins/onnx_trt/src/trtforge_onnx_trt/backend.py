@@ -6,7 +6,7 @@ registering the backend stays cheap.
 from __future__ import annotations
 
 import importlib.util
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from trtforge.backends import Availability, Backend, requires_modules
 from trtforge.specs import Precision
@@ -43,6 +43,11 @@ class OnnxTrtBackend(Backend):
         if source.kind in TF_KINDS:
             return _importable("tensorflow", "tf2onnx")
         return False
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        from trtforge_onnx_trt.options import RouteOptions
+
+        RouteOptions.parse(options)
 
     def passes(self) -> list[tuple[str, str]]:
         """The preparation passes, in order, as ``(name, description)``."""

@@ -1,7 +1,7 @@
 """The ``torch2trt`` Backend: cheap checks here, the real work in :mod:`.convert` (lazy)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from trtforge.backends import Availability, Backend, requires_modules
 
@@ -25,6 +25,18 @@ class Torch2TrtBackend(Backend):
 
     def accepts(self, source: "ModelSource") -> bool:
         return source.kind == "torch-module"
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        """One option: ``int8_min_cosine`` (INT8 accuracy control's target; 0 turns it off)."""
+        from trtforge.accuracy_control import MIN_COSINE_OPTION, min_cosine_option
+        from trtforge.errors import UsageError
+
+        unknown = sorted(set(options) - {MIN_COSINE_OPTION})
+        if unknown:
+            raise UsageError(f"{ROUTE} does not know the option(s) {', '.join(unknown)}",
+                             hint=f"known options: {MIN_COSINE_OPTION} (route-specific options of "
+                             "onnx_trt need backend='onnx_trt')")
+        min_cosine_option(dict(options))
 
     def populate(
         self, network: Any, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext"
