@@ -44,7 +44,7 @@ KINDS: dict[str, LayerKind] = {kind.name: kind for kind in (
               late_inputs=frozenset([1, 2])),
     LayerKind("CUMULATIVE", "ICumulativeLayer", "add_cumulative",
               ("op", "exclusive", "reverse"),
-              enums={"op": "CumulativeOperation"}, executed=False),
+              enums={"op": "CumulativeOperation"}),
     LayerKind("DECONVOLUTION", "IDeconvolutionLayer", "add_deconvolution_nd",
               _CONV_ATTRS,
               late_inputs=frozenset([1, 2])),

@@ -257,3 +257,26 @@ def test_assertion_passes_silently_and_fails_with_its_message() -> None:
     snap = snapshot_of({"x": X}, build)
     with pytest.raises(CheckError, match="x must be positive"):
         execute(snap, {"x": X})
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_cumulative_sum_matches_onnx_cumsum(exclusive: bool, reverse: bool, dtype: str) -> None:
+    """CUMULATIVE (TensorRT's ONNX CumSum) with the four exclusive/reverse combinations, on a
+    middle axis, against numpy's definition of CumSum."""
+    x = (rng(5).standard_normal((2, 4, 3)) * 4).astype(dtype)
+
+    def build(net, trt, t):
+        axis = constant(net, trt, t["_keep"], np.array(1, np.int32))
+        layer = net.add_cumulative(t["x"], axis, trt.CumulativeOperation.SUM, exclusive, reverse)
+        return layer.get_output(0)
+
+    (got,) = run({"x": x}, build)
+    y = np.flip(x, 1) if reverse else x
+    want = np.cumsum(y, axis=1, dtype=x.dtype)
+    if exclusive:
+        want = np.concatenate([np.zeros_like(want[:, :1]), want[:, :-1]], axis=1)
+    want = np.flip(want, 1) if reverse else want
+    assert got.dtype == x.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-5)

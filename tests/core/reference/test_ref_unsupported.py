@@ -14,18 +14,19 @@ def test_unsupported_layer_types_are_listed_by_layer_and_type() -> None:
 
     def build(net, trt, t):
         k = t["_keep"]
-        summed = net.add_cumulative(t["x"], constant(net, trt, k, np.array(1, np.int32)),
-                                    trt.CumulativeOperation.SUM, False, False)
-        summed.name = "running_sum"
+        hot = net.add_one_hot(constant(net, trt, k, np.array([0, 2], np.int32)),
+                              constant(net, trt, k, np.array([0.0, 1.0], np.float32)),
+                              constant(net, trt, k, np.array(3, np.int32)), -1)
+        hot.name = "one_hot"
         nonzero = net.add_non_zero(t["x"])
         nonzero.name = "where_nonzero"
-        return [summed.get_output(0), nonzero.get_output(0)]
+        return [hot.get_output(0), nonzero.get_output(0)]
 
     snap = snapshot_of({"x": x}, build)
-    assert unsupported_layers(snap) == ["running_sum (CUMULATIVE)", "where_nonzero (NON_ZERO)"]
+    assert unsupported_layers(snap) == ["one_hot (ONE_HOT)", "where_nonzero (NON_ZERO)"]
     with pytest.raises(CheckError) as info:
         Executor(snap)
-    assert "running_sum (CUMULATIVE)" in info.value.message
+    assert "one_hot (ONE_HOT)" in info.value.message
     assert "where_nonzero (NON_ZERO)" in info.value.message
     assert "CONVOLUTION" in (info.value.hint or "")
 

@@ -268,3 +268,23 @@ def assertion(layer: LayerView, inputs: list[Any]) -> list[Any]:
         raise CheckError(f"assertion layer {layer.name!r} failed: {layer.attr('message', '')}",
                          hint="the inputs violate a condition the network checks at run time")
     return []
+
+
+@register("CUMULATIVE")
+def cumulative(layer: LayerView, inputs: list[Any]) -> list[Any]:
+    """Running sum along the axis given as a 0-d tensor (ONNX CumSum): ``exclusive`` leaves the
+    element itself out, ``reverse`` runs from the end."""
+    import torch
+
+    x = inputs[0]
+    op = layer.attr("op", "SUM")
+    if op != "SUM":
+        raise layer.fail(f"cumulative operation {op}")
+    axis = normalize_axis(_ints(inputs[1])[0] if len(inputs) > 1 and inputs[1] is not None else 0, x.dim())
+    reverse, exclusive = bool(layer.attr("reverse", False)), bool(layer.attr("exclusive", False))
+    y = x.flip(axis) if reverse else x
+    out = torch.cumsum(y, dim=axis, dtype=x.dtype)
+    if exclusive:  # shift by one: the first element's sum is 0
+        head = torch.zeros_like(out.narrow(axis, 0, 1))
+        out = torch.cat([head, out.narrow(axis, 0, x.shape[axis] - 1)], axis)
+    return [(out.flip(axis) if reverse else out).contiguous()]
