@@ -214,7 +214,8 @@ def _convert(model: Any, route: str, precision: str, timing_cache: Path, spec: A
     """The report's conversion: its profiles, calibration, no engine cache, TF32 off for fp32."""
     import trtforge
 
-    return trtforge.convert(model.cpu(), backend=route, precision=precision, inputs=[spec or _spec(precision)],
+    return trtforge.convert(model.cpu(), backend=route, precision=precision,
+                            inputs=[spec or _spec(precision)],
                             calibration=_calibration() if precision == "int8" else None,
                             cache=False, timing_cache=timing_cache, tf32=precision != "fp32")
 
@@ -236,15 +237,8 @@ def engine_unit(model: Any, route: str, precision: str, iterations: int, warmup:
         info["agreement"] = agreement(engine, model)
     except Exception as exc:
         info["agreement"] = {"error": _error(exc)}
-    rows = []
-    for batch in (LATENCY_BATCH, *THROUGHPUT_BATCHES):
-        for graph in (False, True):
-            try:
-                timing = engine.benchmark(batch, iterations, warmup, cuda_graph=graph)
-            except Exception as exc:
-                timing = {"error": _error(exc)}
-            rows.append({**info, **timing, "name": f"trt {route} {precision}", "batch": batch,
-                         "cuda_graph": graph})
+    rows = _timed(engine, {**info, "name": f"trt {route} {precision}"}, (LATENCY_BATCH, *THROUGHPUT_BATCHES),
+                  iterations, warmup)
     for batch in (LATENCY_BATCH, THROUGHPUT_BATCHES[0]):
         try:
             raw = raw_loop(engine.plan, batch, iterations, warmup)
@@ -278,7 +272,8 @@ def rebuild_unit(model: Any, route: str, precision: str, out: Path) -> dict[str,
             "timing_cache_bytes": cache.stat().st_size if cache.is_file() else 0}
 
 
-def latency_unit(model: Any, route: str, iterations: int, warmup: int, timing_cache: Path) -> list[dict[str, Any]]:
+def latency_unit(model: Any, route: str, iterations: int, warmup: int,
+                 timing_cache: Path) -> list[dict[str, Any]]:
     """fp16 built for batch 1 alone (one profile 1/1/1): the engine a latency-bound service
     ships, timed at batch 1 with and without a CUDA graph."""
     from trtforge import InputSpec
@@ -292,14 +287,22 @@ def latency_unit(model: Any, route: str, iterations: int, warmup: int, timing_ca
         return [{**base, "error": _error(exc)}]
     info = {**base, "build_seconds": engine.metadata["build"]["seconds"],
             "engine_mb": round(len(engine.plan) / 1e6, 1)}
-    rows = []
-    for graph in (False, True):
-        try:
-            timing = engine.benchmark(LATENCY_BATCH, iterations, warmup, cuda_graph=graph)
-        except Exception as exc:
-            timing = {"error": _error(exc)}
-        rows.append({**info, **timing, "name": name, "batch": LATENCY_BATCH, "cuda_graph": graph})
+    rows = _timed(engine, info, (LATENCY_BATCH,), iterations, warmup)
     engine.extras.clear()
+    return rows
+
+
+def _timed(engine: Any, info: dict[str, Any], batches: tuple[int, ...], iterations: int,
+           warmup: int) -> list[dict[str, Any]]:
+    """One row per batch x (without, with) CUDA graph: ``info`` plus the timing or its error."""
+    rows = []
+    for batch in batches:
+        for graph in (False, True):
+            try:
+                timing = engine.benchmark(batch, iterations, warmup, cuda_graph=graph)
+            except Exception as exc:
+                timing = {"error": _error(exc)}
+            rows.append({**info, **timing, "batch": batch, "cuda_graph": graph})
     return rows
 
 
@@ -318,6 +321,12 @@ def _latency(rows: list[dict[str, Any]], name: str, batch: int, graph: bool) -> 
                 and bool(row.get("cuda_graph")) == graph):
             return float(row["latency_median"])
     return None
+
+
+def _fp16_batch1(rows: list[dict[str, Any]], route: str, graph: bool) -> float | None:
+    """The route's best fp16 batch-1 latency: its throughput engine or its batch-1 engine."""
+    found = [_latency(rows, f"trt {route} fp16{kind}", 1, graph) for kind in ("", " (batch-1 profile)")]
+    return min(filter(None, found), default=None)
 
 
 def targets(rows: list[dict[str, Any]], routes: list[str]) -> list[dict[str, Any]]:
@@ -355,14 +364,12 @@ def targets(rows: list[dict[str, Any]], routes: list[str]) -> list[dict[str, Any
             best, 0.9 * MLPERF_H200_OFFLINE, unit="img/s")
         agree = next((r.get("agreement") for r in rows if r.get("name") == f"trt {route} int8" and r.get("agreement")), {})
         add(f"trt {route} int8 top-1 agreement with PyTorch FP32", (agree or {}).get("top1"), 0.99, unit="")
-        bs1 = min(filter(None, [_latency(rows, f"trt {route} fp16{kind}", 1, True)
-                                for kind in ("", " (batch-1 profile)")]), default=None)
+        bs1 = _fp16_batch1(rows, route, True)
         add(f"trt {route} fp16 bs1 with CUDA graph, latency (ms)", bs1 * 1e3 if bs1 else None, 0.35,
             higher=False, unit="ms")
         add(f"trt {route} fp16 bs1 CUDA graph vs torch.compile reduce-overhead",
             compile_bs1 / bs1 if bs1 and compile_bs1 else None, 2.3)
-        plain = min(filter(None, [_latency(rows, f"trt {route} fp16{kind}", 1, False)
-                                  for kind in ("", " (batch-1 profile)")]), default=None)
+        plain = _fp16_batch1(rows, route, False)
         if plain and bs1:
             out.append({"what": f"trt {route} fp16 bs1: CUDA graph vs none (latency ratio)",
                         "measured": plain / bs1, "target": None, "met": None, "unit": "x"})

@@ -119,7 +119,3 @@ KINDS: dict[str, LayerKind] = {kind.name: kind for kind in (
     LayerKind("UNARY", "IUnaryLayer", "add_unary", ("op",), enums={"op": "UnaryOperation"}),
     LayerKind("UNSQUEEZE", "IUnsqueezeLayer", "add_unsqueeze"),
 )}
-
-
-def kind(name: str) -> LayerKind | None:
-    return KINDS.get(name)

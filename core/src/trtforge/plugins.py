@@ -25,7 +25,8 @@ ENTRY_POINT_GROUP = "trtforge"
 ALLOW_ENV = "TRTFORGE_LOAD_PLUGINS"
 DENY_ENV = "TRTFORGE_DISABLE_PLUGINS"
 BUILTIN = "trtforge.builtin"
-CORE_PLUGINS = (BUILTIN, "trtforge.cli")  # core's own: model formats, and the CLI's commands
+CLI_PLUGIN = "trtforge.cli"  # core's commands (trtforge.cli.commands), registered by the CLI
+CORE_PLUGINS = (BUILTIN, CLI_PLUGIN)
 
 
 @dataclass(frozen=True)

@@ -389,6 +389,11 @@ def topological_order(graph: dict[str, Any]) -> list[int]:
 
 
 # --- replaying a snapshot -------------------------------------------------------------
+# Kinds replay stands in for with a SHUFFLE where this TensorRT lacks them (8.x), as long as
+# their axes come from a constant (:meth:`_Replayer.squeeze_as_shuffle`).
+SHUFFLE_STAND_INS = ("SQUEEZE", "UNSQUEEZE")
+
+
 def _late_inputs(kind: str) -> frozenset[int]:
     """Inputs a layer takes through ``set_input`` after it exists; they may come from a layer
     added later (networks are often built that way), which replay wires up once it exists."""
@@ -460,13 +465,19 @@ class _Replayer:
         values = self.snapshot.weight(record["attrs"]["weights"])
         return None if values is None else np.asarray(values)
 
+    def squeeze(self, kind: str, x: Any, axes_tensor: Any) -> Any:
+        """SQUEEZE/UNSQUEEZE with this TensorRT's layer, or a SHUFFLE standing in for it."""
+        add = getattr(self.network, KINDS[kind].add, None)
+        return add(x, axes_tensor) if add is not None else self.squeeze_as_shuffle(kind, x, axes_tensor)
+
     def squeeze_as_shuffle(self, kind: str, x: Any, axes_tensor: Any) -> Any:
         """SQUEEZE/UNSQUEEZE where this TensorRT has no such layer (< 10): a SHUFFLE to the
         same shape, from the input's dims (or its shape tensor where dims vary)."""
         axes = self.constant_values(axes_tensor)
         if axes is None:
-            raise TensorRTError(f"layer {self.current!r}: {self.adapter.facts.label} has no {kind} layer and "
-                                f"its axes are computed at run time", hint="build where TensorRT >= 10 is installed")
+            raise TensorRTError(f"layer {self.current!r}: {self.adapter.facts.label} has no {kind} layer "
+                                f"and its axes are computed at run time",
+                                hint="build where TensorRT >= 10 is installed")
         dims = [int(d) for d in x.shape]
         count = int(axes.size)
         out_rank = len(dims) - count if kind == "SQUEEZE" else len(dims) + count
@@ -722,12 +733,10 @@ _CREATORS: dict[str, Creator] = {
     "SLICE": lambda r, a, i: r.network.add_slice(
         i[0], tuple(a["start"] or ()), tuple(a["shape"] or ()), tuple(a["stride"] or ())),
     "SOFTMAX": lambda r, a, i: r.network.add_softmax(i[0]),
-    "SQUEEZE": lambda r, a, i: (r.network.add_squeeze(i[0], i[1]) if hasattr(r.network, "add_squeeze")
-                                else r.squeeze_as_shuffle("SQUEEZE", i[0], i[1])),
+    "SQUEEZE": lambda r, a, i: r.squeeze("SQUEEZE", i[0], i[1]),
     "TOPK": lambda r, a, i: r.network.add_topk(i[0], r.enum("TopKOperation", a["op"]), a["k"], a["axes"]),
     "UNARY": lambda r, a, i: r.network.add_unary(i[0], r.enum("UnaryOperation", a["op"])),
-    "UNSQUEEZE": lambda r, a, i: (r.network.add_unsqueeze(i[0], i[1]) if hasattr(r.network, "add_unsqueeze")
-                                  else r.squeeze_as_shuffle("UNSQUEEZE", i[0], i[1])),
+    "UNSQUEEZE": lambda r, a, i: r.squeeze("UNSQUEEZE", i[0], i[1]),
 }
 
 

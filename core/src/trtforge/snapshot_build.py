@@ -24,9 +24,6 @@ from trtforge.specs import BuildSettings, InputSpec, Precision, Target
 
 log = logging.getLogger(__name__)
 
-# Kinds replay stands in for with a SHUFFLE where this TensorRT lacks them (8.x).
-_AS_SHUFFLE = ("SQUEEZE", "UNSQUEEZE")
-
 
 def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = None) -> list[str]:
     """Everything in ``snapshot`` the installed TensorRT cannot replay, by layer name.
@@ -36,7 +33,7 @@ def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = N
     int32 range stay unsupported.
     """
     from trtforge.layer_kinds import KINDS
-    from trtforge.snapshot import _layer_class, _rank, int64_fits_int32, is_implicit
+    from trtforge.snapshot import SHUFFLE_STAND_INS, _layer_class, _rank, int64_fits_int32, is_implicit
 
     trt = tensorrt.module
     if lower_int64 is None:
@@ -63,8 +60,7 @@ def unsupported_parts(snapshot: Any, tensorrt: Any, lower_int64: bool | None = N
         kind, where = layer["type"], f"layer {layer['name']!r} ({layer['type']})"
         row = KINDS.get(kind)
         method = row.add if row is not None else None
-        if kind in _AS_SHUFFLE and network_class is not None and not hasattr(network_class, method):
-            # replayed as a SHUFFLE (snapshot._Replayer.squeeze_as_shuffle), axes known up front
+        if kind in SHUFFLE_STAND_INS and network_class is not None and not hasattr(network_class, method):
             if len(layer["inputs"]) < 2 or layer["inputs"][1] not in constants:
                 problems.append(f"{where}: {kind} layers with axes computed at run time")
             continue

@@ -39,8 +39,11 @@ def _add_commands(sub: Any, with_plugins: bool) -> None:
     from trtforge import plugins
     from trtforge.cli import commands
 
-    if not plugins.manager().has_plugin(commands.PLUGIN_NAME):
-        plugins.register(commands, name=commands.PLUGIN_NAME)
+    manager = plugins.manager()
+    if not manager.has_plugin(commands.PLUGIN_NAME):
+        # straight into pluggy: core's commands register no backend, so plugins.register's
+        # duplicate-backend check (which calls every plugin's register_backends) is not needed
+        manager.register(commands, name=commands.PLUGIN_NAME)
     try:
         registered = plugins.collect_commands()
     except Exception as exc:  # a plugin's command hook must not take the CLI down

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from trtforge.hookspecs import hookimpl
+from trtforge.plugins import CLI_PLUGIN as PLUGIN_NAME
 
 if TYPE_CHECKING:
     from trtforge.plugins import Registrar
 
-PLUGIN_NAME = "trtforge.cli"
+__all__ = ["PLUGIN_NAME", "register_commands"]
 
 
 @hookimpl

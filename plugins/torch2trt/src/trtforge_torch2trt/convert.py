@@ -28,12 +28,11 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     quantizer = None
     if policy.quantized:
         from trtforge_torch2trt.calibrate import int8_plan
-        from trtforge_torch2trt.fold import batch_norm_folds
         from trtforge_torch2trt.impl.quant import Quantizer
 
         plan_int8 = int8_plan(captured, source, spec, ctx)  # stages "calibrate" and "accuracy"
-        quantizer = Quantizer(plan_int8.ranges, frozenset(plan_int8.unquantized),
-                              {r.node: r for r in plan_int8.residuals}, batch_norm_folds(captured))
+        quantizer = Quantizer.for_graph(captured, plan_int8.ranges, plan_int8.unquantized,
+                                        plan_int8.residuals)
     net = NetworkContext(network, ctx.tensorrt, policy, quantizer)
     with ctx.stage("convert", f"{len(chosen)} nodes -> TensorRT layers"):
         fill_network(net, captured, chosen)
@@ -53,18 +52,12 @@ def convert_graph(network: Any, tensorrt: Any, captured: Captured, precision: st
                   registry: ConverterRegistry | None = None, ranges: dict[str, float] | None = None,
                   unquantized: frozenset[str] = frozenset()) -> NetworkContext:
     """Fill ``network`` from an already captured program (used by tests and benchmarks)."""
-    from trtforge_torch2trt.accuracy import quantized_ops, residual_adds
-    from trtforge_torch2trt.fold import batch_norm_folds
     from trtforge_torch2trt.impl.quant import Quantizer
 
     registry = registry or build_registry()
     chosen = plan(captured.graph, registry, set(captured.constants))
     policy = PrecisionPolicy.of(precision)
-    quantizer = None
-    if ranges is not None:
-        residuals = residual_adds(captured.graph, quantized_ops(captured.graph))
-        quantizer = Quantizer(ranges, frozenset(unquantized), {r.node: r for r in residuals},
-                              batch_norm_folds(captured))
+    quantizer = Quantizer.for_graph(captured, ranges, unquantized) if ranges is not None else None
     net = NetworkContext(network, tensorrt, policy, quantizer)
     fill_network(net, captured, chosen)
     return net

@@ -6,7 +6,7 @@ network computes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from trtforge_torch2trt.accuracy import ResidualAdd, activation_scale, weight_scales
 from trtforge_torch2trt.fold import BatchNormFolds
@@ -28,6 +28,18 @@ class Quantizer:
     _done: dict[str, Any] = field(default_factory=dict)
     inserted: int = 0
     residuals_quantized: int = 0
+
+    @classmethod
+    def for_graph(cls, captured: Any, ranges: dict[str, float], unquantized: Iterable[str] = (),
+                  residuals: Sequence[ResidualAdd] | None = None) -> "Quantizer":
+        """The quantizer of ``captured``'s network: its residual Adds (found here unless the INT8
+        plan already has them) and its foldable batch norms."""
+        from trtforge_torch2trt.accuracy import quantized_ops, residual_adds
+        from trtforge_torch2trt.fold import batch_norm_folds
+
+        if residuals is None:
+            residuals = residual_adds(captured.graph, quantized_ops(captured.graph))
+        return cls(ranges, frozenset(unquantized), {r.node: r for r in residuals}, batch_norm_folds(captured))
 
     def residual_inputs(self, net: NetworkContext, node: str, inputs: Sequence[Any]) -> list[Any]:
         """An Add's inputs with its residual Q/DQ'd (as is when ``node`` is no residual Add
