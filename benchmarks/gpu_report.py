@@ -563,6 +563,9 @@ def main(argv: list[str] | None = None) -> int:
     for key, run in units:
         if key in state["units"]:
             log.info("%s: kept from the earlier run", key)
+            if key in earlier.get("kept", {}):  # kept twice: say where it was measured
+                state["header"].setdefault("kept", {})[key] = earlier["kept"][key]
+                continue
             profiles = (earlier.get("profiles") or {}).get("throughput")
             state["header"].setdefault("kept", {})[key] = (
                 f"{earlier.get('date', '?')}, commit {str(earlier.get('commit', '?')).split()[0]}"

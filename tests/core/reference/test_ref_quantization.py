@@ -82,3 +82,25 @@ def test_bf16_cast_rounds_to_bfloat16() -> None:
     # Round to nearest even on the upper 16 bits (bfloat16 keeps 8 exponent + 7 mantissa bits).
     rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000).astype(np.uint32).view(np.float32)
     np.testing.assert_array_equal(got, rounded)
+
+
+def test_quantize_typed_float_as_tensorrt_8_records_it_is_int8() -> None:
+    """TensorRT 8.6 (H200, 2026-12-02) records every Quantize output as float32: Q/DQ are
+    int8-only there, so the executor quantizes to int8 instead of refusing the layer."""
+    from ref_harness import snapshot_of
+
+    from trtforge.reference import execute
+
+    x = np.array([[0.5, 1.5, 2.5, -0.5, -2.5, 1.0e3, -1.0e3, 0.49]], np.float32)
+    scale = np.array(0.5, np.float32)
+
+    def build(net, trt, t):
+        k = t["_keep"]
+        q = net.add_quantize(t["x"], constant(net, trt, k, scale), trt.int8).get_output(0)
+        return net.add_dequantize(q, constant(net, trt, k, scale), trt.float32).get_output(0)
+
+    snap = snapshot_of({"x": x}, build)
+    quantize = next(layer for layer in snap.graph["layers"] if layer["type"] == "QUANTIZE")
+    quantize["outputs"][0]["dtype"] = "float32"  # as 8.6's network reports it
+    got = execute(snap, {"x": x})["out0"]
+    np.testing.assert_array_equal(got, quantize_reference(x, scale) * scale)

@@ -3,6 +3,10 @@
 Quantize: ``q = clamp(round_half_to_even(x / scale) + zero_point, -128, 127)`` as int8;
 Dequantize: ``(q - zero_point) * scale``. The scale is a scalar (per-tensor), a 1-D tensor
 along ``axis`` (per-channel), or a tensor of the input's rank (block quantization).
+
+TensorRT 8.x has int8 Q/DQ only and records a Quantize layer's output as float32 (its network
+types are weak: the H200 run of 2026-12-02 found every Q of an 8.6 INT8 network so); a float
+output type on a Quantize therefore means int8.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 from trtforge.reference.base import LayerView, normalize_axis, register
 
 _RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int4": (-8, 7)}
+_WEAKLY_TYPED_INT8 = ("float32", "float16")  # how TensorRT 8.x types a Quantize's (int8) output
 
 
 def _broadcast(layer: LayerView, x: Any, value: Any) -> Any:
@@ -42,6 +47,8 @@ def quantize(layer: LayerView, inputs: list[Any]) -> list[Any]:
     import torch
 
     out_type = layer.output_dtype()
+    if out_type in _WEAKLY_TYPED_INT8:
+        out_type = "int8"
     if out_type not in _RANGES:
         raise layer.fail(f"quantization to {out_type} is not modelled",
                          hint="the reference executor models int8/uint8/int4 Q/DQ")

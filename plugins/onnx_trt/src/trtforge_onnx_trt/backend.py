@@ -83,7 +83,8 @@ class OnnxTrtBackend(Backend):
         if options.keep_onnx:
             ctx.artifacts["onnx"] = data
         with ctx.stage("parse", "TensorRT ONNX parser"):
-            flagged = parse.parse_model(ctx.tensorrt, network, model, source.name, locations, data=data)
+            flagged = parse.parse_model(ctx.tensorrt, network, model, source.name, locations, data=data,
+                                          keepalive=ctx.keepalive)
         if flagged:
             ctx.note(f"{len(flagged)} node(s) flagged unsupported before parsing were parsed anyway: "
                      + "; ".join(p.describe() for p in flagged))

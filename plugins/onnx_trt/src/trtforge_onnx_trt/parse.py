@@ -107,13 +107,20 @@ def _parser_problems(parser: Any, model: Any, locations: dict[str, str]) -> tupl
 
 
 def parse_model(tensorrt: Any, network: Any, model: Any, source_name: str,
-                locations: dict[str, str] | None = None, data: bytes | None = None) -> list[NodeProblem]:
+                locations: dict[str, str] | None = None, data: bytes | None = None,
+                keepalive: list[Any] | None = None) -> list[NodeProblem]:
     """Fill ``network`` from ``model``; returns the pre-parse warnings (nodes flagged unsupported).
 
-    ``locations`` maps node names to source locations recorded before the passes ran.
+    ``locations`` maps node names to source locations recorded before the passes ran. The
+    parser owns the weights it converts (TensorRT: "the parser must not be deleted until after
+    the builder has run"), so it goes into ``keepalive`` (the conversion's ``ctx.keepalive``).
+    On TensorRT 8.6 a parser freed before the build gave engines and snapshots read from freed
+    memory: right in a fresh process, garbage once the memory was reused (H200, 2026-12-02).
     """
     locations = locations or {}
     parser = tensorrt.create_onnx_parser(network)
+    if keepalive is not None:
+        keepalive.append(parser)
     flagged = nodes_with_unsupported_ops(parser, model, locations)
     if flagged:
         log.warning("%s: %d node(s) with ops the parser lists as unsupported: %s", source_name,

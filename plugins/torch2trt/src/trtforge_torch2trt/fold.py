@@ -1,4 +1,4 @@
-"""Inference batch norms folded into the convolution before them, for INT8.
+"""Inference batch norms folded into the convolution before them (every precision).
 
 Why: TensorRT's INT8 kernels take a convolution's bias, residual Add and activation as one
 kernel, but with Q/DQ'd weights it cannot fold a separate per-channel scale (the batch norm)

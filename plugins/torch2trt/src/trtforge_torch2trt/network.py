@@ -48,6 +48,7 @@ class NetworkContext:
     tensorrt: Any  # trtforge.trt.TensorRT adapter
     policy: PrecisionPolicy
     quantizer: Any = None  # trtforge_torch2trt.impl.quant.Quantizer for int8
+    folds: Any = None  # trtforge_torch2trt.fold.BatchNormFolds; None: none folded
     node: Any = None  # the FX node being converted
     keepalive: list[Any] = field(default_factory=list)
     _names: set[str] = field(default_factory=set)

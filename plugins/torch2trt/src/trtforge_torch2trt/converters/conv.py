@@ -27,8 +27,8 @@ def constant_weight(node: Any) -> bool | str:
 @converter(A.convolution.default, validator=constant_weight)
 def convert_convolution(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     weight, bias = arg(args, kwargs, 1, "weight"), arg(args, kwargs, 2, "bias")
-    if net.quantizer is not None:  # int8: the batch norm after it folded in (see fold.py)
-        weight, bias = net.quantizer.folds.weights(node.name, weight, bias)
+    if net.folds is not None:  # the batch norm after it folded in (see fold.py)
+        weight, bias = net.folds.weights(node.name, weight, bias)
     return convolution(
         net, args[0], weight, bias,
         arg(args, kwargs, 3, "stride"), arg(args, kwargs, 4, "padding"),

@@ -22,8 +22,8 @@ def constant_parameters(node: Any) -> bool | str:
 @converter(A._native_batch_norm_legit_no_training.default, validator=constant_parameters)
 def convert_batch_norm(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     x, weight, bias, mean, var, _momentum, eps = args[:7]
-    if net.quantizer is not None and node.name in net.quantizer.folds.folded:
-        return (x, None, None)  # folded into the convolution before it (int8, see fold.py)
+    if net.folds is not None and node.name in net.folds.folded:
+        return (x, None, None)  # folded into the convolution before it (see fold.py)
     return (batch_norm(net, x, weight, bias, mean, var, float(eps), node.name), None, None)
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from trtforge_torch2trt.accuracy import ResidualAdd, activation_scale, weight_scales
-from trtforge_torch2trt.fold import BatchNormFolds
 from trtforge_torch2trt.network import NetworkContext
 
 
@@ -18,13 +17,11 @@ class Quantizer:
     """Per-tensor activation ranges by FX node name; Q/DQ pairs are shared per tensor.
     ``float_nodes``: FX nodes accuracy control keeps in float (converters ask
     :meth:`NetworkContext.quantizing`, which is None for them). ``residuals``: Adds whose
-    residual input gets Q/DQ while their leader convolution is INT8; ``folds``: batch norms
-    folded into the convolution before them (:mod:`..fold`)."""
+    residual input gets Q/DQ while their leader convolution is INT8."""
 
     ranges: dict[str, float]
     float_nodes: frozenset[str] = frozenset()
     residuals: dict[str, ResidualAdd] = field(default_factory=dict)
-    folds: BatchNormFolds = field(default_factory=BatchNormFolds)
     _done: dict[str, Any] = field(default_factory=dict)
     inserted: int = 0
     residuals_quantized: int = 0
@@ -32,14 +29,13 @@ class Quantizer:
     @classmethod
     def for_graph(cls, captured: Any, ranges: dict[str, float], unquantized: Iterable[str] = (),
                   residuals: Sequence[ResidualAdd] | None = None) -> "Quantizer":
-        """The quantizer of ``captured``'s network: its residual Adds (found here unless the INT8
-        plan already has them) and its foldable batch norms."""
+        """The quantizer of ``captured``'s network with its residual Adds (found here unless the
+        INT8 plan already has them)."""
         from trtforge_torch2trt.accuracy import quantized_ops, residual_adds
-        from trtforge_torch2trt.fold import batch_norm_folds
 
         if residuals is None:
             residuals = residual_adds(captured.graph, quantized_ops(captured.graph))
-        return cls(ranges, frozenset(unquantized), {r.node: r for r in residuals}, batch_norm_folds(captured))
+        return cls(ranges, frozenset(unquantized), {r.node: r for r in residuals})
 
     def residual_inputs(self, net: NetworkContext, node: str, inputs: Sequence[Any]) -> list[Any]:
         """An Add's inputs with its residual Q/DQ'd (as is when ``node`` is no residual Add
