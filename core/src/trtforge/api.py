@@ -239,9 +239,12 @@ def _build(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: Tenso
             raise TrtforgeError(f"route {route.name} produced a network without outputs")
         inputs, outputs = tensorrt.network_io(network)
         _check_input_dtypes(spec.inputs, inputs)
-        from trtforge.snapshot import attach_snapshot, snapshot_for_engine
+        from trtforge.snapshot import attach_snapshot, reconcile_weights, snapshot_for_engine
 
         snapshot = snapshot_for_engine(network, tensorrt, _named_inputs(spec.inputs, inputs), route.name)
+        snapshot, remark = reconcile_weights(snapshot, ctx.handed_weights, route.name)
+        if remark:
+            ctx.notes.append(remark)
         with stages.stage("build", f"target {spec.target.name if spec.target else 'this GPU'}"):
             result = tensorrt.build(
                 network, inputs=_named_inputs(spec.inputs, inputs), precision=spec.precision,

@@ -20,7 +20,10 @@ class ConversionContext:
     prepared ONNX model, so ``check`` can compare against it); ``notes`` are short
     human-readable remarks stored in the engine metadata. ``keepalive`` holds what must
     outlive ``populate`` only until the build (arrays that TensorRT ``Weights`` point into);
-    unlike artifacts it is not kept on the engine.
+    unlike artifacts it is not kept on the engine. ``handed_weights`` maps a layer name to
+    ``{attribute: array}``, the weights the route gave TensorRT for it (a callable returning
+    that map, so it is only built when read): the snapshot checks TensorRT's read-back against
+    them (:func:`trtforge.snapshot.reconcile_weights`).
     """
 
     tensorrt: TensorRT
@@ -30,6 +33,7 @@ class ConversionContext:
     notes: list[str] = field(default_factory=list)
     artifacts: dict[str, Any] = field(default_factory=dict)
     keepalive: list[Any] = field(default_factory=list)
+    handed_weights: Any = None
 
     def note(self, message: str) -> None:
         log.info("%s: %s", self.route, message)

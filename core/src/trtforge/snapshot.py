@@ -806,6 +806,63 @@ class _LazyCacheFiles(Mapping[str, bytes]):
         return len(self._others) + 2
 
 
+def reconcile_weights(snapshot: Snapshot | None, handed: Any, route: str
+                      ) -> tuple[Snapshot | None, str | None]:
+    """Check the weights read back from the network against those the route handed TensorRT.
+
+    TensorRT 8.6 (H200, 2026-12-02) returns, for a network its ONNX parser filled, weight
+    arrays (``layer.kernel``, ``layer.weights``) that differ from the model's initializers
+    although the engine it builds is right: the read-back points at memory the parser no
+    longer holds. Where any array differs, the handed arrays replace what was read; if some
+    weights were read that the route did not hand over (the parser's own, e.g. folded batch
+    norms), the snapshot cannot be trusted and is dropped with a warning naming them.
+    Returns the snapshot (or None) and a note for the engine's metadata when anything changed.
+    """
+    if snapshot is None or handed is None:
+        return snapshot, None
+    expected = handed() if callable(handed) else handed
+    if not expected:
+        return snapshot, None
+
+    def handed_for(layer: dict[str, Any], attr: str, read: np.ndarray) -> np.ndarray | None:
+        want = expected.get(layer["name"], {}).get(attr)
+        if want is None or np.asarray(want).size != read.size:
+            return None
+        return np.ascontiguousarray(np.asarray(want).astype(read.dtype, copy=False).reshape(read.shape))
+
+    read_back = [(layer, attr, value["weights"]) for layer in snapshot.graph["layers"]
+                 for attr, value in layer["attrs"].items()
+                 if isinstance(value, dict) and "weights" in value
+                 and snapshot.weights.get(value["weights"]) is not None
+                 and snapshot.weights[value["weights"]].size > 0]
+    uncovered: list[str] = []
+    differing: list[str] = []
+    for layer, attr, key in read_back:  # compared one array at a time: no second copy of the model
+        read = snapshot.weights[key]
+        want = handed_for(layer, attr, read)
+        if want is None:
+            uncovered.append(f"{layer['name']} ({layer['type']}.{attr})")
+        elif not np.array_equal(want, read, equal_nan=read.dtype.kind == "f"):
+            differing.append(f"{layer['name']}.{attr}")
+    if not differing:
+        return snapshot, None
+    version = snapshot.graph.get("tensorrt", {}).get("version", "")
+    if uncovered:
+        note = (f"no network snapshot: TensorRT {version} read back {len(differing)} weight array(s) that "
+                f"differ from the ones the route gave it, and {len(uncovered)} it cannot check ("
+                + ", ".join(uncovered[:5]) + (", ..." if len(uncovered) > 5 else "") + ")")
+        log.warning("route %s: %s; `trtforge check` and `trtforge build SNAPSHOT` will not work for "
+                    "this engine (a conversion with TensorRT-RTX makes a snapshot to rebuild here)",
+                    route, note)
+        return None, note
+    for layer, attr, key in read_back:
+        snapshot.weights[key] = handed_for(layer, attr, snapshot.weights[key])
+    note = (f"snapshot: {len(differing)} weight array(s) TensorRT {version} read back differed from the "
+            f"ones the route gave it (first: {', '.join(differing[:3])}); the snapshot holds the route's")
+    log.info("route %s: %s", route, note)
+    return snapshot, note
+
+
 def snapshot_for_engine(network: Any, tensorrt: Any, profiles: Iterable[Any], route: str) -> Snapshot | None:
     """Take the snapshot during a conversion; a network it cannot read only costs a warning."""
     try:

@@ -1,8 +1,8 @@
 """The ONNX parser owns the weights it converts: it must outlive the build.
 
-On TensorRT 8.6 (H200, 2026-12-02) a parser freed when ``parse_model`` returned left the
-network, its snapshot and the engine reading freed memory: right in a fresh process, wrong
-(ResNet18 logits with cosine -0.04) in a long test process where the memory was reused.
+TensorRT's documentation: "the parser must not be deleted until after the builder has run".
+(TensorRT 8.6's wrong weight read-back on the H200 was a different matter: it happens with the
+parser alive; see test_onnx_trt_snapshot_readback.py.)
 """
 from __future__ import annotations
 

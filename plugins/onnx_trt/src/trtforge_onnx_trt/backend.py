@@ -85,6 +85,7 @@ class OnnxTrtBackend(Backend):
         with ctx.stage("parse", "TensorRT ONNX parser"):
             flagged = parse.parse_model(ctx.tensorrt, network, model, source.name, locations, data=data,
                                           keepalive=ctx.keepalive)
+        ctx.handed_weights = parse.HandedWeights(model)
         if flagged:
             ctx.note(f"{len(flagged)} node(s) flagged unsupported before parsing were parsed anyway: "
                      + "; ".join(p.describe() for p in flagged))

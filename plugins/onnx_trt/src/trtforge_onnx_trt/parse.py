@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,8 +115,6 @@ def parse_model(tensorrt: Any, network: Any, model: Any, source_name: str,
     ``locations`` maps node names to source locations recorded before the passes ran. The
     parser owns the weights it converts (TensorRT: "the parser must not be deleted until after
     the builder has run"), so it goes into ``keepalive`` (the conversion's ``ctx.keepalive``).
-    On TensorRT 8.6 a parser freed before the build gave engines and snapshots read from freed
-    memory: right in a fresh process, garbage once the memory was reused (H200, 2026-12-02).
     """
     locations = locations or {}
     parser = tensorrt.create_onnx_parser(network)
@@ -148,3 +147,44 @@ def parse_model(tensorrt: Any, network: Any, model: Any, source_name: str,
         f"TensorRT's ONNX parser could not parse {source_name}: {detail}", route="onnx_trt",
         hint="run with --debug for the parser's full log",
     )
+
+
+class HandedWeights(Mapping[str, dict[str, Any]]):
+    """The weights the parser was handed, by the TensorRT layer they become, read lazily.
+
+    The parser names a Conv/ConvTranspose layer after its node (kernel and bias are the node's
+    initializers, passed unchanged) and the Constant layer of an initializer after the
+    initializer. Core checks TensorRT's read-back of the network against these
+    (:func:`trtforge.snapshot.reconcile_weights`): TensorRT 8.6 reads back wrong values.
+    """
+
+    _CONVOLUTIONS = ("Conv", "ConvTranspose")
+
+    def __init__(self, model: Any) -> None:
+        self._initializers = {i.name: i for i in model.graph.initializer}
+        self._convolutions = {n.name: n for n in model.graph.node
+                              if n.op_type in self._CONVOLUTIONS and n.name}
+
+    def _array(self, name: str) -> Any:
+        from onnx import numpy_helper
+
+        return numpy_helper.to_array(self._initializers[name])
+
+    def __getitem__(self, layer: str) -> dict[str, Any]:
+        node = self._convolutions.get(layer)
+        if node is not None:
+            found = {}
+            for attr, index in (("kernel", 1), ("bias", 2)):
+                if len(node.input) > index and node.input[index] in self._initializers:
+                    found[attr] = self._array(node.input[index])
+            return found
+        if layer in self._initializers:
+            return {"weights": self._array(layer)}
+        raise KeyError(layer)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._convolutions
+        yield from (n for n in self._initializers if n not in self._convolutions)
+
+    def __len__(self) -> int:
+        return len(self._convolutions) + len(set(self._initializers) - set(self._convolutions))
