@@ -158,10 +158,10 @@ def test_cuda_graph_matches_plain_run(first_route_engine: Any, torch_cuda: Any) 
 @pytest.mark.parametrize("fixed", [True, False], ids=["fixed-batch", "dynamic-batch"])
 @pytest.mark.parametrize("route", torch_routes() or ["<none installed>"])
 def test_resnet18_fixed_and_dynamic_batch_agree_with_pytorch(route: str, fixed: bool, torch_cuda: Any) -> None:
-    """The H200 run of 2026-12-02: a fixed-shape ResNet18 fp32 engine (onnx_trt, the one of
-    conftest.py) returned about the fc bias alone while dynamic-batch engines agreed. Both
-    routes x both shape kinds x numpy and torch-CUDA inputs tell the parser, the builder and
-    the runtime apart; a failure lists the engine's layers and kernels (what the builder made)."""
+    """Both routes x fixed/dynamic batch x numpy and torch-CUDA inputs. Written when the
+    fixed-shape ResNet18 of conftest.py seemed wrong on 8.6 (2026-12-02): the engines were
+    right, its snapshot was not (TensorRT 8.6 read back wrong weights; see
+    benchmarks/results/2026-12-02b-h200-trt8.6). A failure lists the engine's layers."""
     import torchvision
 
     import trtforge
