@@ -1,8 +1,11 @@
 """Views and layout: view/reshape, permute, (un)squeeze, expand, cat, split, slice, select,
-identities (clone, alias), tuple access, and symbolic sizes (``x.size(0)`` and arithmetic)."""
+as_strided (static), full_like, identities (clone, alias), tuple access, and symbolic sizes
+(``x.size(0)`` and arithmetic)."""
 from __future__ import annotations
 
 import operator
+
+import numpy as np
 from typing import Any
 
 from trtforge_torch2trt.converters import arg, aten
@@ -139,3 +142,68 @@ convert_symbolic_add = converter(operator.add)(_symbolic("SUM"))
 convert_symbolic_sub = converter(operator.sub)(_symbolic("SUB"))
 convert_symbolic_mul = converter(operator.mul)(_symbolic("PROD"))
 convert_symbolic_floordiv = converter(operator.floordiv)(_symbolic("FLOOR_DIV"))
+
+
+def _dense_strides(shape: Any, strides: Any) -> bool:
+    """Whether a tensor with these strides covers its storage exactly once (a permuted layout)."""
+    expected = 1
+    for size, stride in sorted(zip(shape, strides), key=lambda p: p[1]):
+        if size == 1:
+            continue
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def static_as_strided(node: Any) -> bool | str:
+    source = node.args[0].meta.get("val") if hasattr(node.args[0], "meta") else None
+    if source is None:
+        return "the input's layout is unknown"
+    sizes, strides = node.args[1], node.args[2]
+    if not all(isinstance(v, int) for v in [*source.shape, *sizes, *strides]):
+        return "as_strided with sizes computed at run time"
+    if not _dense_strides(list(source.shape), list(source.stride())):
+        return "as_strided over a tensor that does not cover its storage exactly once"
+    offset = node.args[3] if len(node.args) > 3 and node.args[3] is not None else 0
+    if offset < source.storage_offset():
+        return "as_strided starting before the input's storage"
+    span = offset + sum((s - 1) * st for s, st in zip(sizes, strides) if s > 0)
+    if source.numel() and span - source.storage_offset() >= source.numel():
+        return "as_strided reaching outside the input's storage"
+    return True
+
+
+@converter(A.as_strided.default, validator=static_as_strided)
+def convert_as_strided(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    """``x.as_strided(size, stride, offset)`` (e.g. pooling a permuted tensor in convnext and
+    swin): the input laid out in its memory order, flattened, then one gather of the storage
+    positions the view reads, computed here (static shapes only)."""
+    source = node.args[0].meta["val"]
+    sizes, strides = list(args[1]), list(args[2])
+    offset = int(arg(args, kwargs, 3, "storage_offset", 0) or 0) - int(source.storage_offset())
+    memory_order = sorted(range(source.dim()), key=lambda d: -source.stride()[d])
+    flat = S.reshape(net, S.permute(net, args[0], memory_order, f"{node.name}/memory_order"),
+                     [int(source.numel())], f"{node.name}/storage")
+    positions = np.full(sizes, offset, dtype=np.int64)
+    for axis, (size, stride) in enumerate(zip(sizes, strides)):
+        view = [1] * len(sizes)
+        view[axis] = size
+        positions = positions + (np.arange(size, dtype=np.int64) * stride).reshape(view)
+    indices = net.constant(positions.astype(np.int32), f"{node.name}/positions", "int32")
+    return net.finish(net.network.add_gather(flat, indices, 0), node.name)
+
+
+@converter(A.full_like.default)
+def convert_full_like(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    """``torch.full_like(x, value)``: the value broadcast to ``x``'s (possibly dynamic) shape."""
+    from trtforge_torch2trt.network import TORCH_TO_TRT
+
+    x = args[0]
+    dtype = kwargs.get("dtype")
+    dtype = TORCH_TO_TRT[str(dtype)] if dtype is not None else net.dtype_name(x)
+    if dtype in ("float32", "float16", "bfloat16"):
+        dtype = None  # the precision policy's compute type, as for every float constant
+    rank = net.rank(x)
+    value = net.constant(np.full([1] * rank, args[1]) if rank else args[1], f"{node.name}/value", dtype)
+    return S.expand(net, value, S.runtime_dims(net, x, node.name), node.name)
