@@ -168,6 +168,21 @@ def _tensor_list(metadata: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     return tensors
 
 
+def check_options(max_batch: int | None = None, instances: int = 1,
+                  dynamic_batching: bool = False) -> None:
+    """The checks that need no engine (``optimize`` runs them before converting anything)."""
+    if isinstance(instances, bool) or not isinstance(instances, int) or instances < 1:
+        raise UsageError(f"--instances {instances!r} must be 1 or more",
+                         hint="the number of copies of the model per GPU")
+    if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int)
+                                  or max_batch < 0):
+        raise UsageError(f"--max-batch {max_batch!r} must be 0 or more",
+                         hint="0 exports without Triton batching; leave it out to use the profiles'")
+    if dynamic_batching and max_batch == 0:
+        raise UsageError("--dynamic-batching needs a batch dimension (max_batch_size above 0)",
+                         hint="leave out --dynamic-batching or --max-batch 0")
+
+
 def batch_ranges(metadata: Mapping[str, Any]) -> list[BatchRange] | None:
     """Per profile, the batch sizes every input takes; None when the engine has no batch
     dimension (some input or output has a fixed or no first dimension)."""
@@ -208,13 +223,7 @@ def config_for(metadata: Mapping[str, Any], *, name: str, max_batch: int | None 
                instances: int = 1, dynamic_batching: bool = False) -> TritonConfig:
     """The Triton configuration of an engine, or the error Triton's loader would raise."""
     check_model_name(name)
-    if isinstance(instances, bool) or not isinstance(instances, int) or instances < 1:
-        raise UsageError(f"--instances {instances!r} must be 1 or more",
-                         hint="the number of copies of the model per GPU")
-    if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int)
-                                  or max_batch < 0):
-        raise UsageError(f"--max-batch {max_batch!r} must be 0 or more",
-                         hint="0 exports without Triton batching; leave it out to use the profiles'")
+    check_options(max_batch, instances, dynamic_batching)
     inputs, outputs = _tensor_list(metadata, "inputs"), _tensor_list(metadata, "outputs")
     names = [t["name"] for t in inputs + outputs]
     if len(set(names)) != len(names):
