@@ -16,7 +16,7 @@ import pytest
 import trtforge
 from trtforge.engine import Engine
 from trtforge.errors import ExportError, NoCandidateError, UsageError
-from trtforge.optimize import optimize, rank
+from trtforge.optimization import optimize, rank
 from trtforge.report import Report, Row
 from tiny_route import TinyBackend, TinyModel, TinyPlugin
 from triton_schema import data_type_name, parse_config
@@ -172,7 +172,8 @@ def test_optimize_digits_picks_by_proxy_and_writes_a_triton_repository(digits: d
     assert markdown.count("| lost |") + markdown.count("| discarded |") == 5
     assert len(json.loads((out / "report.json").read_text())["rows"]) == 6
     script = (out / "reproduce.sh").read_text()
-    assert 'MODEL="${MODEL:?' in script and "trtforge optimize \"${MODEL}\" --backends onnx_trt,torch2trt" in script
+    assert 'MODEL="${MODEL:?' in script
+    assert 'trtforge optimize "${MODEL}" --backends onnx_trt,torch2trt' in script
     assert "--format triton --target sm89 --input input:float32:1x1x8x8,1x1x8x8,64x1x8x8" in script
     assert (model_dir / "reproduce.sh").read_text().splitlines()[-1] == script.splitlines()[-1]
     # Again, as a trtforge engine (from the engine cache): plan + sidecar + snapshot.
@@ -282,3 +283,15 @@ def test_triton_refusal_writes_nothing(tiny_route: TinyBackend, tmp_path: Path, 
                       triton={"max_batch": 0})
     config = _parsed(result.written["triton_model"])
     assert config.max_batch_size == 0 and list(config.input[0].dims) == [-1, 3, 8, 8]
+
+
+def test_public_name_and_cli_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    from trtforge.cli import main
+
+    assert trtforge.optimize is optimize  # the module is trtforge.optimization: no shadowing
+    for argv, fragment in ((["--max-drop", "-1"], "error: --max-drop -1.0 must be"),
+                           (["--format", "triton", "--name", "a/b"], "error: --name 'a/b' cannot be"),
+                           (["--objective", "fast"], "error: trtforge optimize: argument --objective")):
+        assert main(["optimize", "no-such-model.onnx", *argv]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 2 and err[0].startswith(fragment) and err[1].startswith("hint: "), err

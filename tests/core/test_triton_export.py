@@ -127,7 +127,8 @@ def test_batch_from_4_is_refused_unless_max_batch_0(engines: dict[str, Path], tm
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"max_batch": 32}, UsageError, r"--max-batch 32 is above .* \(16; profile 0: 1\.\.4, profile 1: 4\.\.16\)"),
+    ({"max_batch": 32}, UsageError,
+     r"--max-batch 32 is above .* \(16; profile 0: 1\.\.4, profile 1: 4\.\.16\)"),
     ({"max_batch": 0, "dynamic_batching": True}, UsageError, "needs a batch dimension"),
     ({"instances": 0}, UsageError, "--instances 0 must be 1 or more"),
     ({"max_batch": -1}, UsageError, "must be 0 or more"),

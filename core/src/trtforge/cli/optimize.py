@@ -1,6 +1,6 @@
 """CLI commands ``trtforge optimize`` and ``trtforge export triton``.
 
-Thin: the work is :func:`trtforge.optimize.optimize` and
+Thin: the work is :func:`trtforge.optimization.optimize` and
 :func:`trtforge.export.triton.export_triton`. Each rebuilds its own command line (absolute
 paths) for the ``reproduce.sh`` it writes.
 """
@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from trtforge.errors import NoCandidateError
@@ -120,7 +119,7 @@ def _triton_argv(args: argparse.Namespace, triton: bool) -> list[str]:
 def run_optimize(args: argparse.Namespace) -> int:
     from trtforge.cli.compare import _load_calibration, _load_labelled
     from trtforge.cli.output import progress as _progress
-    from trtforge.optimize import optimize
+    from trtforge.optimization import optimize
 
     triton = {"name": args.name, "max_batch": args.max_batch, "instances": args.instances,
               "dynamic_batching": args.dynamic_batching}

@@ -227,7 +227,8 @@ def config_for(metadata: Mapping[str, Any], *, name: str, max_batch: int | None 
     inputs, outputs = _tensor_list(metadata, "inputs"), _tensor_list(metadata, "outputs")
     names = [t["name"] for t in inputs + outputs]
     if len(set(names)) != len(names):
-        raise ExportError(f"engine tensors share a name ({', '.join(sorted(set(n for n in names if names.count(n) > 1)))})",
+        shared = sorted({n for n in names if names.count(n) > 1})
+        raise ExportError(f"engine tensors share a name ({', '.join(shared)})",
                           hint="Triton addresses inputs and outputs by name; rename them in the model")
     ranges = batch_ranges(metadata)
     notes: list[str] = []
@@ -455,6 +456,17 @@ def _texts(engine: Any, config: TritonConfig, command: Sequence[str], engine_pat
     return {CONFIG_NAME: config.to_pbtxt(header), README_NAME: readme, SCRIPT_NAME: reproduce}
 
 
+def _summary(config: TritonConfig) -> str:
+    text = f"max_batch_size: {config.max_batch_size}; instances per GPU: {config.instances}"
+    if config.profiles:
+        text += f"; profiles: {', '.join(config.profiles)}"
+    if config.dynamic_batching:
+        text += "; dynamic batching"
+        if config.preferred_batch_sizes:
+            text += f" (preferred {list(config.preferred_batch_sizes)})"
+    return text
+
+
 def _readme(engine: Any, config: TritonConfig, tensorrt: str, notes: Sequence[str]) -> str:
     meta = engine.metadata
     rows = [f"| {kind} | `{t.name}` | {t.data_type} | {list(t.dims)} |"
@@ -462,7 +474,8 @@ def _readme(engine: Any, config: TritonConfig, tensorrt: str, notes: Sequence[st
     lines = [
         f"# Triton model `{config.name}`", "",
         f"`{VERSION}/{PLAN_NAME}` is a TensorRT plan (route `{meta.get('route')}`, precision "
-        f"`{meta.get('precision')}`), built by **{tensorrt}** for **{meta.get('target') or 'the GPU it was built on'}**; "
+        f"`{meta.get('precision')}`), built by **{tensorrt}** for "
+        f"**{meta.get('target') or 'the GPU it was built on'}**; "
         f"`{VERSION}/{PLAN_NAME}.json` is its trtforge sidecar (`trtforge inspect {VERSION}/{PLAN_NAME}`).",
         "",
         "A plan loads only in the exact TensorRT flavor and version that built it, on the GPU "
@@ -471,10 +484,7 @@ def _readme(engine: Any, config: TritonConfig, tensorrt: str, notes: Sequence[st
         "engine's snapshot, then export again). `reproduce.sh` holds the command that wrote "
         "this folder.", "",
         f"Serve: `tritonserver --model-repository {Path('..').as_posix()}` (the folder above this one).", "",
-        f"max_batch_size: {config.max_batch_size}; instances per GPU: {config.instances}"
-        + (f"; profiles: {', '.join(config.profiles)}" if config.profiles else "")
-        + ("; dynamic batching" + (f" (preferred {list(config.preferred_batch_sizes)})"
-                                   if config.preferred_batch_sizes else "") if config.dynamic_batching else ""),
+        _summary(config),
         "", "| | name | type | dims |", "|---|---|---|---|", *rows, "",
     ]
     lines += [f"- {n}" for n in (*config.notes, *notes)]

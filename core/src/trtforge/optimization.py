@@ -181,7 +181,8 @@ def _candidate(row: Any, status: str, reason: str, index: int | None, objective:
     return Candidate(route=row.route, precision=row.precision, status=status, reason=reason,
                      rank=index, engine_bytes=row.engine_bytes, throughput=gpu.get("fps_median"),
                      latency_p99=gpu.get("latency_p99"),
-                     accuracy_delta=None if row.accuracy_delta is None else round(row.accuracy_delta * 100, 4))
+                     accuracy_delta=None if row.accuracy_delta is None
+                     else round(row.accuracy_delta * 100, 4))
 
 
 # --- the entry point ----------------------------------------------------------------------
@@ -212,7 +213,8 @@ def optimize(
     ``max_drop``: top-1 points the engine may lose on ``data`` (``(x, y)``, also INT8
     calibration data). ``format``: ``trtforge`` (engine + sidecar + snapshot) or ``triton``
     (``out`` becomes a model repository; ``triton`` takes ``max_batch``, ``instances``,
-    ``dynamic_batching``, ``name``: the model's folder). ``force``: replace a Triton model folder trtforge did not write.
+    ``dynamic_batching``, ``name``: the model's folder). ``force``: replace a Triton model
+    folder trtforge did not write.
     ``command``: the trtforge arguments for ``reproduce.sh`` (the CLI passes its own).
     Raises :class:`~trtforge.errors.NoCandidateError` (after writing the report) when no
     candidate passes.
@@ -377,7 +379,8 @@ def _command(command: list[str] | None, model: Any, result: OptimizeResult, root
     if command is not None:
         return command, placeholders, notes
     if isinstance(model, (str, os.PathLike)):
-        model_arg = os.path.abspath(os.fspath(model)) if os.path.exists(os.fspath(model)) else os.fspath(model)
+        text = os.fspath(model)
+        model_arg = os.path.abspath(text) if os.path.exists(text) else text
     else:
         model_arg = "${MODEL}"
         kind = result.report.rows[0].model if result.report.rows else type(model).__name__
