@@ -250,3 +250,12 @@ def test_cli_export_and_its_errors(engines: dict[str, Path], tmp_path: Path,
     assert "already exists" in capsys.readouterr().err
     assert main(["export", "triton", str(tmp_path / "missing.engine"), "--repo", str(repo)]) == 1
     assert capsys.readouterr().err.startswith("error: engine file not found")
+
+
+@pytest.mark.parametrize("given, name", [
+    ("/x/resnet50.engine", "resnet50"), ("models/net.onnx", "net"), ("/tmp/model.py:build", "model"),
+    ("torchvision:resnet50", "resnet50"), ("my model!.plan", "my_model_"), (".hidden", "hidden"),
+    ("saved_model", "saved_model"), ("", "model")])
+def test_default_names_are_valid_model_names(given: str, name: str) -> None:
+    assert triton_export.default_name(given) == name
+    triton_export.check_model_name(name)

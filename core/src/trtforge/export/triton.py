@@ -135,11 +135,14 @@ def check_model_name(name: str) -> str:
 
 
 def default_name(text: str) -> str:
-    """A valid model name made from an engine file or model name (``resnet50.engine``)."""
+    """A valid model name made from an engine file or model name (``resnet50.engine``,
+    ``models/net.onnx``, ``model.py:build``, ``torchvision:resnet50``)."""
     stem = Path(str(text)).name
-    for suffix in (".engine", ".plan", ".trt"):
+    stem = stem.removeprefix("torchvision:").split(":")[0] or stem
+    for suffix in (".engine", ".plan", ".trt", ".onnx", ".py", ".keras", ".h5", ".pb"):
         if stem.endswith(suffix) and len(stem) > len(suffix):
             stem = stem[: -len(suffix)]
+            break
     stem = re.sub(r"[^A-Za-z0-9_.\-]", "_", stem).lstrip(".") or "model"
     return stem[:200]
 
