@@ -295,3 +295,18 @@ def test_public_name_and_cli_usage_errors(capsys: pytest.CaptureFixture[str]) ->
         assert main(["optimize", "no-such-model.onnx", *argv]) == 2
         err = capsys.readouterr().err.splitlines()
         assert len(err) == 2 and err[0].startswith(fragment) and err[1].startswith("hint: "), err
+
+
+def test_optimize_replaces_only_a_model_folder_trtforge_wrote(tiny_route: TinyBackend, tmp_path: Path,
+                                                              trtforge_cache: Any) -> None:
+    model = TinyModel()
+    kwargs = {"precisions": "fp32", "target": "sm89", "reference": _tiny_reference(model),
+              "out": tmp_path / "out", "format": "triton", "triton": {"name": "tiny"}}
+    first = optimize(model, **kwargs)
+    (first.written["triton_model"] / "2").mkdir()
+    optimize(model, **kwargs)  # an earlier run's folder: swapped whole
+    assert not (first.written["triton_model"] / "2").exists()
+    (tmp_path / "out" / "tiny" / "config.pbtxt").write_text('name: "tiny"\n')  # hand-written
+    with pytest.raises(UsageError, match="already exists"):
+        optimize(model, **kwargs)
+    assert optimize(model, force=True, **kwargs).winner is not None
