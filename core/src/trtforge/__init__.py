@@ -17,6 +17,7 @@ _EXPORTS = {
     "debug_layers": "trtforge.checking",
     "Snapshot": "trtforge.snapshot",
     "compare": "trtforge.comparison",
+    "optimize": "trtforge.optimization",
     "BuildSpec": "trtforge.api",
     "InputSpec": "trtforge.specs",
     "ShapeProfile": "trtforge.specs",

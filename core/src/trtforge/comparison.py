@@ -242,6 +242,7 @@ def compare(
     batch_size: int = 1,
     gpu_iterations: int = 100,
     baseline_iterations: int = 20,
+    on_engine: Callable[[Row, Any], None] | None = None,
 ) -> Report:
     """Convert ``model`` through each route x precision and measure every row.
 
@@ -250,6 +251,8 @@ def compare(
     calibration data when ``calibration`` is not given. ``inputs``: as for ``convert``.
     ``reference(x)``: the source framework's forward pass (else a native runner is used).
     Errors in one row never stop the others; only bad arguments raise.
+    ``on_engine(row, engine)`` is called once a built row is fully measured, so a caller
+    (``optimize``) can keep the engine it wants without this function holding all of them.
     """
     from trtforge.api import _describe_failure, _resolve_cache, convert_with, make_spec
     from trtforge.backends import registry
@@ -302,6 +305,8 @@ def compare(
             _fill_numerics(row, executor, batch, source_ref)
             _fill_accuracy(row, executor, labelled, source_ref)
             _fill_gpu(row, engine, executor, batch_size, gpu_iterations)
+            if on_engine is not None:
+                on_engine(row, engine)
     if source_ref.note:
         report.notes.append(f"{model_name}: no source outputs to compare with: "
                             f"{source_ref.note.removeprefix('n/a: ')}")

@@ -107,3 +107,17 @@ class CacheError(TrtforgeError):
 
 class CheckError(TrtforgeError):
     """A numerical check could not be run (as opposed to a check that ran and failed)."""
+
+
+class ExportError(TrtforgeError):
+    """An engine cannot be exported as asked: the serving configuration would be rejected
+    (e.g. by Triton) or the engine has tensors the server cannot describe."""
+
+
+class NoCandidateError(TrtforgeError):
+    """``optimize`` found no engine that converted, passed the check and kept within the
+    accuracy budget; ``result`` holds the ranking with every candidate's reason."""
+
+    def __init__(self, message: str, *, result: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result

@@ -24,6 +24,7 @@ def register_commands(register: "Registrar") -> None:
     from trtforge.cli.compare import (configure_bench, configure_compare, configure_demo, run_bench,
                                       run_compare, run_demo)
     from trtforge.cli.convert import configure_convert, run_convert
+    from trtforge.cli.optimize import configure_export, configure_optimize, run_export, run_optimize
     from trtforge.cli.info import (configure_cache, configure_doctor, configure_inspect, configure_plugins,
                                    run_cache, run_doctor, run_inspect, run_plugins)
     from trtforge.cli.profile import configure_profile, run_profile
@@ -37,6 +38,11 @@ def register_commands(register: "Registrar") -> None:
     register.command("cache", "list or clear the engine cache", configure_cache, run_cache)
     register.command("compare", "convert a model through many routes and precisions into one A/B report",
                      configure_compare, run_compare)
+    register.command("optimize", "try every route x precision, keep the best engine within an "
+                     "accuracy budget (and write it, or a Triton repository)",
+                     configure_optimize, run_optimize)
+    register.command("export", "export an engine for a server (export triton ENGINE --repo DIR)",
+                     configure_export, run_export)
     register.command("bench", "time an engine on this GPU (CUDA events; TF-TRT log.txt statistics)",
                      configure_bench, run_bench)
     register.command("demo", "the seed's four models and a digits classifier through every route",
