@@ -100,15 +100,22 @@ def _optimize_argv(args: argparse.Namespace) -> list[str]:
     return argv
 
 
+def _triton_flags(args: argparse.Namespace) -> list[str]:
+    """The Triton flags as given, for reproduce.sh (optimize and export share them)."""
+    argv: list[str] = []
+    if args.name:
+        argv += ["--name", args.name]
+    if args.max_batch is not None:
+        argv += ["--max-batch", str(args.max_batch)]
+    if args.instances != 1:
+        argv += ["--instances", str(args.instances)]
+    return argv
+
+
 def _triton_argv(args: argparse.Namespace, triton: bool) -> list[str]:
     argv: list[str] = []
     if triton:
-        if args.name:
-            argv += ["--name", args.name]
-        if args.max_batch is not None:
-            argv += ["--max-batch", str(args.max_batch)]
-        if args.instances != 1:
-            argv += ["--instances", str(args.instances)]
+        argv += _triton_flags(args)
         if args.dynamic_batching:
             argv.append("--dynamic-batching")
     if args.force:
@@ -180,12 +187,7 @@ def run_export(args: argparse.Namespace) -> int:
 
     engine = Engine.load(args.engine, check_compatibility=False)  # a foreign plan exports fine
     argv = ["export", "triton", _absolute(args.engine) or "", "--repo", _absolute(args.repo) or ""]
-    if args.name:
-        argv += ["--name", args.name]
-    if args.max_batch is not None:
-        argv += ["--max-batch", str(args.max_batch)]
-    if args.instances != 1:
-        argv += ["--instances", str(args.instances)]
+    argv += _triton_flags(args)
     for flag, given in (("--dynamic-batching", args.dynamic_batching), ("--snapshot", args.snapshot),
                         ("--force", args.force)):
         if given:
