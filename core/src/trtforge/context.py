@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,9 +22,9 @@ class ConversionContext:
     human-readable remarks stored in the engine metadata. ``keepalive`` holds what must
     outlive ``populate`` only until the build (arrays that TensorRT ``Weights`` point into);
     unlike artifacts it is not kept on the engine. ``handed_weights`` maps a layer name to
-    ``{attribute: array}``, the weights the route gave TensorRT for it (a callable returning
-    that map, so it is only built when read): the snapshot checks TensorRT's read-back against
-    them (:func:`trtforge.snapshot.reconcile_weights`).
+    ``{attribute: array}``, the weights the route gave TensorRT for it (a mapping that may
+    read them lazily): the snapshot checks TensorRT's read-back against them
+    (:func:`trtforge.snapshot.reconcile_weights`).
     """
 
     tensorrt: TensorRT
@@ -33,7 +34,7 @@ class ConversionContext:
     notes: list[str] = field(default_factory=list)
     artifacts: dict[str, Any] = field(default_factory=dict)
     keepalive: list[Any] = field(default_factory=list)
-    handed_weights: Any = None
+    handed_weights: Mapping[str, Mapping[str, Any]] | None = None
 
     def note(self, message: str) -> None:
         log.info("%s: %s", self.route, message)

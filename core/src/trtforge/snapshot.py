@@ -806,8 +806,8 @@ class _LazyCacheFiles(Mapping[str, bytes]):
         return len(self._others) + 2
 
 
-def reconcile_weights(snapshot: Snapshot | None, handed: Any, route: str
-                      ) -> tuple[Snapshot | None, str | None]:
+def reconcile_weights(snapshot: Snapshot | None, handed: Mapping[str, Mapping[str, Any]] | None,
+                      route: str) -> tuple[Snapshot | None, str | None]:
     """Check the weights read back from the network against those the route handed TensorRT.
 
     TensorRT 8.6 (H200, 2026-12-02) returns, for a network its ONNX parser filled, weight
@@ -818,14 +818,11 @@ def reconcile_weights(snapshot: Snapshot | None, handed: Any, route: str
     norms), the snapshot cannot be trusted and is dropped with a warning naming them.
     Returns the snapshot (or None) and a note for the engine's metadata when anything changed.
     """
-    if snapshot is None or handed is None:
-        return snapshot, None
-    expected = handed() if callable(handed) else handed
-    if not expected:
+    if snapshot is None or not handed:
         return snapshot, None
 
     def handed_for(layer: dict[str, Any], attr: str, read: np.ndarray) -> np.ndarray | None:
-        want = expected.get(layer["name"], {}).get(attr)
+        want = handed.get(layer["name"], {}).get(attr)
         if want is None or np.asarray(want).size != read.size:
             return None
         return np.ascontiguousarray(np.asarray(want).astype(read.dtype, copy=False).reshape(read.shape))

@@ -10,6 +10,7 @@ from trtforge_torch2trt import ROUTE
 from trtforge_torch2trt.capture import Captured, capture, module_path
 from trtforge_torch2trt.converters import CONST
 from trtforge_torch2trt.coverage import plan
+from trtforge_torch2trt.fold import batch_norm_folds
 from trtforge_torch2trt.network import FLOAT_NAMES, NetworkContext, ShapeScalar, TORCH_TO_TRT
 from trtforge_torch2trt.precision import PrecisionPolicy
 from trtforge_torch2trt.registry import ConverterRegistry, ConverterSupport, build_registry
@@ -33,7 +34,7 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
         plan_int8 = int8_plan(captured, source, spec, ctx)  # stages "calibrate" and "accuracy"
         quantizer = Quantizer.for_graph(captured, plan_int8.ranges, plan_int8.unquantized,
                                         plan_int8.residuals)
-    net = NetworkContext(network, ctx.tensorrt, policy, quantizer, folds=fold_batch_norms(captured, policy))
+    net = NetworkContext(network, ctx.tensorrt, policy, quantizer, folds=batch_norm_folds(captured))
     with ctx.stage("convert", f"{len(chosen)} nodes -> TensorRT layers"):
         fill_network(net, captured, chosen)
     # TensorRT reads weights when it builds, after populate returns: keep them alive until then.
@@ -58,23 +59,9 @@ def convert_graph(network: Any, tensorrt: Any, captured: Captured, precision: st
     chosen = plan(captured.graph, registry, set(captured.constants))
     policy = PrecisionPolicy.of(precision)
     quantizer = Quantizer.for_graph(captured, ranges, unquantized) if ranges is not None else None
-    net = NetworkContext(network, tensorrt, policy, quantizer, folds=fold_batch_norms(captured, policy))
+    net = NetworkContext(network, tensorrt, policy, quantizer, folds=batch_norm_folds(captured))
     fill_network(net, captured, chosen)
     return net
-
-
-def fold_batch_norms(captured: Captured, policy: PrecisionPolicy) -> Any:
-    """Batch norms folded into their convolutions, in float64 before any rounding (fold.py).
-
-    INT8: TensorRT cannot fold a scale into quantized weights. FP16/BF16: a separate scale
-    after a reduced-precision convolution rounds the convolution's output before the batch
-    norm's shift cancels most of it; with statistics from data (model4) that gave 1.3x
-    PyTorch's own FP16 error on the CPU executor and 1.7x on the H200 (TensorRT 8.6), where
-    the ONNX route, whose exporter folds batch norms, stayed within it. FP32 too, so that its
-    snapshot rebuilt at FP16 (``trtforge build --precision fp16``) has the same weights."""
-    from trtforge_torch2trt.fold import batch_norm_folds
-
-    return batch_norm_folds(captured)
 
 
 def fill_network(net: NetworkContext, captured: Captured, chosen: dict[str, ConverterSupport]) -> None:

@@ -4,15 +4,15 @@ as_strided (static), full_like, identities (clone, alias), tuple access, and sym
 from __future__ import annotations
 
 import operator
+from typing import Any
 
 import numpy as np
-from typing import Any
 
 from trtforge_torch2trt.converters import arg, aten
 from trtforge_torch2trt.impl import shape as S
 from trtforge_torch2trt.impl.cast import identity
 from trtforge_torch2trt.impl.elementwise import binary
-from trtforge_torch2trt.network import NetworkContext, ShapeScalar
+from trtforge_torch2trt.network import TORCH_TO_TRT, NetworkContext, ShapeScalar
 from trtforge_torch2trt.registry import converter
 
 A = aten()
@@ -197,8 +197,6 @@ def convert_as_strided(net: NetworkContext, node: Any, args: Any, kwargs: dict[s
 @converter(A.full_like.default)
 def convert_full_like(net: NetworkContext, node: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     """``torch.full_like(x, value)``: the value broadcast to ``x``'s (possibly dynamic) shape."""
-    from trtforge_torch2trt.network import TORCH_TO_TRT
-
     x = args[0]
     dtype = kwargs.get("dtype")
     dtype = TORCH_TO_TRT[str(dtype)] if dtype is not None else net.dtype_name(x)
