@@ -182,17 +182,15 @@ def configure_export(p: argparse.ArgumentParser) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     from trtforge.cli.output import console as _console
-    from trtforge.engine import Engine
     from trtforge.export.triton import CONFIG_NAME, export_triton
 
-    engine = Engine.load(args.engine, check_compatibility=False)  # a foreign plan exports fine
     argv = ["export", "triton", _absolute(args.engine) or "", "--repo", _absolute(args.repo) or ""]
     argv += _triton_flags(args)
     for flag, given in (("--dynamic-batching", args.dynamic_batching), ("--snapshot", args.snapshot),
                         ("--force", args.force)):
         if given:
             argv.append(flag)
-    folder = export_triton(engine, args.repo, name=args.name, max_batch=args.max_batch,
+    folder = export_triton(args.engine, args.repo, name=args.name, max_batch=args.max_batch,
                            instances=args.instances, dynamic_batching=args.dynamic_batching,
                            replace=args.force, snapshot=args.snapshot, command=argv)
     console = _console()
