@@ -105,12 +105,13 @@ class Program:
                              hint="give one array per input, or a dict by name")
         return dict(zip(names, items))
 
-    def run(self, inputs: Any, *, device: str = "auto", timings: dict[str, float] | None = None
-            ) -> dict[str, Any]:
+    def run(self, inputs: Any, *, device: str = "auto", timings: dict[str, float] | None = None,
+            keep: dict[str, Any] | None = None) -> dict[str, Any]:
         """Outputs by name. ``device``: "gpu" (engines on the GPU, framework stages on CUDA, no
         host copies between stages), "reference" (engines through the CPU reference executor of
         their snapshots: how ``check`` runs a program without a GPU) or "auto" (gpu where
-        TensorRT can run). Numpy in, numpy out; torch in, torch out."""
+        TensorRT can run). Numpy in, numpy out; torch in, torch out. ``keep`` (reference only)
+        receives every engine tensor and every stage output, for layer-by-layer debugging."""
         import numpy as np
 
         where = self._device(device)
@@ -132,7 +133,14 @@ class Program:
                 raise TrtforgeError(f"program stage {stage.name} reads {missing}, which no earlier "
                                     "stage writes", hint="the manifest is inconsistent; convert again")
             start = time.perf_counter()
-            values.update(stage.run({n: values[n] for n in stage.inputs}, device=where))
+            feeds_of_stage = {n: values[n] for n in stage.inputs}
+            if keep is not None and isinstance(stage, EngineStage):
+                produced = stage.run(feeds_of_stage, device=where, keep=keep)
+            else:
+                produced = stage.run(feeds_of_stage, device=where)
+            if keep is not None and not isinstance(stage, EngineStage):
+                keep.update(produced)  # an engine stage's tensors are in keep already
+            values.update(produced)
             if timings is not None:
                 timings[stage.name] = timings.get(stage.name, 0.0) + time.perf_counter() - start
         result = {o["name"]: values[o["name"]] for o in self.outputs}

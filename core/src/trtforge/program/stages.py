@@ -52,17 +52,29 @@ class EngineStage:
     def plan_name(self) -> str:
         return f"{self.name}.plan"
 
-    def run(self, feeds: Mapping[str, Any], *, device: str) -> dict[str, Any]:
-        """``device``: "gpu" (the engine itself) or "reference" (its snapshot on the CPU)."""
+    def run(self, feeds: Mapping[str, Any], *, device: str,
+            keep: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``device``: "gpu" (the engine itself) or "reference" (its snapshot on the CPU);
+        ``keep``: a dict that receives every network tensor (reference only, for debugging)."""
         if device == "gpu":
             return dict(self.engine.run({n: feeds[n] for n in self.inputs}))
+        result = self.executor().run({n: feeds[n] for n in self.inputs},
+                                     keep="all" if keep is not None else None)
+        if keep is not None:
+            keep.update(result.tensors)
+        return result.numpy()
+
+    def snapshot(self) -> Any:
+        from trtforge.checking import resolve_snapshot
+
+        return resolve_snapshot(self.engine)[0]
+
+    def executor(self) -> Any:
         if self._executor is None:
-            from trtforge.checking import resolve_snapshot
             from trtforge.reference import Executor
 
-            snapshot, _ = resolve_snapshot(self.engine)
-            self._executor = Executor(snapshot)
-        return self._executor.run({n: feeds[n] for n in self.inputs}).numpy()
+            self._executor = Executor(self.snapshot())
+        return self._executor
 
     def files(self, folder: Path) -> dict[Path, bytes]:
         from trtforge.snapshot import engine_snapshot

@@ -147,12 +147,14 @@ def _example(value: Any, torch: Any, seed: int) -> tuple[Any, dict[int, Any] | N
 def stage_from_nodes(name: str, nodes: Sequence[Any], inputs: Sequence[Any], outputs: Sequence[Any],
                      constant: Callable[[Any], Any], *, route: str,
                      input_names: Sequence[str] | None = None,
-                     output_names: Sequence[str] | None = None) -> TorchStage:
+                     output_names: Sequence[str] | None = None,
+                     substitutes: Mapping[Any, tuple[Any, int]] | None = None) -> TorchStage:
     """Re-export the FX ``nodes`` (in order) reading ``inputs`` and returning ``outputs``.
 
     ``constant(node)`` gives the value of any other node the slice reads (a weight, a buffer, or
     a value computed from weights alone); it becomes a buffer of the stage's module.
     ``input_names``/``output_names``: the program's tensor names for them (default node names).
+    ``substitutes``: ``sym_size`` node -> (node, axis) of a tensor in the slice with that size.
     """
     import torch
 
@@ -175,6 +177,11 @@ def stage_from_nodes(name: str, nodes: Sequence[Any], inputs: Sequence[Any], out
         return env[arg]
 
     for node in nodes:
+        if substitutes and node in substitutes:
+            holder, axis = substitutes[node]
+            env[node] = graph.call_function(torch.ops.aten.sym_size.int, (lookup(holder), axis))
+            env[node].meta = dict(node.meta)
+            continue
         for producer in node.all_input_nodes:
             lookup(producer)
         env[node] = graph.node_copy(node, lambda a: env[a])

@@ -157,15 +157,25 @@ class TorchPartialGraph:
                 trt_tensor = net.cast(trt_tensor, policy.compute, f"{tensor}/to_{policy.compute}")
             values[node.name] = trt_tensor
             specs.append(boundary)
-        for node in self.captured.graph.nodes:
+        nodes = list(self.captured.graph.nodes)
+        for node in nodes:
             if node.op != "call_function" or node.name in values:
                 continue
+            substitute = None
+            if node.name in self.shape_nodes and node.name in self.chosen and not all(
+                    i.name in values for i in node.all_input_nodes):
+                substitute = self.size_substitute(node, [n for n in nodes if n.name in values])
             wanted = node.name in members or (
                 node.name in self.shape_nodes and node.name in self.chosen
-                and all(i.name in values for i in node.all_input_nodes))
+                and (substitute is not None or all(i.name in values for i in node.all_input_nodes)))
             if not wanted:
                 continue
             net.node = node
+            if substitute is not None:
+                holder, axis = substitute
+                values[node.name] = run_converter(net, node, self.chosen[node.name],
+                                                  (values[holder.name], axis), {})
+                continue
             args = map_arg(node.args, lambda n: values[n.name])
             kwargs = map_arg(node.kwargs, lambda n: values[n.name])
             values[node.name] = run_converter(net, node, self.chosen[node.name], args, kwargs)
@@ -174,6 +184,17 @@ class TorchPartialGraph:
             mark_output(net, tensor, values[self.by_tensor[tensor].name], index, exact=True)
         ctx.keepalive.extend([net.keepalive, self.captured.program])
         return specs
+
+    def size_substitute(self, node: Any, available: list[Any]) -> tuple[Any, int] | None:
+        """For ``sym_size(t, d)`` whose ``t`` this stage lacks: a tensor it has of that size."""
+        expr = _size_of(node)
+        if expr is None:
+            return None
+        for candidate in available:
+            axis = has_size(candidate, expr)
+            if axis is not None:
+                return candidate, axis
+        return None
 
     def _folds_within(self, members: set[str]) -> BatchNormFolds:
         """Batch norms fold into their convolution only where both run in this engine."""
@@ -254,8 +275,17 @@ class TorchPartialGraph:
                                       hint="this is a bug in torch2trt's partitioning")
             return constants[node.name]
 
+        substitutes = {}
+        available = set(inputs) | {n for n in nodes if n.name in members}
+        for node in nodes:
+            if node.name in needed and not all(i in available or i.name in needed
+                                               for i in node.all_input_nodes):
+                found = self.size_substitute(node, [n for n in self.captured.graph.nodes if n in available])
+                if found is not None:
+                    substitutes[node] = found
         return stage_from_nodes(name, nodes, inputs, outputs, constant, route=ROUTE,
-                                input_names=list(segment.inputs), output_names=list(segment.outputs))
+                                input_names=list(segment.inputs), output_names=list(segment.outputs),
+                                substitutes=substitutes)
 
     def _shape_nodes_for(self, members: set[str]) -> set[str]:
         by_name = {n.name: n for n in self.captured.graph.nodes}
@@ -265,8 +295,44 @@ class TorchPartialGraph:
             node = stack.pop()
             if node.name in self.shape_nodes and node.name not in needed:
                 needed.add(node.name)
-                stack.extend(node.all_input_nodes)
+                if _size_of(node) is None:  # a sym_size is recomputed from whatever has the size
+                    stack.extend(node.all_input_nodes)
         return needed
+
+
+def _size_of(node: Any) -> Any:
+    """The symbolic expression a ``sym_size`` node reads, or None."""
+    if _op(node) != "aten.sym_size.int":
+        return None
+    value = node.meta.get("val")
+    return getattr(getattr(value, "node", None), "expr", None)
+
+
+def has_size(node: Any, expr: Any) -> int | None:
+    """The axis of ``node``'s value whose size is ``expr``, or None."""
+    value = node.meta.get("val")
+    for axis, dim in enumerate(getattr(value, "shape", ()) if _is_tensor(value) else ()):
+        if getattr(getattr(dim, "node", None), "expr", None) == expr:
+            return axis
+    return None
+
+
+def _size_deps(shape_node: Any, own: list[Any], shape_nodes: set[str], tensor_name: dict[str, str]
+               ) -> list[str]:
+    """Tensors a consumer needs for a size it reads: none where one of its own tensor inputs
+    has that size (``x.view(x.size(0), -1)`` after export reads the *model input's* size)."""
+    expr = _size_of(shape_node)
+    if expr is not None and any(has_size(o, expr) is not None for o in own):
+        return []
+    found: list[str] = []
+    for producer in shape_node.all_input_nodes:
+        if producer.name in shape_nodes:
+            found.extend(_size_deps(producer, own, shape_nodes, tensor_name))
+        elif producer.meta.get(CONST):
+            continue
+        else:
+            found.append(tensor_name.get(producer.name, producer.name))
+    return found
 
 
 def partial_graph(captured: Captured, registry: ConverterRegistry) -> TorchPartialGraph:
@@ -298,11 +364,12 @@ def partial_graph(captured: Captured, registry: ConverterRegistry) -> TorchParti
             reasons[node.name] = "; ".join(why) or "no converter"
         reads: list[str] = []
         blocked = [p.name for p in node.all_input_nodes if p.name in bad_shapes]
+        own = [p for p in node.all_input_nodes if p.name not in shape_nodes]
         for producer in node.all_input_nodes:
             if producer.name in tensor_name:
                 reads.append(tensor_name[producer.name])
             elif producer.name in shape_nodes:
-                reads.extend(deps[producer.name])
+                reads.extend(_size_deps(producer, own, shape_nodes, tensor_name))
             elif producer.op == "call_function" and not producer.meta.get(CONST):
                 reads.append(producer.name)
         reads = list(dict.fromkeys(reads))
