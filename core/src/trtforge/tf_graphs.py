@@ -308,8 +308,9 @@ def _freeze_function(concrete: Any, public_inputs: list[str] | None, public_outp
 def _signature_input_names(concrete: Any, inputs: list[Any]) -> list[str]:
     args, kwargs = concrete.structured_input_signature
     names: list[str] = []
-    for k, spec in enumerate(args):
-        names.append(getattr(spec, "name", None) or inputs[k].name.split(":")[0])
+    specs = [a for a in args if hasattr(a, "shape") and hasattr(a, "dtype")]  # not a default None
+    for k, spec in enumerate(specs):
+        names.append(getattr(spec, "name", None) or inputs[min(k, len(inputs) - 1)].name.split(":")[0])
     names.extend(sorted(kwargs))  # tf.nest flattens keyword inputs by sorted key
     if len(names) != len(inputs):  # nested structures: fall back to the placeholders' names
         return [t.name.split(":")[0] for t in inputs]
