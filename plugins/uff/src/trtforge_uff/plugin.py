@@ -7,3 +7,10 @@ from trtforge.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from trtforge.plugins import Registrar
+
+
+@hookimpl
+def register_backends(register: "Registrar") -> None:
+    from trtforge_uff.backend import UffBackend
+
+    register.backend(UffBackend())

@@ -1,0 +1,36 @@
+"""``populate`` for the backend: read and validate the UFF file, then import it."""
+from __future__ import annotations
+
+from typing import Any
+
+from trtforge.errors import ConversionError
+from trtforge.specs import Precision
+
+from trtforge_uff import ROUTE
+
+
+def read_graph(path: Any) -> Any:
+    """The first graph of a UFF file, validated (every problem listed in one error)."""
+    from trtforge_uff.format import io, validate
+    from trtforge_uff.format.graph import UffGraph
+
+    meta = io.read(path)
+    validate.require_valid(meta, str(path))
+    return UffGraph.of(meta)
+
+
+def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
+    from trtforge_uff.importer.convert import import_graph
+
+    if spec.precision is not Precision.FP32:
+        raise ConversionError(f"the {ROUTE} route builds fp32 networks only (asked: {spec.precision.value})",
+                              route=ROUTE, hint="use precision='fp32', or backend='onnx_trt' for reduced precision")
+    with ctx.stage("read", "UFF reader + validator"):
+        graph = read_graph(source.path or source.model)
+    with ctx.stage("import", f"{len(graph.nodes)} UFF nodes -> TensorRT layers"):
+        result = import_graph(network, ctx.tensorrt, graph, input_specs=spec.inputs, origin=source.name)
+    ctx.keepalive.extend(result.keepalive)
+    for note in result.notes:
+        ctx.note(note)
+    ctx.note(f"UFF graph {graph.id!r}: {len(graph.nodes)} nodes -> {result.layers} layers; "
+             f"inputs {', '.join(result.inputs)}; outputs {', '.join(result.outputs)}")
