@@ -1,7 +1,7 @@
 """The ``uff`` Backend: cheap checks here; reading and importing in :mod:`.load` (lazy)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from trtforge.backends import Availability, Backend, requires_modules
 
@@ -27,6 +27,11 @@ class UffBackend(Backend):
 
     def accepts(self, source: "ModelSource") -> bool:
         return source.kind in UFF_KINDS
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        from trtforge_uff.load import RouteOptions
+
+        RouteOptions.parse(options)
 
     def populate(self, network: Any, source: "ModelSource", spec: "BuildSpec",
                  ctx: "ConversionContext") -> None:

@@ -1,12 +1,36 @@
 """``populate`` for the backend: read and validate the UFF file, then import it."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
-from trtforge.errors import ConversionError
+from trtforge.errors import ConversionError, UsageError
 from trtforge.specs import Precision
 
 from trtforge_uff import ROUTE
+
+
+@dataclass(frozen=True)
+class RouteOptions:
+    """``options=`` of the uff route."""
+
+    outputs: tuple[str, ...] | None = None  # node ids to mark instead of the file's MarkOutputs
+
+    KNOWN = ("outputs",)
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> "RouteOptions":
+        unknown = sorted(set(options) - set(cls.KNOWN))
+        if unknown:
+            raise UsageError(f"{ROUTE} does not know the option(s) {', '.join(unknown)}",
+                             hint=f"known options: {', '.join(cls.KNOWN)}")
+        outputs = options.get("outputs")
+        if outputs is not None:
+            if isinstance(outputs, str) or not all(isinstance(o, str) for o in outputs) or not outputs:
+                raise UsageError(f"option outputs must be a list of UFF node ids, got {outputs!r}",
+                                 hint="e.g. options={'outputs': ['concat_box_loc', 'concat_box_conf']}")
+            outputs = tuple(outputs)
+        return cls(outputs=outputs)
 
 
 def read_graph(path: Any) -> Any:
@@ -22,13 +46,16 @@ def read_graph(path: Any) -> Any:
 def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     from trtforge_uff.importer.convert import import_graph
 
+    options = RouteOptions.parse(spec.options)
+
     if spec.precision is not Precision.FP32:
         raise ConversionError(f"the {ROUTE} route builds fp32 networks only (asked: {spec.precision.value})",
                               route=ROUTE, hint="use precision='fp32', or backend='onnx_trt' for reduced precision")
     with ctx.stage("read", "UFF reader + validator"):
         graph = read_graph(source.path or source.model)
     with ctx.stage("import", f"{len(graph.nodes)} UFF nodes -> TensorRT layers"):
-        result = import_graph(network, ctx.tensorrt, graph, input_specs=spec.inputs, origin=source.name)
+        result = import_graph(network, ctx.tensorrt, graph, input_specs=spec.inputs, origin=source.name,
+                              outputs=list(options.outputs) if options.outputs else None)
     ctx.keepalive.extend(result.keepalive)
     for note in result.notes:
         ctx.note(note)

@@ -50,7 +50,15 @@ def import_graph(network: Any, tensorrt: Any, graph: UffGraph, *, input_specs: S
                  origin: str = "the UFF graph") -> ImportResult:
     """Convert every node the outputs need; raises listing every unsupported node first."""
     registry = registry or build_registry()
-    marks = outputs if outputs is not None else [n.id for n in graph.nodes if n.op == "MarkOutput"]
+    known = graph.by_id()
+    if outputs is not None:
+        missing = [o for o in outputs if coverage.base_id(o) not in known]
+        if missing:
+            raise UsageError(f"output(s) {', '.join(missing)} are no nodes of {origin}",
+                             hint="name UFF node ids (see `trtforge uff inspect`)")
+        marks = [coverage.base_id(o) for o in outputs]
+    else:
+        marks = [n.id for n in graph.nodes if n.op == "MarkOutput"]
     order = coverage.needed_order(graph, marks)
     chosen, gaps = coverage.plan(graph, registry, order)
     coverage.require_covered(gaps, origin)
@@ -90,6 +98,8 @@ def import_graph(network: Any, tensorrt: Any, graph: UffGraph, *, input_specs: S
                     values[f"{node.id}:{k}"] = extra
             else:
                 values[node.id] = result
+    for name in outputs or ():
+        output_names.append(_mark(ctx, values[name] if name in values else values[coverage.base_id(name)], name))
     unused = [s.name for s in input_specs if s.name and s.name not in inputs]
     if unused:
         raise UsageError(f"input(s) {', '.join(unused)} given, but {origin} has no such Input node",

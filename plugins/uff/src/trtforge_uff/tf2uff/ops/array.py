@@ -15,9 +15,15 @@ def _const_at(position: int, what: str):
     return check
 
 
-@tf_op("ConcatV2", check=_const_at(-1, "axis"))
+def _concat_check(ctx: TfContext) -> bool | str:
+    return "axis" in ctx.node.attr or _const_at(-1, "axis")(ctx)
+
+
+@tf_op("ConcatV2", check=_concat_check)
 def concat(ctx: TfContext) -> str:
     inputs = ctx.data_inputs()
+    if "axis" in ctx.node.attr:  # graphsurgeon's create_node("...", op="ConcatV2", axis=2)
+        return ctx.builder.concat(ctx.name, [ctx.input(i) for i in range(len(inputs))], int(ctx.attr("axis")))
     axis = int(ctx.const_input(len(inputs) - 1, "axis"))
     return ctx.builder.concat(ctx.name, [ctx.input(i) for i in range(len(inputs) - 1)], axis)
 
