@@ -1,6 +1,7 @@
 """The ``uff`` Backend: cheap checks here; reading and importing in :mod:`.load` (lazy)."""
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any, Mapping
 
 from trtforge.backends import Availability, Backend, requires_modules
@@ -12,7 +13,16 @@ if TYPE_CHECKING:
     from trtforge.sources import ModelSource
     from trtforge.specs import BuildSpec
 
-UFF_KINDS = ("uff-file",)
+UFF_KINDS = ("uff-file", "uff-text")
+TF_KINDS = ("tf-frozen-graph", "tf-graphdef", "tf-savedmodel", "keras-model", "keras-file")
+
+
+def _tf_path_available() -> bool:
+    """TF -> UFF needs TensorFlow and core's shared TF graph loading (``trtforge.tf_graphs``)."""
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "trtforge.tf_graphs"))
+    except (ImportError, ValueError):
+        return False
 
 
 class UffBackend(Backend):
@@ -20,13 +30,16 @@ class UffBackend(Backend):
 
     name = ROUTE
     priority = 120
-    description = "UFF files into TensorRT through the layer API (works where TensorRT dropped UFF)"
+    description = ("UFF files (and TF graphs through TF -> UFF) into TensorRT through the layer API, "
+                   "also where TensorRT dropped UFF")
 
     def is_available(self) -> Availability:
         return requires_modules("google.protobuf", "numpy")
 
     def accepts(self, source: "ModelSource") -> bool:
-        return source.kind in UFF_KINDS
+        if source.kind in UFF_KINDS:
+            return True
+        return source.kind in TF_KINDS and _tf_path_available()
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
         from trtforge_uff.load import RouteOptions

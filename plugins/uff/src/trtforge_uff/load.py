@@ -15,8 +15,9 @@ class RouteOptions:
     """``options=`` of the uff route."""
 
     outputs: tuple[str, ...] | None = None  # node ids to mark instead of the file's MarkOutputs
+    keep_uff: str | None = None  # TF sources: folder to keep the written .uff and .pbtxt in
 
-    KNOWN = ("outputs",)
+    KNOWN = ("outputs", "keep_uff")
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> "RouteOptions":
@@ -30,7 +31,11 @@ class RouteOptions:
                 raise UsageError(f"option outputs must be a list of UFF node ids, got {outputs!r}",
                                  hint="e.g. options={'outputs': ['concat_box_loc', 'concat_box_conf']}")
             outputs = tuple(outputs)
-        return cls(outputs=outputs)
+        keep = options.get("keep_uff")
+        if keep is not None and not isinstance(keep, str):
+            raise UsageError(f"option keep_uff must be a folder, got {keep!r}",
+                             hint="e.g. --option keep_uff=out/ (writes <model>.uff and <model>.pbtxt there)")
+        return cls(outputs=outputs, keep_uff=keep)
 
 
 def read_graph(path: Any) -> Any:
@@ -43,6 +48,38 @@ def read_graph(path: Any) -> Any:
     return UffGraph.of(meta)
 
 
+TF_KINDS = ("tf-frozen-graph", "tf-graphdef", "tf-savedmodel", "keras-model", "keras-file")
+
+
+def tf_to_uff(source: Any, spec: Any, options: RouteOptions, ctx: Any) -> Any:
+    """TF model -> frozen GraphDef (core's ``trtforge.tf_graphs``, shared with tf_trt) -> UFF."""
+    from pathlib import Path
+
+    from trtforge.tf_graphs import frozen_graph
+
+    from trtforge_uff.format import io, validate
+    from trtforge_uff.format.graph import UffGraph
+    from trtforge_uff.tf2uff.convert import graphdef_to_uff
+
+    with ctx.stage("freeze", f"{source.kind} -> frozen GraphDef"):
+        frozen = frozen_graph(source)
+    shapes = {g.tensor.split(":")[0]: [-1 if d is None else int(d) for d in g.shape]
+              for g in frozen.input_specs if g.shape is not None}
+    with ctx.stage("tf2uff", "frozen GraphDef -> UFF"):
+        result = graphdef_to_uff(frozen.graph_def, list(frozen.inputs), list(frozen.outputs), input_shapes=shapes)
+    for note in list(frozen.notes) + result.notes:
+        ctx.note(note)
+    validate.require_valid(result.meta, f"the UFF written for {source.name}")
+    if options.keep_uff:
+        folder = Path(options.keep_uff).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = Path(source.name).stem or "model"
+        written = [io.write(result.meta, folder / f"{stem}.uff"), io.write(result.meta, folder / f"{stem}.pbtxt")]
+        ctx.note("kept " + ", ".join(str(p) for p in written))
+        ctx.artifacts["uff_files"] = [str(p) for p in written]
+    return UffGraph.of(result.meta)
+
+
 def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     from trtforge_uff.importer.convert import import_graph
 
@@ -51,8 +88,11 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     if spec.precision is not Precision.FP32:
         raise ConversionError(f"the {ROUTE} route builds fp32 networks only (asked: {spec.precision.value})",
                               route=ROUTE, hint="use precision='fp32', or backend='onnx_trt' for reduced precision")
-    with ctx.stage("read", "UFF reader + validator"):
-        graph = read_graph(source.path or source.model)
+    if source.kind in TF_KINDS:
+        graph = tf_to_uff(source, spec, options, ctx)
+    else:
+        with ctx.stage("read", "UFF reader + validator"):
+            graph = read_graph(source.path or source.model)
     with ctx.stage("import", f"{len(graph.nodes)} UFF nodes -> TensorRT layers"):
         result = import_graph(network, ctx.tensorrt, graph, input_specs=spec.inputs, origin=source.name,
                               outputs=list(options.outputs) if options.outputs else None)

@@ -14,3 +14,25 @@ def register_backends(register: "Registrar") -> None:
     from trtforge_uff.backend import UffBackend
 
     register.backend(UffBackend())
+
+
+def _is_uff_text(obj: object) -> bool:
+    """A ``.pbtxt`` that is a UFF MetaGraph (not a TF text GraphDef): peek at its first lines."""
+    from pathlib import Path
+
+    if not (isinstance(obj, Path) and obj.suffix.lower() == ".pbtxt" and obj.is_file()):
+        return False
+    try:
+        with open(obj, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return b"descriptor_core_version" in head or (head.lstrip().startswith(b"version:") and b"graphs {" in head)
+
+
+@hookimpl
+def register_model_formats(register: "Registrar") -> None:
+    from trtforge.formats import ModelFormat, hash_path
+
+    register.model_format(ModelFormat("uff-text", "a UFF file in protobuf text form (.pbtxt)",
+                                      _is_uff_text, hash_path, priority=50))

@@ -35,6 +35,7 @@ class TfContext:
     builder: UffBuilder
     nodes: dict[str, Any]  # TF node name -> NodeDef
     aliases: dict[str, str] = field(default_factory=dict)  # TF tensor -> UFF input name
+    retyped: set[str] = field(default_factory=set)  # uint8/bool placeholders written as float32
     node: Any = None
 
     # --- inputs -----------------------------------------------------------------------

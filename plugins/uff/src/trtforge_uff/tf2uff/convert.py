@@ -21,6 +21,7 @@ from trtforge_uff.tf2uff.registry import table
 
 log = logging.getLogger(__name__)
 MAX_PLACES = 4
+RETYPED_INPUTS = {4: "uint8", 10: "bool"}
 
 
 @dataclass
@@ -72,6 +73,10 @@ def graphdef_to_uff(graph_def: Any, inputs: Sequence[str], outputs: Sequence[str
     builder = UffBuilder()
     ctx = TfContext(builder, nodes)
     ops = table()
+    for name in input_names:
+        code = nodes[name].attr["dtype"].type if "dtype" in nodes[name].attr else 1
+        if code in RETYPED_INPUTS:
+            ctx.retyped.add(name)
     gaps: "OrderedDict[str, tuple[list[str], list[str]]]" = OrderedDict()
     # Coverage first: Const and Identity-like nodes are written on use, inputs are Inputs.
     for node in order:
@@ -105,8 +110,14 @@ def graphdef_to_uff(graph_def: Any, inputs: Sequence[str], outputs: Sequence[str
             if not shape and node.op == "Placeholder":
                 raise UsageError(f"placeholder {node.name!r} has no static rank",
                                  hint="give its shape (input_shapes={name: [...]})")
-            dtype = TF_DTYPES.get(ctx.attr("dtype", 1), "float32")
-            builder.input(node.name, [int(d) for d in shape], dtype)
+            code = ctx.attr("dtype", 1)
+            if node.name in ctx.retyped:
+                notes.append(f"input {node.name}: {RETYPED_INPUTS[code]} written as float32 (UFF has no "
+                             f"{RETYPED_INPUTS[code]}); feed it as float32")
+            elif code not in TF_DTYPES:
+                raise UsageError(f"input {node.name!r} has TF dtype {code}, which UFF cannot hold",
+                                 hint="UFF inputs are float32, float16, int8, int16, int32 or int64")
+            builder.input(node.name, [int(d) for d in shape], TF_DTYPES.get(code, "float32"))
         elif node.op == "Const":
             continue  # written where used (as a Const node named after it)
         elif node.op in FORWARDED:

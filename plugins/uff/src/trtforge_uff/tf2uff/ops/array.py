@@ -96,6 +96,9 @@ def gather(ctx: TfContext) -> str:
 
 def _cast_check(ctx: TfContext) -> bool | str:
     src, dst = TF_DTYPES.get(ctx.attr("SrcT")), TF_DTYPES.get(ctx.attr("DstT"))
+    source, _ = ctx.resolve(ctx.data_inputs()[0])
+    if source.name in ctx.retyped and dst == "float32":
+        return True  # the uint8 input is already float32 in UFF
     if ctx.const(ctx.data_inputs()[0]) is not None and dst is not None:
         return True
     return src == dst or (f"a cast of a computed tensor from {src or ctx.attr('SrcT')} to "
