@@ -55,19 +55,13 @@ def tf_to_uff(source: Any, spec: Any, options: RouteOptions, ctx: Any) -> Any:
     """TF model -> frozen GraphDef (core's ``trtforge.tf_graphs``, shared with tf_trt) -> UFF."""
     from pathlib import Path
 
-    from trtforge.tf_graphs import frozen_graph
-
     from trtforge_uff.format import io, validate
     from trtforge_uff.format.graph import UffGraph
-    from trtforge_uff.tf2uff.convert import graphdef_to_uff
+    from trtforge_uff.tf2uff.source import uff_from_tf
 
-    with ctx.stage("freeze", f"{source.kind} -> frozen GraphDef"):
-        frozen = frozen_graph(source)
-    shapes = {g.tensor.split(":")[0]: [-1 if d is None else int(d) for d in g.shape]
-              for g in frozen.input_specs if g.shape is not None}
-    with ctx.stage("tf2uff", "frozen GraphDef -> UFF"):
-        result = graphdef_to_uff(frozen.graph_def, list(frozen.inputs), list(frozen.outputs), input_shapes=shapes)
-    for note in list(frozen.notes) + result.notes:
+    with ctx.stage("tf2uff", f"{source.kind} -> frozen GraphDef -> UFF"):
+        result, notes = uff_from_tf(source)
+    for note in notes:
         ctx.note(note)
     validate.require_valid(result.meta, f"the UFF written for {source.name}")
     if options.keep_uff:

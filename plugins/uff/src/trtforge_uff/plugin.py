@@ -36,3 +36,11 @@ def register_model_formats(register: "Registrar") -> None:
 
     register.model_format(ModelFormat("uff-text", "a UFF file in protobuf text form (.pbtxt)",
                                       _is_uff_text, hash_path, priority=50))
+
+
+@hookimpl
+def register_commands(register: "Registrar") -> None:
+    from trtforge_uff import cli
+
+    register.command("uff", "UFF files: inspect one, or write one from a TF model",
+                     configure=cli.configure, run=cli.run)
