@@ -80,8 +80,7 @@ def import_graph(network: Any, tensorrt: Any, graph: UffGraph, *, input_specs: S
         elif node.op == "Const":
             values[node.id] = graph.const_value(node)
         elif node.op == "MarkOutput":
-            output_names.append(_mark(ctx, values[coverage.base_id(node.inputs[0])] if ":" not in node.inputs[0]
-                                      else values[node.inputs[0]], node.inputs[0]))
+            output_names.extend(_mark_node(ctx, values, node.inputs[0]))
         else:
             args = [values[name] if name in values else values[coverage.base_id(name)] for name in node.inputs]
             try:
@@ -99,12 +98,28 @@ def import_graph(network: Any, tensorrt: Any, graph: UffGraph, *, input_specs: S
             else:
                 values[node.id] = result
     for name in outputs or ():
-        output_names.append(_mark(ctx, values[name] if name in values else values[coverage.base_id(name)], name))
+        output_names.extend(_mark_node(ctx, values, name))
     unused = [s.name for s in input_specs if s.name and s.name not in inputs]
     if unused:
         raise UsageError(f"input(s) {', '.join(unused)} given, but {origin} has no such Input node",
                          hint=f"its inputs: {', '.join(inputs) or 'none'}")
     return ImportResult(inputs, output_names, network.num_layers, notes, ctx.keepalive)
+
+
+def _mark_node(ctx: ImportContext, values: dict[str, Any], name: str) -> list[str]:
+    """Mark ``name``; a plugin node marked whole (``NMS``) gives all its outputs, as TensorRT's
+    UFF parser does (NMS_TRT: detections ``NMS`` and the kept count ``NMS_1``)."""
+    if name in values:
+        marked = [_mark(ctx, values[name], name)]
+    else:
+        marked = [_mark(ctx, values[coverage.base_id(name)], coverage.base_id(name))]
+    node = ctx.graph.by_id().get(name)
+    if node is not None and node.is_plugin:
+        k = 1
+        while f"{name}:{k}" in values:
+            marked.append(_mark(ctx, values[f"{name}:{k}"], f"{name}_{k}"))
+            k += 1
+    return marked
 
 
 def _mark(ctx: ImportContext, value: Any, name: str) -> str:

@@ -130,7 +130,8 @@ def pad(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     start = tuple(-int(lo) for lo, _ in pads)
     size = tuple(int(d + lo + hi) for d, (lo, hi) in zip(shape, pads))
     layer = ctx.network.add_slice(x, start, size, (1,) * len(shape))
-    layer.mode = ctx.trt.SampleMode.FILL
+    modes = getattr(ctx.trt, "SampleMode", None) or ctx.trt.SliceMode  # SliceMode before TensorRT 8.6
+    layer.mode = modes.FILL
     return ctx.finish(layer)
 
 
