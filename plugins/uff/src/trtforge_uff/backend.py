@@ -34,7 +34,10 @@ class UffBackend(Backend):
                    "also where TensorRT dropped UFF")
 
     def is_available(self) -> Availability:
-        return requires_modules("google.protobuf", "numpy")
+        try:  # find_spec of "google.protobuf" imports "google", which may be missing
+            return requires_modules("google.protobuf", "numpy")
+        except ImportError:
+            return Availability(False, "protobuf not installed")
 
     def accepts(self, source: "ModelSource") -> bool:
         if source.kind in UFF_KINDS:
