@@ -19,7 +19,7 @@ from t2t_harness import convert
 REQUIRED = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "mobilenet_v2",
             "mobilenet_v3_large", "googlenet", "inception_v3", "densenet121", "efficientnet_b0",
             "efficientnet_v2_s", "vgg16_bn", "squeezenet1_1", "shufflenet_v2_x1_0", "alexnet",
-            "convnext_tiny", "swin_t"]  # the last two since their as_strided converter
+            "convnext_tiny", "swin_t", "swin_v2_t"]  # the last three since their as_strided converter
 SIZES = {"inception_v3": 80, "maxvit_t": 224, "vit_b_16": 224, "vit_b_32": 224, "vit_l_16": 224,
          "vit_l_32": 224, "vit_h_14": 224}
 # Not converting today (missing ops listed in the README): skipped in the full run.
