@@ -1,7 +1,7 @@
 """GPU: a hybrid program (TensorRT engines with a PyTorch stage between them) runs on the GPU
 with CUDA tensors end to end, agrees with PyTorch there, and is timed against the fully
 converted engine of the same model (the figures go to $TRTFORGE_GPU_REPORT_DIR when set)."""
-from __future__ import annotations
+
 
 import json
 import os
