@@ -67,6 +67,11 @@ def test_text_round_trip(tmp_path):
     assert io.to_bytes(back) == io.to_bytes(meta)
 
 
+def test_text_form_round_trips_byte_for_byte(tmp_path):
+    first = io.write(conv_net(), tmp_path / "a.pbtxt").read_bytes()
+    assert io.write(io.read(tmp_path / "a.pbtxt"), tmp_path / "b.pbtxt").read_bytes() == first
+
+
 def test_other_writers_round_trip_semantically():
     meta = conv_net()
     shuffled = schema.MetaGraph()

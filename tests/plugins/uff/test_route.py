@@ -137,3 +137,16 @@ def test_reduced_precision_is_refused_clearly(tmp_path):
     path = io.write(conv_net(), tmp_path / "net.uff")
     with pytest.raises(ConversionError, match="fp32 networks only"):
         trtforge.convert(path, backend="uff", cache=False, target=TARGET, precision="fp16")
+
+
+def test_computed_shape_inputs_are_reported_before_building(tmp_path):
+    b = UffBuilder()
+    x = b.input("x", [1, 4])
+    y = b.input("y", [2])
+    r = b.reshape("r", x, y)
+    t = b.transpose("t", r, b.binary("p", b.const("c", np.array([1, 0], np.int32)), b.const("z", np.zeros(2, np.int32)), "add"))
+    b.mark_output(t)
+    path = io.write(b.meta(), tmp_path / "computed.uff")
+    with pytest.raises(UnsupportedOperationsError) as info:
+        trtforge.convert(path, backend="uff", cache=False, target=TARGET)
+    assert info.value.unsupported == ["Reshape x1 (at r): its shape must be constant (Const nodes), not computed"]

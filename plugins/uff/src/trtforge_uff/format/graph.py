@@ -42,6 +42,8 @@ class UffGraph:
     meta: Any
     id: str
     nodes: list[UffNode]
+    _index: dict[str, UffNode] | None = field(default=None, repr=False)
+    _constants: set[str] | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, meta: Any, graph_index: int = 0) -> "UffGraph":
@@ -58,7 +60,46 @@ class UffGraph:
         return iter(self.nodes)
 
     def by_id(self) -> dict[str, UffNode]:
-        return {n.id: n for n in self.nodes}
+        if self._index is None:
+            self._index = {n.id: n for n in self.nodes}
+        return self._index
+
+    def constant_nodes(self) -> set[str]:
+        """Ids of nodes whose value needs no network input (Const, GridAnchor priors, and
+        everything computed only from them)."""
+        if self._constants is None:
+            nodes = self.by_id()
+            known: dict[str, bool] = {}
+
+            def base(name: str) -> str:
+                head, _, tail = name.rpartition(":")
+                return head if head and tail.isdigit() else name
+
+            for start in nodes:
+                stack = [start]
+                while stack:
+                    current = stack[-1]
+                    if current in known:
+                        stack.pop()
+                        continue
+                    node = nodes.get(current)
+                    if node is None or node.op in ("Input", "MarkOutput"):
+                        known[current] = False
+                    elif node.op in ("Const", "_GridAnchor_TRT", "_GridAnchorRect_TRT"):
+                        known[current] = True
+                    elif node.is_plugin:
+                        known[current] = False
+                    else:
+                        pending = [base(i) for i in node.inputs if base(i) not in known]
+                        if pending:
+                            stack.extend(p for p in pending if p not in stack)
+                            if stack[-1] == current:  # only a cycle is left (validated files have none)
+                                known[current] = False
+                            continue
+                        known[current] = all(known[base(i)] for i in node.inputs)
+                    stack.pop()
+            self._constants = {name for name, value in known.items() if value}
+        return self._constants
 
     def inputs(self) -> list[UffNode]:
         return [n for n in self.nodes if n.op == "Input"]

@@ -159,3 +159,18 @@ def axes_mask(axes: Sequence[int], rank: int) -> int:
     for axis in axes:
         mask |= 1 << normalize_axis(int(axis), rank)
     return mask
+
+
+def is_constant(graph: Any, name: str) -> bool:
+    """True when node ``name``'s value is known before the network runs: Const nodes, GridAnchor
+    priors, and what only those feed (the converters compute it in numpy)."""
+    return name.rsplit(":", 1)[0] in graph.constant_nodes() or name in graph.constant_nodes()
+
+def constant_inputs(*positions_and_names: tuple[int, str]) -> Any:
+    """A converter validator: the inputs at these positions must be constants."""
+    def validator(node: Any, graph: Any) -> bool | str:
+        computed = [what for position, what in positions_and_names
+                    if position < len(node.inputs) and not is_constant(graph, node.inputs[position])]
+        return not computed or f"its {', '.join(computed)} must be constant (Const nodes), not computed"
+    validator.__qualname__ = "constant_inputs"
+    return validator

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from trtforge_uff.importer.network import ImportContext, normalize_axis
+from trtforge_uff.importer.network import ImportContext, constant_inputs, normalize_axis
 from trtforge_uff.importer.registry import converter
 
 
@@ -95,7 +95,7 @@ def flatten(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     return ctx.shuffle(x, dims=[int(np.prod(head)), int(np.prod(tail))])
 
 
-@converter("Reshape")
+@converter("Reshape", validator=constant_inputs((1, "shape")))
 def reshape(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x, shape = inputs
     dims = [int(d) for d in ctx.const_input(shape, "shape").reshape(-1)]
@@ -104,7 +104,7 @@ def reshape(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     return ctx.shuffle(x, dims=dims)
 
 
-@converter("Transpose")
+@converter("Transpose", validator=constant_inputs((1, "perm")))
 def transpose(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x, perm = inputs
     order = [int(p) for p in ctx.const_input(perm, "perm").reshape(-1)]
@@ -113,7 +113,7 @@ def transpose(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     return ctx.shuffle(x, perm=order)
 
 
-@converter("Pad")
+@converter("Pad", validator=constant_inputs((1, "paddings")))
 def pad(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x, paddings = inputs
     pads = ctx.const_input(paddings, "paddings").astype(np.int64).reshape(-1, 2)
@@ -163,7 +163,7 @@ def _slice_plan(node: Any, shape: tuple[int, ...], begin: list[int], end: list[i
     return starts, sizes, steps, shrunk
 
 
-@converter("StridedSlice")
+@converter("StridedSlice", validator=constant_inputs((1, "begin"), (2, "end"), (3, "strides")))
 def strided_slice(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x = inputs[0]
     begin, end, strides = (list(ctx.const_input(v, w).reshape(-1)) for v, w in
