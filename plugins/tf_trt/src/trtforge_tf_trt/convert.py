@@ -1,0 +1,201 @@
+"""``populate``: freeze, analyse, check coverage, then fill the network node by node."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from trtforge.errors import ConversionError, TrtforgeError, UsageError
+
+from trtforge_tf_trt import ROUTE
+from trtforge_tf_trt.coverage import CoverageReport, assess
+from trtforge_tf_trt.graph import TfGraph, tensor_ref
+from trtforge_tf_trt.network import FLOAT_NAMES, Act, NetworkContext
+from trtforge_tf_trt.precision import PrecisionPolicy
+from trtforge_tf_trt.registry import ConverterRegistry, ConverterSupport, build_registry
+
+log = logging.getLogger(__name__)
+
+OPTIONS = ("input_names", "output_names", "signature", "grappler")
+
+
+@dataclass
+class Prepared:
+    """A frozen graph analysed at the network's input shapes, with its coverage verdicts."""
+
+    frozen: Any  # trtforge.tf_graphs.FrozenGraph
+    graph: TfGraph
+    shapes: dict[str, tuple[int, ...]]  # network input shapes by user-facing name
+    report: CoverageReport
+
+
+def freeze(source: Any, options: Mapping[str, Any]) -> Any:
+    from trtforge.tf_graphs import frozen_graph
+
+    return frozen_graph(source, input_names=options.get("input_names"),
+                        output_names=options.get("output_names"),
+                        signature=options.get("signature", "serving_default"),
+                        grappler=bool(options.get("grappler", True)))
+
+
+def network_shapes(frozen: Any, input_specs: Sequence[Any]) -> tuple[dict[str, tuple[int, ...]], list[str]]:
+    """Each input's network shape: from the user's InputSpec (``-1`` where it varies), else the
+    model's shape with unknown dimensions set to 1. Returns the notes on what was fixed."""
+    by_name = {s.name: s for s in input_specs if s.name}
+    unnamed = [s for s in input_specs if not s.name]
+    shapes, notes = {}, []
+    for position, tensor in enumerate(frozen.input_specs):
+        spec = by_name.pop(tensor.name, None) or by_name.pop(tensor.tensor, None)
+        if spec is None and len(unnamed) == len(input_specs) and position < len(unnamed):
+            spec = unnamed[position]
+        if spec is not None:
+            shape = tuple(int(d) for d in spec.network_shape())
+            if tensor.shape is not None and (len(shape) != len(tensor.shape) or any(
+                    m is not None and d >= 0 and d != m for d, m in zip(shape, tensor.shape))):
+                raise UsageError(f"input {tensor.name!r}: shape {shape} does not fit the model's {tensor.shape}",
+                                 hint="fixed dimensions must match the model; -1 marks those that vary")
+        elif tensor.shape is None:
+            raise UsageError(f"input {tensor.name!r} has an unknown rank in the model",
+                             hint=f"give its shape: --input {tensor.name}:{tensor.dtype}:1x...")
+        else:
+            shape = tuple(1 if d is None else int(d) for d in tensor.shape)
+            if None in tensor.shape:
+                notes.append(f"input {tensor.name!r}: unknown dimensions of {tensor.shape} fixed to 1 "
+                             f"(give an InputSpec with min/opt/max for a dynamic batch)")
+        shapes[tensor.name] = shape
+    if by_name:
+        raise UsageError(f"input spec names {sorted(by_name)} match no model input",
+                         hint=f"the model's inputs are {frozen.input_names}")
+    return shapes, notes
+
+
+def prepare(source: Any, spec: Any, registry: ConverterRegistry | None = None,
+            options: Mapping[str, Any] | None = None) -> Prepared:
+    """Freeze ``source`` and give every node a verdict (nothing is built)."""
+    frozen = freeze(source, options if options is not None else spec.options)
+    shapes, notes = network_shapes(frozen, spec.inputs)
+    by_tensor = {t.tensor: shapes[t.name] for t in frozen.input_specs}
+    graph = TfGraph(frozen.graph_def, frozen.inputs, frozen.outputs, by_tensor)
+    report = assess(graph, registry or build_registry())
+    frozen.notes = tuple(frozen.notes) + tuple(notes)
+    return Prepared(frozen, graph, shapes, report)
+
+
+def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
+    """The route's ``Backend.populate``: model in, network filled."""
+    with ctx.stage("freeze", "frozen graph + Grappler"):
+        options = {k: v for k, v in spec.options.items() if k in OPTIONS}
+        frozen = freeze(source, options)
+    for note in frozen.notes:
+        ctx.note(note)
+    shapes, notes = network_shapes(frozen, spec.inputs)
+    for note in notes:
+        ctx.note(note)
+    with ctx.stage("coverage", "every node has a converter"):
+        by_tensor = {t.tensor: shapes[t.name] for t in frozen.input_specs}
+        graph = TfGraph(frozen.graph_def, frozen.inputs, frozen.outputs, by_tensor)
+        report = assess(graph, build_registry())
+        ctx.artifacts["tf_trt_coverage"] = report.to_dict()
+        ctx.note(report.summary())
+        report.raise_if_incomplete()
+    policy = PrecisionPolicy.of(spec.precision)
+    quantizer = None
+    if policy.quantized:
+        from trtforge_tf_trt.quant import int8_quantizer
+
+        quantizer = int8_quantizer(frozen, graph, report, shapes, spec, ctx)
+    net = NetworkContext(network, ctx.tensorrt, policy, quantizer)
+    with ctx.stage("convert", f"{len(report.nodes)} nodes -> TensorRT layers"):
+        fill_network(net, frozen, graph, report.chosen, shapes)
+    ctx.keepalive.append(net.keepalive)
+    ctx.note(f"{network.num_layers} TensorRT layers, precision policy {policy.precision.value}, "
+             f"{net.transposes} layout transpose(s)")
+
+
+def fill_network(net: NetworkContext, frozen: Any, graph: TfGraph, chosen: dict[str, ConverterSupport],
+                 shapes: Mapping[str, Sequence[int]]) -> None:
+    values: dict[str, Any] = {}
+    for tensor in frozen.input_specs:
+        values[tensor.tensor] = _add_input(net, tensor, shapes[tensor.name])
+    for node in graph.converted_nodes():
+        net.node = node
+        inputs = [_value(net, graph, values, i) for i in node.inputs]
+        result = _run_converter(net, node, chosen[node.name], inputs)
+        outputs = result if isinstance(result, tuple) else (result,)
+        for index, value in enumerate(outputs):
+            if value is not None:
+                values[f"{node.name}:{index}"] = value
+    net.node = None
+    for tensor in frozen.output_specs or []:
+        _mark_output(net, tensor, _value(net, graph, values, tensor.tensor))
+
+
+def _value(net: NetworkContext, graph: TfGraph, values: dict[str, Any], tensor: str) -> Any:
+    node, index = tensor_ref(tensor)
+    key = f"{node}:{index}"
+    if key in values:
+        return values[key]
+    constant = graph.constant(key)
+    if constant is not None:
+        return constant
+    raise ConversionError(f"no value for tensor {key} (its converter produced none)", route=ROUTE,
+                          hint="this is a bug in that node's converter")
+
+
+def _run_converter(net: NetworkContext, node: Any, support: ConverterSupport, inputs: list[Any]) -> Any:
+    try:
+        result = support.function(net, node, inputs)
+    except TrtforgeError:
+        raise
+    except Exception as exc:
+        raise ConversionError(
+            f"converter {support.name} failed on node {node.name} ({node.op}): {type(exc).__name__}: {exc}",
+            route=ROUTE,
+            hint="this is a bug in that converter" + (
+                f" (registered by plugin {support.origin})" if support.origin else "")) from exc
+    _check_result(node, result)
+    return result
+
+
+def _check_result(node: Any, result: Any) -> None:
+    """Catch shape mistakes at the node that made them, not at build time."""
+    first = result[0] if isinstance(result, tuple) else result
+    expected = node.output_shape(0)
+    if not isinstance(first, Act) or expected is None:
+        return
+    got = first.logical_shape()
+    if len(got) != len(expected) or any(
+            g >= 0 and w is not None and w >= 0 and g != w for g, w in zip(got, expected)):
+        raise ConversionError(
+            f"node {node.name} ({node.op}): converter produced shape {got}, TensorFlow says "
+            f"{tuple(expected)}", route=ROUTE, hint="this is a bug in that op's converter")
+
+
+def _add_input(net: NetworkContext, tensor: Any, shape: Sequence[int]) -> Act:
+    dtype = tensor.dtype
+    if dtype == "float64":
+        raise ConversionError(f"input {tensor.name!r} is float64, which TensorRT has not",
+                              route=ROUTE, hint="cast the model's input to float32")
+    trt_input = net.network.add_input(tensor.name, net.trt_dtype(dtype), tuple(int(d) for d in shape))
+    net._names.add(tensor.name)
+    if dtype in FLOAT_NAMES and dtype != net.policy.compute:
+        return Act(net.cast(trt_input, net.policy.compute, f"{tensor.name}/to_{net.policy.compute}"))
+    return Act(trt_input)
+
+
+def _mark_output(net: NetworkContext, tensor: Any, value: Any) -> None:
+    if not isinstance(value, Act):
+        out = net.constant(value, f"{tensor.name}/constant", tensor.dtype)
+    else:
+        out = net.logical(value, f"{tensor.name}/tf_order")
+    wanted = net.native(tensor.dtype) if tensor.dtype != "float64" else "float32"
+    if net.dtype_name(out) != wanted:
+        out = net.cast(out, wanted, f"{tensor.name}/to_{wanted}")
+    marked = {net.network.get_output(i).name for i in range(net.network.num_outputs)}
+    if out.is_network_input or out.name in marked or tensor.name in net._names:
+        layer = net.network.add_identity(out)
+        out = net.finish(layer, tensor.name)
+    else:
+        out.name = tensor.name
+        net._names.add(tensor.name)
+    net.network.mark_output(out)
