@@ -49,9 +49,36 @@ def test_uff_has_the_plugin_nodes(ssd_uff):
 def test_nms_is_reported_before_building_on_rtx(ssd_uff):
     _, _, path = ssd_uff
     with pytest.raises(UnsupportedOperationsError) as info:
-        trtforge.convert(path, backend="uff", cache=False, target="sm89")
+        trtforge.convert(path, backend="uff", cache=False, target="sm89", fallback="never")
     assert info.value.unsupported and info.value.unsupported[0].startswith("_NMS_TRT x1 (at NMS)")
-    assert "post-processing" in info.value.unsupported[0] and "post-processing" in info.value.hint
+    assert "post-processing cannot run inside the engine" in info.value.unsupported[0]
+
+
+def test_hybrid_program_engine_then_host_nms(ssd_uff, tmp_path):
+    from trtforge.checking import FrozenGraphRunner
+    from trtforge.program import Program
+
+    graph_def, _, path = ssd_uff
+    program = trtforge.convert(path, backend="uff", cache=False, target="sm89")  # fallback="auto"
+    assert isinstance(program, Program)
+    assert [s.kind for s in program.stages] == ["tensorrt", "uff.nms"]
+    assert program.stages[1].inputs == ["concat_box_loc", "concat_priorbox", "concat_box_conf"]
+    assert [o["name"] for o in program.outputs] == ["NMS", "NMS_1"]
+    image = np.random.default_rng(5).uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)
+    out = program.run({"Input": image})  # no GPU: the engine runs through the reference executor
+    assert out["NMS"].shape == (1, 1, SPEC.keep_top_k, 7) and out["NMS_1"].dtype == np.int32
+    count = int(out["NMS_1"].reshape(-1)[0])
+    ref = dict(zip(ssd.OUTPUTS, FrozenGraphRunner(graph_def).fetch({"Preprocessor/sub": image}, list(ssd.OUTPUTS))))
+    tf_count = int(ref["num_detections"][0])
+    rows = out["NMS"][0, 0, :count]
+    ours = {(int(r[1]), *np.round(r[[4, 3, 6, 5]], 3).tolist()) for r in rows}  # xyxy -> yxyx
+    theirs = {(int(c), *np.round(b, 3).tolist()) for b, c in
+              zip(ref["detection_boxes"][0][:tf_count], ref["detection_classes"][0][:tf_count])}
+    assert count == tf_count > 0 and ours == theirs
+    assert (out["NMS"][0, 0, count:, 1] == -1).all()
+    saved = program.save(tmp_path / "ssd_program")
+    loaded = Program.load(saved if saved is not None else tmp_path / "ssd_program")
+    np.testing.assert_array_equal(loaded.run({"Input": image})["NMS"], out["NMS"])
 
 
 def test_engine_plus_host_nms_matches_tensorflow(ssd_uff):

@@ -49,6 +49,13 @@ class UffBackend(Backend):
 
         RouteOptions.parse(options)
 
+    def partial_graph(self, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext") -> Any:
+        """For hybrid programs: TensorRT segments plus host stages (NMS_TRT where TensorRT lacks it)."""
+        from trtforge_uff.load import graph_of
+        from trtforge_uff.partial import partial_graph
+
+        return partial_graph(graph_of(source, spec, ctx), spec, source.name)
+
     def populate(self, network: Any, source: "ModelSource", spec: "BuildSpec",
                  ctx: "ConversionContext") -> None:
         from trtforge_uff.load import populate

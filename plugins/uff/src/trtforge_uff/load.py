@@ -74,6 +74,15 @@ def tf_to_uff(source: Any, spec: Any, options: RouteOptions, ctx: Any) -> Any:
     return UffGraph.of(result.meta)
 
 
+def graph_of(source: Any, spec: Any, ctx: Any) -> Any:
+    """The validated UFF graph of a UFF file, or of a TF model written as UFF."""
+    options = RouteOptions.parse(spec.options)
+    if source.kind in TF_KINDS:
+        return tf_to_uff(source, spec, options, ctx)
+    with ctx.stage("read", "UFF reader + validator"):
+        return read_graph(source.path or source.model)
+
+
 def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     from trtforge_uff.importer.convert import import_graph
 
@@ -82,11 +91,7 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     if spec.precision is not Precision.FP32:
         raise ConversionError(f"the {ROUTE} route builds fp32 networks only (asked: {spec.precision.value})",
                               route=ROUTE, hint="use precision='fp32', or backend='onnx_trt' for reduced precision")
-    if source.kind in TF_KINDS:
-        graph = tf_to_uff(source, spec, options, ctx)
-    else:
-        with ctx.stage("read", "UFF reader + validator"):
-            graph = read_graph(source.path or source.model)
+    graph = graph_of(source, spec, ctx)
     with ctx.stage("import", f"{len(graph.nodes)} UFF nodes -> TensorRT layers"):
         result = import_graph(network, ctx.tensorrt, graph, input_specs=spec.inputs, origin=source.name,
                               outputs=list(options.outputs) if options.outputs else None)

@@ -44,3 +44,21 @@ def register_commands(register: "Registrar") -> None:
 
     register.command("uff", "UFF files: inspect one, or write one from a TF model",
                      configure=cli.configure, run=cli.run)
+
+
+def _load_nms_stage(folder, entry):  # type: ignore[no-untyped-def]
+    from trtforge_uff import host_nms
+
+    return host_nms.load(folder, entry)
+
+
+def _register_stage_kinds() -> None:
+    """Saved programs with a host NMS stage load wherever this plugin is installed."""
+    try:
+        from trtforge.program import register_stage_kind
+    except ImportError:  # a core without hybrid programs
+        return
+    register_stage_kind("uff.nms", _load_nms_stage)
+
+
+_register_stage_kinds()

@@ -87,9 +87,10 @@ def require_covered(gaps: list[Gap], origin: str) -> None:
     hint = ("add a converter through the register_converters hook (route 'uff'), or replace "
             "those nodes with graph surgery (trtforge_uff.surgery)")
     if plugin_gaps:
-        hint = (f"{', '.join(plugin_gaps)} are plugin nodes this TensorRT cannot build here; run them "
-                "as post-processing outside the engine (mark their inputs as outputs with "
-                "trtforge_uff.surgery), or build on a TensorRT that has the plugins; " + hint)
+        hint = (f"{', '.join(plugin_gaps)} are plugin nodes this TensorRT cannot build here; "
+                "fallback='auto' (the default) runs NMS_TRT as a host stage of a hybrid program, "
+                "options={'outputs': [...]} stops the engine before them, or build on a TensorRT "
+                "that has the plugins; " + hint)
     raise UnsupportedOperationsError(
         f"{ROUTE} cannot convert {len(gaps)} op kind(s) ({total} node(s)) of {origin}: "
         + "; ".join(unsupported), route=ROUTE, unsupported=unsupported, hint=hint)
