@@ -1,4 +1,5 @@
 """``trtforge uff inspect`` / ``from-tf`` and ``trtforge convert model.uff``."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,22 @@ def test_errors_are_one_line_with_a_hint(tmp_path, capsys):
 def test_convert_uff_from_the_command_line(tmp_path, capsys):
     path = io.write(conv_net(), tmp_path / "net.uff")
     engine = tmp_path / "net.engine"
-    assert main(["convert", str(path), "--backend", "uff", "--target", "sm89", "--no-cache",
-                 "--output", str(engine)]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                str(path),
+                "--backend",
+                "uff",
+                "--target",
+                "sm89",
+                "--no-cache",
+                "--output",
+                str(engine),
+            ]
+        )
+        == 0
+    )
     assert engine.is_file() and engine.with_name("net.engine.json").is_file()
 
 

@@ -1,4 +1,5 @@
 """The UFF format: our .proto, reading/writing (binary and text), validation."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,11 @@ def test_proto_file_and_built_descriptors_agree():
             assert cls.DESCRIPTOR.fields_by_name[name].number == int(number), (message, name)
     data = schema.Data.DESCRIPTOR.fields_by_name
     assert {n: data[n].number for n in ("s", "blob", "ref", "dim_orders_list")} == {
-        "s": 1, "blob": 9, "ref": 100, "dim_orders_list": 104}
+        "s": 1,
+        "blob": 9,
+        "ref": 100,
+        "dim_orders_list": 104,
+    }
     assert schema.MetaGraph.DESCRIPTOR.fields_by_name["referenced_data"].message_type.GetOptions().map_entry
 
 
@@ -44,8 +49,22 @@ def test_dim_orders():
         expand([0, 0], 2)
 
 
-@pytest.mark.parametrize("value", [3, -2, 1.5, True, "same", b"\x00\x01", [1, 2], [1.5, 2.0],
-                                   ["a", "b"], [True, False], DimOrder.parse("N+C")])
+@pytest.mark.parametrize(
+    "value",
+    [
+        3,
+        -2,
+        1.5,
+        True,
+        "same",
+        b"\x00\x01",
+        [1, 2],
+        [1.5, 2.0],
+        ["a", "b"],
+        [True, False],
+        DimOrder.parse("N+C"),
+    ],
+)
 def test_data_round_trip(value):
     assert from_data(to_data(value)) == value
 

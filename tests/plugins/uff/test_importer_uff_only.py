@@ -1,5 +1,6 @@
 """Importer paths TF graphs do not reach (Flatten, Squeeze without axes, constant folding,
 constant outputs), checked against numpy through the CPU reference executor."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,9 +24,15 @@ def test_flatten_squeeze_and_folded_constants(tmp_path):
     x = b.input("x", [2, 1, 3, 1])
     b.mark_output(b.flatten("flat", x, axis=1))
     b.mark_output(b.squeeze("sq", x, []))
-    c = b.concat("cc", [b.const("c1", np.ones((1, 3), np.float32)), b.const("c2", np.zeros((1, 3), np.float32))], 0)
+    c = b.concat(
+        "cc", [b.const("c1", np.ones((1, 3), np.float32)), b.const("c2", np.zeros((1, 3), np.float32))], 0
+    )
     b.mark_output(b.binary("mix", b.reshape("r", x, b.const("shape", np.array([2, 3], np.int32))), c, "mul"))
-    b.mark_output(b.binary("const_only", b.const("k", np.float32(2.0)), b.const("k2", np.arange(3, dtype=np.float32)), "pow"))
+    b.mark_output(
+        b.binary(
+            "const_only", b.const("k", np.float32(2.0)), b.const("k2", np.arange(3, dtype=np.float32)), "pow"
+        )
+    )
     b.mark_output(b.unary("fl", b.binary("fd", x, b.const("two", np.float32(2.0)), "floordiv"), "floor"))
     value = np.arange(6, dtype=np.float32).reshape(2, 1, 3, 1) - 2.5
     out = run(tmp_path, b, {"x": value})

@@ -1,10 +1,13 @@
 """TF -> UFF -> TensorRT through trtforge.convert (TF graph loading: core's trtforge.tf_graphs)."""
+
 from __future__ import annotations
 
 import pytest
 
 pytest.importorskip("tensorflow")
-pytest.importorskip("trtforge.tf_graphs", reason="core's shared TF graph loading (tf-trt branch) not merged yet")
+pytest.importorskip(
+    "trtforge.tf_graphs", reason="core's shared TF graph loading (tf-trt branch) not merged yet"
+)
 
 import trtforge  # noqa: E402
 from trtforge import zoo  # noqa: E402
@@ -17,8 +20,14 @@ TARGET = "sm89"
 def _convert_and_check(tmp_path, name):
     model = zoo.SEED_MODELS[name](directory=tmp_path / "zoo")
     kept = tmp_path / "kept"
-    engine = trtforge.convert(model.model, backend="uff", cache=False, target=TARGET, inputs=[model.example],
-                              options={"keep_uff": str(kept)})
+    engine = trtforge.convert(
+        model.model,
+        backend="uff",
+        cache=False,
+        target=TARGET,
+        inputs=[model.example],
+        options={"keep_uff": str(kept)},
+    )
     report = trtforge.check(model.model, engine, [model.example])
     assert report.passed, [m.to_dict() for m in report.outputs]
     files = sorted(p.name for p in kept.iterdir())

@@ -1,4 +1,5 @@
 """The ``uff`` Backend: cheap checks here; reading and importing in :mod:`.load` (lazy)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,8 +31,10 @@ class UffBackend(Backend):
 
     name = ROUTE
     priority = 120
-    description = ("UFF files (and TF graphs through TF -> UFF) into TensorRT through the layer API, "
-                   "also where TensorRT dropped UFF")
+    description = (
+        "UFF files (and TF graphs through TF -> UFF) into TensorRT through the layer API, "
+        "also where TensorRT dropped UFF"
+    )
 
     def is_available(self) -> Availability:
         try:  # find_spec of "google.protobuf" imports "google", which may be missing
@@ -56,8 +59,9 @@ class UffBackend(Backend):
 
         return partial_graph(graph_of(source, spec, ctx), spec, source.name)
 
-    def populate(self, network: Any, source: "ModelSource", spec: "BuildSpec",
-                 ctx: "ConversionContext") -> None:
+    def populate(
+        self, network: Any, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext"
+    ) -> None:
         from trtforge_uff.load import populate
 
         populate(network, source, spec, ctx)

@@ -5,6 +5,7 @@ node's ``inputOrder``) and writes what NMS_TRT writes: ``<node>`` detections [N,
 rows (image, label, score, xmin, ymin, xmax, ymax; unused rows label -1) and ``<node>_1`` the
 kept count [N, 1, 1, 1] (int32). Saved in a program as a small JSON of the node's fields.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,21 @@ from trtforge.errors import ConversionError, EngineFileError
 from trtforge_uff import ROUTE
 
 KIND = "uff.nms"
-SUPPORTED_FIELDS = ("shareLocation", "varianceEncodedInTarget", "backgroundLabelId", "numClasses", "topK",
-                    "keepTopK", "confidenceThreshold", "nmsThreshold", "inputOrder", "confSigmoid",
-                    "isNormalized", "codeType", "scoreBits")
+SUPPORTED_FIELDS = (
+    "shareLocation",
+    "varianceEncodedInTarget",
+    "backgroundLabelId",
+    "numClasses",
+    "topK",
+    "keepTopK",
+    "confidenceThreshold",
+    "nmsThreshold",
+    "inputOrder",
+    "confSigmoid",
+    "isNormalized",
+    "codeType",
+    "scoreBits",
+)
 
 
 @dataclass(frozen=True)
@@ -43,19 +56,28 @@ class NmsSettings:
             return plugin_field(node, name, default)
 
         if int(get("shareLocation", 1)) != 1 or int(get("varianceEncodedInTarget", 0)) != 0:
-            raise ConversionError(f"NMS node {node.id!r}: the host stage supports shareLocation=1 and "
-                                  "varianceEncodedInTarget=0 only", route=ROUTE)
+            raise ConversionError(
+                f"NMS node {node.id!r}: the host stage supports shareLocation=1 and "
+                "varianceEncodedInTarget=0 only",
+                route=ROUTE,
+            )
         if get("numClasses") is None:
             raise ConversionError(f"NMS node {node.id!r} has no numClasses field", route=ROUTE)
-        return cls(num_classes=int(get("numClasses")), top_k=int(get("topK", 100)),
-                   keep_top_k=int(get("keepTopK", 100)), nms_threshold=float(get("nmsThreshold", 0.5)),
-                   confidence_threshold=float(get("confidenceThreshold", 0.0)),
-                   input_order=tuple(int(i) for i in get("inputOrder", [0, 1, 2])),
-                   background=int(get("backgroundLabelId", 0)), sigmoid=bool(int(get("confSigmoid", 0))))
+        return cls(
+            num_classes=int(get("numClasses")),
+            top_k=int(get("topK", 100)),
+            keep_top_k=int(get("keepTopK", 100)),
+            nms_threshold=float(get("nmsThreshold", 0.5)),
+            confidence_threshold=float(get("confidenceThreshold", 0.0)),
+            input_order=tuple(int(i) for i in get("inputOrder", [0, 1, 2])),
+            background=int(get("backgroundLabelId", 0)),
+            sigmoid=bool(int(get("confSigmoid", 0))),
+        )
 
 
-def nms_rows(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray, settings: NmsSettings
-             ) -> tuple[np.ndarray, np.ndarray]:
+def nms_rows(
+    loc: np.ndarray, conf: np.ndarray, priors: np.ndarray, settings: NmsSettings
+) -> tuple[np.ndarray, np.ndarray]:
     """(detections [N, 1, keepTopK, 7], count [N, 1, 1, 1]) as NMS_TRT lays them out."""
     from trtforge_uff.postprocess import decode, nms
 
@@ -69,8 +91,15 @@ def nms_rows(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray, settings: Nm
         scores = conf[item].reshape(boxes.shape[0], settings.num_classes).astype(np.float32)
         if settings.sigmoid:
             scores = 1.0 / (1.0 + np.exp(-scores))
-        kept = nms(boxes, scores, iou_threshold=settings.nms_threshold, score_threshold=settings.confidence_threshold,
-                   top_k=settings.top_k, keep_top_k=settings.keep_top_k, background=settings.background)
+        kept = nms(
+            boxes,
+            scores,
+            iou_threshold=settings.nms_threshold,
+            score_threshold=settings.confidence_threshold,
+            top_k=settings.top_k,
+            keep_top_k=settings.keep_top_k,
+            background=settings.background,
+        )
         count = len(kept.scores)
         counts[item, 0, 0, 0] = count
         rows[item, 0, :count, 0] = item
@@ -112,8 +141,14 @@ class NmsStage:
         return {folder / self.file_name: json.dumps(self.settings.__dict__, sort_keys=True).encode()}
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "inputs": list(self.inputs), "outputs": list(self.outputs),
-                "ops": list(self.ops), "file": self.file_name}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "ops": list(self.ops),
+            "file": self.file_name,
+        }
 
 
 def load(folder: Path, entry: Mapping[str, Any]) -> NmsStage:
@@ -122,7 +157,14 @@ def load(folder: Path, entry: Mapping[str, Any]) -> NmsStage:
         data = json.loads(path.read_text())
         settings = NmsSettings(**{**data, "input_order": tuple(data["input_order"])})
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise EngineFileError(f"program stage {entry.get('name')!r}: cannot read its NMS settings {path}: {exc}",
-                              hint="convert the model again") from None
-    return NmsStage(str(entry["name"]), settings, list(entry["inputs"]), list(entry["outputs"]),
-                    list(entry.get("ops", ["_NMS_TRT"])))
+        raise EngineFileError(
+            f"program stage {entry.get('name')!r}: cannot read its NMS settings {path}: {exc}",
+            hint="convert the model again",
+        ) from None
+    return NmsStage(
+        str(entry["name"]),
+        settings,
+        list(entry["inputs"]),
+        list(entry["outputs"]),
+        list(entry.get("ops", ["_NMS_TRT"])),
+    )

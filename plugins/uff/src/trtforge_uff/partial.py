@@ -4,12 +4,12 @@ stages for the plugin nodes this TensorRT cannot build (NMS_TRT on TensorRT-RTX)
 Nodes with neither a converter nor a host stage stop the conversion with the coverage report:
 a UFF file has no framework that could run them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 
 from trtforge.errors import ConversionError
 from trtforge.program.partition import GraphNode
@@ -38,14 +38,23 @@ class UffPartialGraph:
         graph_inputs = {s.name for s in self.inputs}
         boundary = [name for name in segment.inputs if name not in graph_inputs]
         if boundary:
-            raise ConversionError(f"a TensorRT segment would start after a host stage (at {', '.join(boundary)})",
-                                  route=ROUTE, hint="host stages (NMS_TRT) are supported at the end of the graph only")
+            raise ConversionError(
+                f"a TensorRT segment would start after a host stage (at {', '.join(boundary)})",
+                route=ROUTE,
+                hint="host stages (NMS_TRT) are supported at the end of the graph only",
+            )
         outputs = []
         for name in segment.outputs:
             outputs.append(name)
         used = [s for s in self.inputs if s.name in segment.inputs or not segment.inputs]
-        result = import_graph(network, ctx.tensorrt, self.graph, input_specs=list(spec.inputs) or used,
-                              outputs=outputs, origin="the UFF graph")
+        result = import_graph(
+            network,
+            ctx.tensorrt,
+            self.graph,
+            input_specs=list(spec.inputs) or used,
+            outputs=outputs,
+            origin="the UFF graph",
+        )
         ctx.keepalive.extend(result.keepalive)
         for note in result.notes:
             ctx.note(note)
@@ -56,8 +65,11 @@ class UffPartialGraph:
 
         if len(segment.nodes) != 1 or segment.nodes[0].op not in HOST_STAGES:
             ops = ", ".join(f"{n.op} ({n.name})" for n in segment.nodes)
-            raise ConversionError(f"no host stage runs {ops}", route=ROUTE,
-                                  hint="only NMS_TRT runs on the host; others need a converter")
+            raise ConversionError(
+                f"no host stage runs {ops}",
+                route=ROUTE,
+                hint="only NMS_TRT runs on the host; others need a converter",
+            )
         node = self.graph.by_id()[segment.nodes[0].name]
         outputs = [node.id] + self.extra_outputs.get(node.id, [])
         return NmsStage(name, NmsSettings.of_node(node), list(node.inputs), outputs)
@@ -79,12 +91,23 @@ def partial_graph(graph: Any, spec: Any, origin: str) -> UffPartialGraph:
     for node in order:
         if node.op in coverage.STRUCTURAL:
             continue
-        producers = tuple(dict.fromkeys(coverage.base_id(i) for i in node.inputs
-                                        if graph.by_id()[coverage.base_id(i)].op != "Const"))
-        nodes.append(GraphNode(name=node.id, op=node.op, inputs=producers, supported=node.id not in refused,
-                               reason=refused.get(node.id), cheap=node.op not in ("Conv", "ConvTranspose",
-                                                                                  "FullyConnected"),
-                               place=node.id, outputs=((node.id, 0, ""),)))
+        producers = tuple(
+            dict.fromkeys(
+                coverage.base_id(i) for i in node.inputs if graph.by_id()[coverage.base_id(i)].op != "Const"
+            )
+        )
+        nodes.append(
+            GraphNode(
+                name=node.id,
+                op=node.op,
+                inputs=producers,
+                supported=node.id not in refused,
+                reason=refused.get(node.id),
+                cheap=node.op not in ("Conv", "ConvTranspose", "FullyConnected"),
+                place=node.id,
+                outputs=((node.id, 0, ""),),
+            )
+        )
     outputs = [coverage.base_id(n.inputs[0]) for n in graph.nodes if n.op == "MarkOutput"]
     extra = {name: [f"{name}_1"] for name in outputs if name in refused}
     specs = {s.name: s for s in spec.inputs if s.name}

@@ -3,6 +3,7 @@
 Converters, the validator and ``trtforge uff inspect`` read UFF through this view, so none
 of them deals with ``uff.Data`` oneofs or ``referenced_data`` indirection.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,8 +14,14 @@ import numpy as np
 from trtforge_uff.format import schema
 from trtforge_uff.format.values import DimOrder, DType, Ref, from_data
 
-NUMPY_DTYPES = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
-                "float16": np.float16, "float32": np.float32}
+NUMPY_DTYPES = {
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "float16": np.float16,
+    "float32": np.float32,
+}
 OUTPUT_OP = "MarkOutput"
 
 

@@ -1,4 +1,5 @@
 """Conv and ConvTranspose: storage layout -> channels-first, TensorRT (de)convolution, back."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,7 +45,9 @@ def apply_padding(ctx: ImportContext, layer: Any, node: Any, spatial: int) -> No
     if len(padding) == spatial:
         padding = padding + padding
     if len(padding) != 2 * spatial:
-        raise ctx.error(f"padding {padding} needs {spatial} (symmetric) or {2 * spatial} (pre then post) values")
+        raise ctx.error(
+            f"padding {padding} needs {spatial} (symmetric) or {2 * spatial} (pre then post) values"
+        )
     layer.pre_padding = tuple(padding[:spatial])
     layer.post_padding = tuple(padding[spatial:])
 
@@ -64,7 +67,9 @@ def convolution(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
         # canonical (K=out, C=in, ...) -> TensorRT deconvolution weights (in, out/groups, ...)
         kernel = np.ascontiguousarray(np.swapaxes(kernel, 0, 1))
         out_channels = kernel.shape[1] * groups
-        layer = ctx.network.add_deconvolution_nd(x, out_channels, kernel.shape[2:], ctx.weights(kernel), empty)
+        layer = ctx.network.add_deconvolution_nd(
+            x, out_channels, kernel.shape[2:], ctx.weights(kernel), empty
+        )
     else:
         out_channels = kernel.shape[0]
         layer = ctx.network.add_convolution_nd(x, out_channels, kernel.shape[2:], ctx.weights(kernel), empty)

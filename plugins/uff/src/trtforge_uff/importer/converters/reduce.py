@@ -1,4 +1,5 @@
 """Reduce (sum, mean, max, min, prod) and Softmax."""
+
 from __future__ import annotations
 
 from typing import Any

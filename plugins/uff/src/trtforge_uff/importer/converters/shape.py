@@ -3,6 +3,7 @@
 Constant inputs are computed in numpy (a shape computed from Consts stays a Const), tensors
 through shuffle / concatenation / slice / gather layers.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,8 +47,11 @@ def stack(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
         t = ctx.tensor(value, ctx.sub(f"input{i}"), like)
         dims = list(ctx.shape(t))
         dims.insert(axis, 1)
-        parts.append(ctx.shuffle(t, dims=[0 if d < 0 else d for d in dims], copy_zeros=True,
-                                 name=ctx.sub(f"expand{i}")))
+        parts.append(
+            ctx.shuffle(
+                t, dims=[0 if d < 0 else d for d in dims], copy_zeros=True, name=ctx.sub(f"expand{i}")
+            )
+        )
     layer = ctx.network.add_concatenation(parts)
     layer.axis = axis
     return ctx.finish(layer)
@@ -72,7 +76,9 @@ def squeeze(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
         return np.squeeze(array, axis=tuple(axes) if axes else None)
     shape = ctx.shape(x)
     rank = len(shape)
-    drop = {normalize_axis(int(a), rank) for a in axes} if axes else {i for i, d in enumerate(shape) if d == 1}
+    drop = (
+        {normalize_axis(int(a), rank) for a in axes} if axes else {i for i, d in enumerate(shape) if d == 1}
+    )
     for axis in drop:
         if shape[axis] not in (1, -1):
             raise ctx.error(f"cannot squeeze axis {axis} of size {shape[axis]} (shape {list(shape)})")
@@ -135,8 +141,9 @@ def pad(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     return ctx.finish(layer)
 
 
-def _slice_plan(node: Any, shape: tuple[int, ...], begin: list[int], end: list[int],
-                strides: list[int]) -> tuple[list[int], list[int], list[int], list[int]]:
+def _slice_plan(
+    node: Any, shape: tuple[int, ...], begin: list[int], end: list[int], strides: list[int]
+) -> tuple[list[int], list[int], list[int], list[int]]:
     """TF StridedSlice semantics -> per-axis (start, size, stride) and the axes to shrink."""
     if node.get("ellipsis_mask", 0) or node.get("new_axis_mask", 0):
         raise ValueError("ellipsis_mask and new_axis_mask are not supported")
@@ -166,8 +173,9 @@ def _slice_plan(node: Any, shape: tuple[int, ...], begin: list[int], end: list[i
 @converter("StridedSlice", validator=constant_inputs((1, "begin"), (2, "end"), (3, "strides")))
 def strided_slice(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x = inputs[0]
-    begin, end, strides = (list(ctx.const_input(v, w).reshape(-1)) for v, w in
-                           zip(inputs[1:], ("begin", "end", "strides")))
+    begin, end, strides = (
+        list(ctx.const_input(v, w).reshape(-1)) for v, w in zip(inputs[1:], ("begin", "end", "strides"))
+    )
     shape = ctx.shape(x) if ctx.is_tensor(x) else np.asarray(x).shape
     try:
         starts, sizes, steps, shrunk = _slice_plan(node, tuple(shape), begin, end, strides)
