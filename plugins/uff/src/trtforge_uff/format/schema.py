@@ -20,7 +20,7 @@ PROTO_NAME = "trtforge_uff/uff.proto"
 # Values of the format (see uff.proto).
 META_VERSION = 1
 DESCRIPTOR_CORE_VERSION = 1  # both versions are 1 in every UFF file
-CORE_DESCRIPTORS = (("tensorflow_extension", 1, False), ("custom", 1, True))  # id, version, optional
+CORE_DESCRIPTORS = (("tensorflow_extension", 1, False), ("custom", 1, False))  # id, version, optional
 INCREMENT = 0x7FFFFFFF
 DECREMENT = -(2**31)
 SPECIAL = -1
