@@ -54,10 +54,12 @@ class UffBackend(Backend):
 
     def partial_graph(self, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext") -> Any:
         """For hybrid programs: TensorRT segments plus host stages (NMS_TRT where TensorRT lacks it)."""
-        from trtforge_uff.load import graph_of
+        from trtforge_uff.load import RouteOptions, graph_of
         from trtforge_uff.partial import partial_graph
 
-        return partial_graph(graph_of(source, spec, ctx), spec, source.name)
+        options = RouteOptions.parse(spec.options)
+        outputs = list(options.outputs) if options.outputs else None
+        return partial_graph(graph_of(source, spec, ctx), spec, source.name, outputs)
 
     def populate(
         self, network: Any, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext"

@@ -78,10 +78,15 @@ class UffPartialGraph:
         return {name: "int32" for extras in self.extra_outputs.values() for name in extras}
 
 
-def partial_graph(graph: Any, spec: Any, origin: str) -> UffPartialGraph:
-    """The graph as partitioning sees it; raises the coverage error for nodes nothing can run."""
+def partial_graph(graph: Any, spec: Any, origin: str, outputs: list[str] | None = None) -> UffPartialGraph:
+    """The graph as partitioning sees it; raises the coverage error for nodes nothing can run.
+    ``outputs``: node ids to return instead of the file's MarkOutputs (option ``outputs``)."""
     registry = build_registry()
-    marks = [n.id for n in graph.nodes if n.op == "MarkOutput"]
+    if outputs:
+        marks = [coverage.base_id(o) for o in outputs]
+    else:
+        marks = [n.id for n in graph.nodes if n.op == "MarkOutput"]
+        outputs = [coverage.base_id(n.inputs[0]) for n in graph.nodes if n.op == "MarkOutput"]
     order = coverage.needed_order(graph, marks)
     chosen, gaps = coverage.plan(graph, registry, order)
     hostable = [g for g in gaps if g.op in HOST_STAGES]
@@ -108,7 +113,6 @@ def partial_graph(graph: Any, spec: Any, origin: str) -> UffPartialGraph:
                 outputs=((node.id, 0, ""),),
             )
         )
-    outputs = [coverage.base_id(n.inputs[0]) for n in graph.nodes if n.op == "MarkOutput"]
     extra = {name: [f"{name}_1"] for name in outputs if name in refused}
     specs = {s.name: s for s in spec.inputs if s.name}
     inputs = []
