@@ -147,3 +147,19 @@ def test_family_matches_tensorflow(tmp_path, family):
         shapes["y"] = [1, 8, 8, 4]
     engine, report, result = uff_and_check(tmp_path, FAMILIES[family], shapes)
     assert len(report.outputs) == len(result.outputs) >= 2
+
+
+@pytest.mark.parametrize("family", ["conv", "elementwise", "reduce", "batchnorm"])
+def test_family_in_fp16(tmp_path, family):
+    """Strongly typed fp16: float16 tensors inside, float32 inputs and outputs."""
+    from trtforge.snapshot import engine_snapshot
+
+    shapes = {"x": [1, 8, 8, 4]}
+    if family == "elementwise":
+        shapes["y"] = [1, 8, 8, 4]
+    engine, report, _ = uff_and_check(tmp_path, FAMILIES[family], shapes, precision="fp16")
+    assert report.precision == "fp16"
+    snapshot = engine_snapshot(engine)
+    dtypes = {out["dtype"] for layer in snapshot.layers for out in layer["outputs"]}
+    assert "float16" in dtypes
+    assert {o["dtype"] for o in engine.outputs} == {"float32"}

@@ -146,8 +146,8 @@ def test_options_are_checked(tmp_path):
 
 def test_reduced_precision_is_refused_clearly(tmp_path):
     path = io.write(conv_net(), tmp_path / "net.uff")
-    with pytest.raises(ConversionError, match="fp32 networks only"):
-        trtforge.convert(path, backend="uff", cache=False, target=TARGET, precision="fp16")
+    with pytest.raises(ConversionError, match="fp32 and fp16 networks"):
+        trtforge.convert(path, backend="uff", cache=False, target=TARGET, precision="bf16")
 
 
 def test_computed_shape_inputs_are_reported_before_building(tmp_path):

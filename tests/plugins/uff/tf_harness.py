@@ -31,6 +31,7 @@ def uff_and_check(
     *,
     seed: int = 0,
     inputs: Any = None,
+    precision: str = "fp32",
 ) -> Any:
     import trtforge
     from trtforge.checking import FrozenGraphRunner
@@ -42,7 +43,9 @@ def uff_and_check(
     result = graphdef_to_uff(graph_def, list(shapes), outputs)
     assert validate.problems(result.meta) == []
     path = io.write(result.meta, tmp_path / "model.uff")
-    engine = trtforge.convert(path, backend="uff", cache=False, target=TARGET, inputs=inputs)
+    engine = trtforge.convert(
+        path, backend="uff", cache=False, target=TARGET, inputs=inputs, precision=precision
+    )
     rng = np.random.default_rng(seed)
     feeds = {
         n: rng.standard_normal([1 if d < 0 else d for d in s]).astype(np.float32) for n, s in shapes.items()

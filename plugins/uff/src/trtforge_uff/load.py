@@ -93,17 +93,26 @@ def graph_of(source: Any, spec: Any, ctx: Any) -> Any:
         return read_graph(source.path or source.model)
 
 
+def compute_dtype(spec: Any, tensorrt: Any) -> str:
+    """The float dtype inside the network: fp16 networks carry float16 tensors where TensorRT is
+    strongly typed; on TensorRT 8.x (weak typing) the network stays float32 and core sets the
+    builder's FP16 flag. bf16 and int8 are refused (no bf16 weights in numpy, no calibration)."""
+    if spec.precision is Precision.FP32:
+        return "float32"
+    if spec.precision is Precision.FP16:
+        return "float32" if tensorrt.facts.precision_via_builder_flags else "float16"
+    raise ConversionError(
+        f"the {ROUTE} route builds fp32 and fp16 networks (asked: {spec.precision.value})",
+        route=ROUTE,
+        hint="use precision='fp32' or 'fp16', or backend='onnx_trt' for bf16/int8",
+    )
+
+
 def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     from trtforge_uff.importer.convert import import_graph
 
     options = RouteOptions.parse(spec.options)
-
-    if spec.precision is not Precision.FP32:
-        raise ConversionError(
-            f"the {ROUTE} route builds fp32 networks only (asked: {spec.precision.value})",
-            route=ROUTE,
-            hint="use precision='fp32', or backend='onnx_trt' for reduced precision",
-        )
+    compute = compute_dtype(spec, ctx.tensorrt)
     graph = graph_of(source, spec, ctx)
     with ctx.stage("import", f"{len(graph.nodes)} UFF nodes -> TensorRT layers"):
         result = import_graph(
@@ -111,6 +120,7 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
             ctx.tensorrt,
             graph,
             input_specs=spec.inputs,
+            compute=compute,
             origin=source.name,
             outputs=list(options.outputs) if options.outputs else None,
         )

@@ -34,6 +34,7 @@ class UffPartialGraph:
 
     def populate_segment(self, network: Any, segment: Any, spec: Any, ctx: Any) -> list[InputSpec]:
         from trtforge_uff.importer.convert import import_graph
+        from trtforge_uff.load import compute_dtype
 
         graph_inputs = {s.name for s in self.inputs}
         boundary = [name for name in segment.inputs if name not in graph_inputs]
@@ -53,6 +54,7 @@ class UffPartialGraph:
             self.graph,
             input_specs=list(spec.inputs) or used,
             outputs=outputs,
+            compute=compute_dtype(spec, ctx.tensorrt),
             origin="the UFF graph",
         )
         ctx.keepalive.extend(result.keepalive)

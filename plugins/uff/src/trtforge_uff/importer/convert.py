@@ -59,8 +59,10 @@ def import_graph(
     outputs: list[str] | None = None,
     registry: ConverterRegistry | None = None,
     origin: str = "the UFF graph",
+    compute: str = "float32",
 ) -> ImportResult:
-    """Convert every node the outputs need; raises listing every unsupported node first."""
+    """Convert every node the outputs need; raises listing every unsupported node first.
+    ``compute``: the float dtype inside the network (inputs and outputs stay float32)."""
     registry = registry or build_registry()
     known = graph.by_id()
     if outputs is not None:
@@ -76,7 +78,7 @@ def import_graph(
     order = coverage.needed_order(graph, marks)
     chosen, gaps = coverage.plan(graph, registry, order)
     coverage.require_covered(gaps, origin)
-    ctx = ImportContext(network, tensorrt, graph)
+    ctx = ImportContext(network, tensorrt, graph, compute=compute)
     specs = {s.name: s for s in input_specs if s.name}
     unnamed = [s for s in input_specs if not s.name]
     notes: list[str] = []
@@ -89,7 +91,10 @@ def import_graph(
             dtype = node.get("dtype")
             name = dtype.name if isinstance(dtype, DType) else "float32"
             shape = _input_shape(node, specs, unnamed, notes)
-            values[node.id] = network.add_input(node.id, tensorrt.trt_dtype(name), shape)
+            tensor = network.add_input(node.id, tensorrt.trt_dtype(name), shape)
+            if name == "float32" and compute != "float32":  # inputs stay fp32; compute in fp16
+                tensor = ctx.cast(tensor, compute, f"{node.id}/to_{compute}")
+            values[node.id] = tensor
             inputs.append(node.id)
         elif node.op == "Const":
             values[node.id] = graph.const_value(node)
@@ -152,6 +157,13 @@ def _mark(ctx: ImportContext, value: Any, name: str) -> str:
     )
     if value.is_network_output or is_input:
         value = ctx.finish(ctx.network.add_identity(value), f"{name}/output")
+    if ctx.compute != "float32" and ctx.dtype_name(value) == ctx.compute:  # outputs stay fp32
+        if value.name == name:
+            value.name = f"{name}/{ctx.compute}"  # the reduced tensor; its layer keeps its name
+        layer = ctx.network.add_cast(value, ctx.tensorrt.trt_dtype("float32"))
+        layer.name = ctx.unique(f"{name}/to_float32")
+        value = layer.get_output(0)
+        value.name = name
     if value.name != name and not value.is_network_output:
         value.name = name
     ctx.network.mark_output(value)

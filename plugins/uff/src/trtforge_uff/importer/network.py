@@ -36,6 +36,7 @@ class ImportContext:
     tensorrt: Any  # trtforge.trt.TensorRT
     graph: Any  # trtforge_uff.format.graph.UffGraph
     node: Any = None
+    compute: str = "float32"  # float activations and weights: "float16" in strongly typed fp16
     keepalive: list[Any] = field(default_factory=list)
     _names: set[str] = field(default_factory=set)
 
@@ -111,6 +112,16 @@ class ImportContext:
         if like is not None:
             dtype = NUMPY_OF_TRT.get(self.dtype_name(like))
         return self.constant(np.asarray(value, dtype=dtype), name)
+
+    def cast(self, x: Any, dtype: str, name: str) -> Any:
+        """``x`` in ``dtype`` (a cast layer named ``name`` where it is not already)."""
+        if self.dtype_name(x) == dtype:
+            return x
+        return self.finish(self.network.add_cast(x, self.tensorrt.trt_dtype(dtype)), name)
+
+    def float_weights(self, array: Any) -> Any:
+        """Layer weights (kernels) in the compute dtype."""
+        return self.weights(np.asarray(array, dtype=NUMPY_OF_TRT[self.compute]))
 
     def const_input(self, value: Any, what: str) -> np.ndarray:
         if self.is_tensor(value):

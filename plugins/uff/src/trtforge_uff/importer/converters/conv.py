@@ -62,17 +62,19 @@ def convolution(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
         raise ctx.error(f"input of rank {len(x.shape)} does not fit a {spatial}-D filter")
     groups = int(node.get("number_groups", 1) or 1)
     x = ctx.to_layout(x, data_order, canonical=True)
-    empty = ctx.trt.Weights(ctx.trt.DataType.FLOAT)
+    empty = ctx.trt.Weights(ctx.tensorrt.trt_dtype(ctx.compute))
     if node.op == "ConvTranspose":
         # canonical (K=out, C=in, ...) -> TensorRT deconvolution weights (in, out/groups, ...)
         kernel = np.ascontiguousarray(np.swapaxes(kernel, 0, 1))
         out_channels = kernel.shape[1] * groups
         layer = ctx.network.add_deconvolution_nd(
-            x, out_channels, kernel.shape[2:], ctx.weights(kernel), empty
+            x, out_channels, kernel.shape[2:], ctx.float_weights(kernel), empty
         )
     else:
         out_channels = kernel.shape[0]
-        layer = ctx.network.add_convolution_nd(x, out_channels, kernel.shape[2:], ctx.weights(kernel), empty)
+        layer = ctx.network.add_convolution_nd(
+            x, out_channels, kernel.shape[2:], ctx.float_weights(kernel), empty
+        )
     layer.stride_nd = tuple(int(s) for s in node.get("strides"))
     dilation = node.get("dilation")
     if dilation and node.op == "Conv":
