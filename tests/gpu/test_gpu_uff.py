@@ -179,3 +179,30 @@ def test_ssd_nms_native_parser_agrees_with_our_importer(trt, fixtures):
         only_ours=len(my_set - native_set),
     )
     assert count == my_count and native_set == my_set
+
+
+def test_ssd_host_nms_stage_agrees_with_nms_trt(trt, fixtures):
+    """The hybrid program (engine + host NMS, as on TensorRT-RTX) against the NMS_TRT plugin."""
+    import trtforge
+
+    spec = fixtures["manifest"]["ssd"]["spec"]
+    image = fixtures["inputs"]["ssd/Input"]
+    program = trtforge.convert(
+        FIXTURES / "ssd.uff", backend="uff", cache=False, tf32=False, framework_ops=["_NMS_TRT"]
+    )
+    hybrid = program.run({"Input": image}, device="gpu")
+    runtime, engine = native_engine(trt, FIXTURES / "ssd.uff", {"Input": tuple(spec["input_shape"])}, ["NMS"])
+    native = run_native(engine, {"Input": image})
+    detections = next(v for v in native.values() if v.size == 7 * spec["keep_top_k"])
+    count = int(next(v for v in native.values() if v.size == 1).reshape(-1)[0])
+    host_count = int(hybrid["NMS_1"].reshape(-1)[0])
+    native_set, host_set = _detections(detections, count), _detections(hybrid["NMS"], host_count)
+    report(
+        "ssd_host_nms",
+        native_count=count,
+        host_count=host_count,
+        common=len(native_set & host_set),
+        only_native=len(native_set - host_set),
+        only_host=len(host_set - native_set),
+    )
+    assert count == host_count and native_set == host_set

@@ -115,7 +115,7 @@ def partial_graph(graph: Any, spec: Any, origin: str, outputs: list[str] | None 
                 outputs=((node.id, 0, ""),),
             )
         )
-    extra = {name: [f"{name}_1"] for name in outputs if name in refused}
+    extra = {name: [f"{name}_1"] for name in outputs if graph.by_id()[name].op in HOST_STAGES}
     specs = {s.name: s for s in spec.inputs if s.name}
     inputs = []
     for node in graph.inputs():

@@ -2,9 +2,10 @@
 
 TensorRT-RTX has no NMS_TRT plugin and its NMS layer does not build on CPU, so an SSD engine
 ends at the NMS node's inputs and this stage runs after it: decode the box encodings against
-the priors, sigmoid scores, per-class greedy NMS, keep the best ``keep_top_k``. Encodings
-are the TF object detection API's (ty, tx, th, tw); priors are GridAnchor_TRT's output
-([1, 2, P*4, 1]: (xmin, ymin, xmax, ymax), then variances).
+the priors, sigmoid scores, per-class greedy NMS, keep the best ``keep_top_k``. Priors are
+GridAnchor_TRT's output ([1, 2, P*4, 1]: (xmin, ymin, xmax, ymax), then variances);
+encodings are decoded as NMS_TRT does (centre-size code, variances from the priors):
+(tx, ty, tw, th). Detections here hold (ymin, xmin, ymax, xmax) boxes, TF's order.
 """
 
 from __future__ import annotations
@@ -30,14 +31,14 @@ def decode(loc: np.ndarray, priors: np.ndarray) -> np.ndarray:
     """Box encodings [P*4] against GridAnchor priors -> boxes [P, (ymin, xmin, ymax, xmax)]."""
     prior = priors.reshape(2, -1, 4)
     xyxy, variance = prior[0], prior[1]
-    codes = loc.reshape(-1, 4)  # ty, tx, th, tw
+    codes = loc.reshape(-1, 4)  # tx, ty, tw, th: NMS_TRT's centre-size code order
     ya, xa = (xyxy[:, 1] + xyxy[:, 3]) / 2, (xyxy[:, 0] + xyxy[:, 2]) / 2
     ha, wa = xyxy[:, 3] - xyxy[:, 1], xyxy[:, 2] - xyxy[:, 0]
     # variance (x, y, w, h) = 1 / scale factors
-    yc = codes[:, 0] * variance[:, 1] * ha + ya
-    xc = codes[:, 1] * variance[:, 0] * wa + xa
-    h = np.exp(codes[:, 2] * variance[:, 3]) * ha
-    w = np.exp(codes[:, 3] * variance[:, 2]) * wa
+    xc = codes[:, 0] * variance[:, 0] * wa + xa
+    yc = codes[:, 1] * variance[:, 1] * ha + ya
+    w = np.exp(codes[:, 2] * variance[:, 2]) * wa
+    h = np.exp(codes[:, 3] * variance[:, 3]) * ha
     return np.stack([yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2], axis=1).astype(np.float32)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from trtforge_uff.importer.converters.plugins import grid_anchors
 from trtforge_uff.zoo.specs import MODEL_SPECS, SsdSpec
 
-SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)  # y, x, h, w as the TF box coder uses them
+SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)  # 1 / GridAnchor's variances (x, y, w, h)
 OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")
 
 
@@ -114,7 +114,8 @@ def build_graph(spec: SsdSpec | str = "synthetic_ssd", seed: int = 0) -> Any:
             xcenter_a = (anchors[:, 1] + anchors[:, 3]) / 2
             ha, wa = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
             scores = tf.sigmoid(conf, name="convert_scores")[0]
-            ty, tx, th, tw = [codes[:, i] / SCALE_FACTORS[i] for i in range(4)]
+            # NMS_TRT's code order (tx, ty, tw, th), so the plugin decodes these encodings as TF does
+            tx, ty, tw, th = [codes[:, i] / SCALE_FACTORS[i] for i in range(4)]
             yc, xc = ty * ha + ycenter_a, tx * wa + xcenter_a
             hh, ww = tf.exp(th) * ha / 2, tf.exp(tw) * wa / 2
             boxes = tf.stack([yc - hh, xc - ww, yc + hh, xc + ww], axis=1)
