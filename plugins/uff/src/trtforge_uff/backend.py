@@ -30,7 +30,7 @@ class UffBackend(Backend):
     """UFF file -> our reader + validator -> converter per UFF op -> TensorRT layers."""
 
     name = ROUTE
-    priority = 120
+    priority = 160  # after tf_trt (150): for TF models UFF is the legacy way
     description = (
         "UFF files (and TF graphs through TF -> UFF) into TensorRT through the layer API, "
         "also where TensorRT dropped UFF"
