@@ -78,3 +78,29 @@ def test_from_tf_writes_uff_and_text(tmp_path, capsys):
     assert main(["uff", "from-tf", str(model.path), "--output", str(out)]) == 0
     assert out.is_file() and out.with_suffix(".pbtxt").is_file()
     assert io.read(out) == io.read(out.with_suffix(".pbtxt"))
+
+
+def test_convert_frozen_graph_keeps_the_uff(tmp_path, capsys):
+    pytest.importorskip("trtforge.tf_graphs")
+    from trtforge import zoo
+
+    model = zoo.SEED_MODELS["model1"](directory=tmp_path / "zoo")
+    kept = tmp_path / "kept"
+    engine = tmp_path / "m1.engine"
+    code = main(
+        [
+            "convert",
+            str(model.path),
+            "--backend",
+            "uff",
+            "--target",
+            "sm89",
+            "--no-cache",
+            "--option",
+            f"keep_uff={kept}",
+            "--output",
+            str(engine),
+        ]
+    )
+    assert code == 0 and engine.is_file()
+    assert sorted(p.suffix for p in kept.iterdir()) == [".pbtxt", ".uff"]
