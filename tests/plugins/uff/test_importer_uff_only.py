@@ -53,3 +53,20 @@ def test_gather_with_computed_indices_and_stack(tmp_path):
     out = run(tmp_path, b, {"x": value, "i": np.array([3, 1], np.int32)})
     np.testing.assert_allclose(out["g"], value[[3, 1]])
     np.testing.assert_allclose(out["st"], np.stack([value, np.zeros_like(value)], axis=2))
+
+
+def test_dynamic_batch_through_shape_ops(tmp_path):
+    b = UffBuilder()
+    x = b.input("x", [-1, 2, 3])
+    s = b.stack("st", [x, x], axis=1)  # [N, 2, 2, 3]
+    b.mark_output(b.flatten("flat", s, axis=1))  # [N, 12]
+    b.mark_output(b.reduce("sum", x, "sum", [1, 2], keepdims=False))
+    path = io.write(b.meta(), tmp_path / "dyn.uff")
+    spec = trtforge.InputSpec("x", "float32", min=(1, 2, 3), opt=(2, 2, 3), max=(4, 2, 3))
+    engine = trtforge.convert(path, backend="uff", cache=False, target="sm89", inputs=[spec])
+    executor = Executor(engine_snapshot(engine))
+    for batch in (1, 3):
+        value = np.arange(batch * 6, dtype=np.float32).reshape(batch, 2, 3)
+        out = executor.run({"x": value}).numpy()
+        np.testing.assert_allclose(out["flat"], np.stack([value, value], axis=1).reshape(batch, 12))
+        np.testing.assert_allclose(out["sum"], value.sum(axis=(1, 2)))

@@ -145,8 +145,4 @@ def _resolve(value: Any, referenced: dict[str, Any]) -> Any:
     return value
 
 
-def meta_graphs(meta: Any) -> list[str]:
-    return [g.id for g in meta.graphs]
-
-
 __all__ = ["UffGraph", "UffNode", "DimOrder", "DType", "Ref", "schema"]

@@ -45,13 +45,15 @@ def stack(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     parts = []
     for i, value in enumerate(inputs):
         t = ctx.tensor(value, ctx.sub(f"input{i}"), like)
-        dims = list(ctx.shape(t))
+        shape = list(ctx.shape(t))
+        # 0 copies a dynamic size from the same input axis: right for axes before the new one;
+        # one dynamic size after it is inferred (-1) instead.
+        after = [k for k, d in enumerate(shape) if d < 0 and k >= axis]
+        if len(after) > 1:
+            raise ctx.error(f"cannot stack {shape} at axis {axis}: more than one dynamic size after it")
+        dims = [0 if (d < 0 and k < axis) else (-1 if d < 0 else d) for k, d in enumerate(shape)]
         dims.insert(axis, 1)
-        parts.append(
-            ctx.shuffle(
-                t, dims=[0 if d < 0 else d for d in dims], copy_zeros=True, name=ctx.sub(f"expand{i}")
-            )
-        )
+        parts.append(ctx.shuffle(t, dims=dims, copy_zeros=True, name=ctx.sub(f"expand{i}")))
     layer = ctx.network.add_concatenation(parts)
     layer.axis = axis
     return ctx.finish(layer)
