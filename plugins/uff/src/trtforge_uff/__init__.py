@@ -9,3 +9,11 @@ from __future__ import annotations
 
 ROUTE = "uff"
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # lazy: ``from trtforge_uff import UffParser`` stays cheap
+    if name in ("UffParser", "UffInputOrder"):
+        from trtforge_uff import uff_parser
+
+        return getattr(uff_parser, name)
+    raise AttributeError(name)

@@ -60,9 +60,12 @@ def import_graph(
     registry: ConverterRegistry | None = None,
     origin: str = "the UFF graph",
     compute: str = "float32",
+    input_layouts: dict[str, tuple[tuple[int, ...], list[int]]] | None = None,
 ) -> ImportResult:
     """Convert every node the outputs need; raises listing every unsupported node first.
-    ``compute``: the float dtype inside the network (inputs and outputs stay float32)."""
+    ``compute``: the float dtype inside the network (inputs and outputs stay float32).
+    ``input_layouts``: ``{input: (network shape, perm)}`` -- the network input takes that shape
+    and a transpose by ``perm`` gives the UFF Input's layout (UffParser's NCHW inputs)."""
     registry = registry or build_registry()
     known = graph.by_id()
     if outputs is not None:
@@ -90,8 +93,11 @@ def import_graph(
         if node.op == "Input":
             dtype = node.get("dtype")
             name = dtype.name if isinstance(dtype, DType) else "float32"
-            shape = _input_shape(node, specs, unnamed, notes)
+            layout = (input_layouts or {}).get(node.id)
+            shape = layout[0] if layout else _input_shape(node, specs, unnamed, notes)
             tensor = network.add_input(node.id, tensorrt.trt_dtype(name), shape)
+            if layout and layout[1] != list(range(len(shape))):
+                tensor = ctx.shuffle(tensor, perm=layout[1], name=f"{node.id}/to_uff_layout")
             if name == "float32" and compute != "float32":  # inputs stay fp32; compute in fp16
                 tensor = ctx.cast(tensor, compute, f"{node.id}/to_{compute}")
             values[node.id] = tensor
