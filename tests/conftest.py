@@ -1,6 +1,16 @@
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 pytest_plugins = ["trtforge.testing"]
+
+# TensorFlow and torch share this test process, and test modules import TensorFlow at
+# collection: importing triton (torchvision, torch.export) after it crashes the interpreter
+# (trtforge.compat). Where TensorFlow is installed there is no GPU work for triton to do, so
+# it is kept out of the whole session before anything imports either framework.
+if importlib.util.find_spec("tensorflow") is not None and "triton" not in sys.modules:
+    sys.modules["triton"] = None  # type: ignore[assignment]
 
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]

@@ -167,21 +167,40 @@ def convert(
                 hint="install a route that handles this kind (see `trtforge plugins`)",
             )
     failures: dict[str, str] = {}
+    # backend="auto": a route that converts everything beats a program from an earlier route;
+    # only when none does, the routes that can fall back are asked for programs.
+    whole_first = backend == "auto" and settings.fallback == "auto" and not settings.wants_program
+    uncovered: list[Backend] = []
     for route in chosen:
         try:
             route.validate_options(spec.options)
-            engine = convert_with(route, source, spec, tensorrt, engine_cache, settings)
+            engine = convert_with(route, source, spec, tensorrt, engine_cache,
+                                  None if whole_first else settings)
         except (UsageError, CacheError):
             raise  # the user's arguments or the cache, not the route: no other route helps
         except Exception as exc:
             if backend != "auto":
                 raise
+            from trtforge.errors import UnsupportedOperationsError
+
+            if isinstance(exc, UnsupportedOperationsError) and route.can_fall_back:
+                uncovered.append(route)
             failures[route.name] = _describe_failure(exc)
             log.warning("route %s failed: %s; trying the next route", route.name, failures[route.name])
             continue
         if failures:
             engine.metadata["fallbacks"] = failures
         return engine
+    for route in uncovered if whole_first else ():
+        try:
+            program = convert_program(route, source, spec, tensorrt, engine_cache, settings)
+        except (UsageError, CacheError):
+            raise
+        except Exception as exc:
+            failures[f"{route.name} (with fallback)"] = _describe_failure(exc)
+            continue
+        program.metadata["fallbacks"] = failures
+        return program
     summary = "; ".join(f"{name}: {why}" for name, why in failures.items())
     raise AllRoutesFailedError(
         f"every route failed to convert {source.name}: {summary}",

@@ -176,10 +176,10 @@ class EngineCache:
         with self.writing():
             return self._put(key, engine)
 
-    def _put(self, key: str, engine: Engine) -> Engine:
+    def _staging(self, final: Path, key: str) -> Path:
+        """A fresh staging folder beside the entry ``final`` (stale ones of dead writers removed)."""
         from trtforge.atomic import dir_mode
 
-        final = self._entry_dir(key)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             self._clean_staging(final.parent)
@@ -188,6 +188,11 @@ class EngineCache:
         except OSError as exc:
             raise CacheError(f"cannot write to the engine cache {self.root}: {exc.strerror or exc}",
                              hint=f"set {CACHE_ENV} to a writable folder or pass cache=False") from None
+        return staging
+
+    def _put(self, key: str, engine: Engine) -> Engine:
+        final = self._entry_dir(key)
+        staging = self._staging(final, key)
         try:
             copy = Engine(plan=engine.plan, metadata=dict(engine.metadata), extras=engine.extras)
             try:
@@ -237,18 +242,9 @@ class EngineCache:
 
     def put_program(self, key: str, program: Any) -> Any:
         """Store ``program`` as one entry; if another process stored the key first, keep theirs."""
-        from trtforge.atomic import dir_mode
-
         with self.writing():
             final = self._entry_dir(key)
-            try:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                self._clean_staging(final.parent)
-                staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.p{os.getpid()}.", dir=final.parent))
-                os.chmod(staging, dir_mode())
-            except OSError as exc:
-                raise CacheError(f"cannot write to the engine cache {self.root}: {exc.strerror or exc}",
-                                 hint=f"set {CACHE_ENV} to a writable folder or pass cache=False") from None
+            staging = self._staging(final, key)
             try:
                 try:
                     program.save(staging / PROGRAM_NAME)

@@ -108,16 +108,11 @@ def plan_digest(plan: bytes) -> str:
     return hashlib.sha256(plan).hexdigest()
 
 
-@dataclass
-class Engine:
-    """Plan bytes and metadata. ``metadata`` is plain JSON data (see ``describe``)."""
+class MetadataViews:
+    """What an engine and a hybrid program both say about themselves, read from ``metadata``."""
 
-    plan: bytes
     metadata: dict[str, Any]
-    path: Path | None = None
-    extras: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    # --- convenient views of the metadata ------------------------------------------
     @property
     def route(self) -> str:
         return str(self.metadata.get("route"))
@@ -127,16 +122,26 @@ class Engine:
         return str(self.metadata.get("precision"))
 
     @property
-    def target(self) -> str | None:
-        return self.metadata.get("target")
-
-    @property
     def inputs(self) -> list[dict[str, Any]]:
         return list(self.metadata.get("inputs", []))
 
     @property
     def outputs(self) -> list[dict[str, Any]]:
         return list(self.metadata.get("outputs", []))
+
+
+@dataclass
+class Engine(MetadataViews):
+    """Plan bytes and metadata. ``metadata`` is plain JSON data (see ``describe``)."""
+
+    plan: bytes
+    metadata: dict[str, Any]
+    path: Path | None = None
+    extras: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def target(self) -> str | None:
+        return self.metadata.get("target")
 
     @property
     def size(self) -> int:

@@ -26,7 +26,7 @@ class TwoUnsupported(nn.Module):
 
 def test_every_unsupported_op_is_listed_with_counts_and_places() -> None:
     with pytest.raises(UnsupportedOperationsError) as info:
-        convert(TwoUnsupported().eval(), [seeded(1, 3, 8, 8)])
+        convert(TwoUnsupported().eval(), [seeded(1, 3, 8, 8)], fallback="never")
     unsupported = info.value.unsupported
     assert len(unsupported) == 2, unsupported
     assert any(u.startswith("aten.cumsum.default x2") for u in unsupported)
@@ -126,7 +126,7 @@ class WithCustomOp(nn.Module):
 
 def test_custom_op_without_converter_is_listed() -> None:
     with pytest.raises(UnsupportedOperationsError, match="trtforge_test.shifted_relu.default x1"):
-        convert(WithCustomOp().eval(), [seeded(1, 3, 8, 8)])
+        convert(WithCustomOp().eval(), [seeded(1, 3, 8, 8)], fallback="never")
 
 
 def test_plugin_adds_a_converter_through_the_hook(plugin_registry: Callable[..., str]) -> None:
@@ -161,7 +161,7 @@ def test_plugin_converter_overrides_builtin_at_same_priority(plugin_registry: Ca
 
 def test_validator_refusal_is_reported_as_the_reason() -> None:
     with pytest.raises(UnsupportedOperationsError, match="divisor_override"):
-        convert(nn.AvgPool2d(2, divisor_override=3), [seeded(1, 2, 4, 4)])
+        convert(nn.AvgPool2d(2, divisor_override=3), [seeded(1, 2, 4, 4)], fallback="never")
 
 
 def test_unknown_or_bad_options_are_refused_before_capture() -> None:

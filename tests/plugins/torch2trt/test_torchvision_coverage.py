@@ -19,8 +19,9 @@ from t2t_harness import convert
 REQUIRED = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "mobilenet_v2",
             "mobilenet_v3_large", "googlenet", "inception_v3", "densenet121", "efficientnet_b0",
             "efficientnet_v2_s", "vgg16_bn", "squeezenet1_1", "shufflenet_v2_x1_0", "alexnet",
-            "convnext_tiny", "swin_t"]  # the last two since their as_strided converter
-SIZES = {"inception_v3": 80, "maxvit_t": 224, "vit_b_16": 224, "vit_b_32": 224, "vit_l_16": 224,
+            "convnext_tiny", "swin_t", "swin_v2_t",  # since their as_strided converter
+            "vit_b_16"]  # since the full_like converter (at 64x64: ViT takes image_size)
+SIZES = {"inception_v3": 80, "maxvit_t": 224, "vit_b_16": 64, "vit_b_32": 224, "vit_l_16": 224,
          "vit_l_32": 224, "vit_h_14": 224}
 # Not converting today (missing ops listed in the README): skipped in the full run.
 KNOWN_GAPS: dict[str, str] = {}
@@ -36,8 +37,13 @@ def _model(name: str, size: int) -> torch.nn.Module:
     from torchvision import models
 
     torch.manual_seed(0)
-    kwargs = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
+    kwargs: dict = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
+    if name.startswith("vit_") and size != 224:
+        kwargs["image_size"] = size
     model = models.get_model(name, weights=None, **kwargs).eval()
+    if name.startswith("vit_"):  # its default head is zeros: every logit equal, top-1 meaningless
+        torch.nn.init.normal_(model.heads.head.weight, std=0.02,
+                              generator=torch.Generator().manual_seed(2))
     recompute_batchnorm_statistics(model, torch.randn(4, 3, size, size, generator=torch.Generator().manual_seed(1)))
     return model
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from trtforge.engine import MetadataViews
 from trtforge.errors import EngineFileError, RuntimeUnavailableError, TrtforgeError, UsageError
 from trtforge.program.stages import ENGINE_KIND, EngineStage, load_stage
 
@@ -36,7 +37,7 @@ def _digest(data: bytes) -> str:
 
 
 @dataclass
-class Program:
+class Program(MetadataViews):
     """Stages in run order; ``metadata`` holds inputs, outputs, route, precision, the report."""
 
     stages: list[Any]
@@ -44,23 +45,7 @@ class Program:
     path: Path | None = None
     extras: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    # --- views ------------------------------------------------------------------------
-    @property
-    def inputs(self) -> list[dict[str, Any]]:
-        return list(self.metadata.get("inputs", []))
-
-    @property
-    def outputs(self) -> list[dict[str, Any]]:
-        return list(self.metadata.get("outputs", []))
-
-    @property
-    def route(self) -> str:
-        return str(self.metadata.get("route"))
-
-    @property
-    def precision(self) -> str:
-        return str(self.metadata.get("precision"))
-
+    # --- views (inputs, outputs, route, precision: MetadataViews) ----------------------
     @property
     def profiles(self) -> list[dict[str, Any]]:
         return list(self.metadata.get("profiles", []))

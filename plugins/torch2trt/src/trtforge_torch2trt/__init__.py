@@ -9,3 +9,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 ROUTE = "torch2trt"
+
+
+def __getattr__(name: str) -> object:
+    """torch2trt's API (``from trtforge_torch2trt import torch2trt, TRTModule``), loaded lazily."""
+    if name in ("torch2trt", "TRTModule"):
+        from trtforge_torch2trt import compat
+
+        return getattr(compat, name)
+    raise AttributeError(f"module 'trtforge_torch2trt' has no attribute {name!r}")
