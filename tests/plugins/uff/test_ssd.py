@@ -139,3 +139,21 @@ def test_grid_anchor_layout():
     last = layers[1][0, 0, -4:, 0]  # ratio-1 box of scale sqrt(0.95 * 1.0) at the centre
     s = np.sqrt(0.95)
     np.testing.assert_allclose(last, [0.5 - s / 2, 0.5 - s / 2, 0.5 + s / 2, 0.5 + s / 2], atol=1e-6)
+
+
+def test_seed_004_build_script_example(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from trtforge.program import Program
+
+    script = Path(__file__).parents[3] / "plugins" / "uff" / "examples" / "build_engine_ssd.py"
+    module_spec = importlib.util.spec_from_file_location("build_engine_ssd", script)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    assert module.main([str(tmp_path), "--target", "sm89"]) == 0
+    out = capsys.readouterr().out
+    assert "UffParser: uff cannot convert 1 op kind(s)" in out and "_NMS_TRT x1 (at NMS)" in out
+    program = Program.load(tmp_path / "model.program")
+    assert [s.kind for s in program.stages] == ["tensorrt", "uff.nms"]
+    assert io.read(tmp_path / "model.uff") == io.read(tmp_path / "model.pbtxt")
