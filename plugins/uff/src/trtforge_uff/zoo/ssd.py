@@ -188,12 +188,17 @@ def plugin_graph(graph_def: Any, spec: SsdSpec | str = "synthetic_ssd") -> Any:
             "Postprocessor": nms,
             "Preprocessor": inputs,
             "image_tensor": inputs,
+            "ToFloat": inputs,  # in the real OD API graphs (uint8 image cast to float)
             "MultipleGridAnchorGenerator/Concatenate": concat_priorbox,
             "concat": concat_box_loc,
             "concat_1": concat_box_conf,
         }
     )
     graph.remove(graph.graph_outputs, remove_exclusive_dependencies=False)
+    # The real Postprocessor reads the image (its size): NMS_TRT takes loc, conf and priors only.
+    nms_node = graph.find_nodes_by_op("NMS_TRT")[0]
+    if "Input" in nms_node.input:
+        nms_node.input.remove("Input")
     # One input per GridAnchor layer output (collapsing leaves the multi-output plugin once).
     priorbox = graph.find_nodes_by_name("concat_priorbox")[0]
     del priorbox.input[:]
