@@ -14,6 +14,7 @@ the GPU machine with ``carry: [".uff-fixtures"]``):
 
 Usage: ``.venv/bin/python tests/gpu/make_uff_fixtures.py [--out DIR]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,15 @@ def convnet_graph(seed: int):
         x = tf.compat.v1.placeholder(tf.float32, [1, 32, 32, 3], name="input")
         y = tf.nn.bias_add(tf.nn.conv2d(x, w(3, 3, 3, 16), 2, "SAME"), w(16))
         positive = [tf.constant((rng.random(16) + 0.5).astype(np.float32)) for _ in range(2)]
-        y = tf.raw_ops.FusedBatchNormV3(x=y, scale=positive[0], offset=w(16), mean=w(16),
-                                        variance=positive[1], epsilon=1e-3, is_training=False)[0]
+        y = tf.raw_ops.FusedBatchNormV3(
+            x=y,
+            scale=positive[0],
+            offset=w(16),
+            mean=w(16),
+            variance=positive[1],
+            epsilon=1e-3,
+            is_training=False,
+        )[0]
         y = tf.nn.relu6(y)
         y = tf.nn.depthwise_conv2d(y, w(3, 3, 16, 1), [1, 1, 1, 1], "SAME")
         y = tf.nn.max_pool2d(tf.nn.relu(y), 2, 2, "VALID")
@@ -87,11 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     graph_def = ssd.build_graph(spec, seed=0)
     plugin_graph = ssd.plugin_graph(graph_def, spec)
     full = graphdef_to_uff(plugin_graph, ["Input"], ["NMS"]).meta
-    heads = graphdef_to_uff(plugin_graph, ["Input"], ["concat_box_loc", "concat_box_conf", "concat_priorbox"]).meta
+    heads = graphdef_to_uff(
+        plugin_graph, ["Input"], ["concat_box_loc", "concat_box_conf", "concat_priorbox"]
+    ).meta
     for name, value in (("ssd", full), ("ssd_heads", heads)):
         validate.require_valid(value, f"{name}.uff")
         io.write(value, out / f"{name}.uff"), io.write(value, out / f"{name}.pbtxt")
-    image = rng.uniform(-1, 1, (1, *spec.input_shape)).astype(np.float32)  # preprocessed (Input = Preprocessor)
+    image = rng.uniform(-1, 1, (1, *spec.input_shape)).astype(
+        np.float32
+    )  # preprocessed (Input = Preprocessor)
     inputs["ssd/Input"] = image
     names = ["concat", "concat_1", "MultipleGridAnchorGenerator/Concatenate/concat", *ssd.OUTPUTS]
     for name, value in zip(names, FrozenGraphRunner(graph_def).fetch({"Preprocessor/sub": image}, names)):
@@ -102,12 +114,33 @@ def main(argv: list[str] | None = None) -> int:
         if path.name != "manifest.json":
             files[path.name] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
     manifest = {
-        "format": FORMAT, "seed": SEED, "tensorflow": tf.__version__, "python": sys.version.split()[0],
+        "format": FORMAT,
+        "seed": SEED,
+        "tensorflow": tf.__version__,
+        "python": sys.version.split()[0],
         "convnet": {"input": "input", "input_shape": [1, 32, 32, 3], "output": "prob"},
-        "ssd": {"input": "Input", "spec": {k: getattr(spec, k) for k in (
-            "name", "input_shape", "num_classes", "min_size", "max_size", "input_order", "feature_maps",
-            "aspect_ratios", "variance", "nms_threshold", "confidence_threshold", "top_k", "keep_top_k")},
-            "num_priors": spec.num_priors},
+        "ssd": {
+            "input": "Input",
+            "spec": {
+                k: getattr(spec, k)
+                for k in (
+                    "name",
+                    "input_shape",
+                    "num_classes",
+                    "min_size",
+                    "max_size",
+                    "input_order",
+                    "feature_maps",
+                    "aspect_ratios",
+                    "variance",
+                    "nms_threshold",
+                    "confidence_threshold",
+                    "top_k",
+                    "keep_top_k",
+                )
+            },
+            "num_priors": spec.num_priors,
+        },
         "files": files,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=list) + "\n")

@@ -5,6 +5,7 @@ Fixtures are made on a CPU machine with TensorFlow by ``tests/gpu/make_uff_fixtu
 (folder ``TRTFORGE_UFF_FIXTURES``, default ``.uff-fixtures/`` in the repository; carry it to
 the GPU machine). Every comparison prints one ``UFF-GPU`` line with its figures (run with -s).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,16 +25,21 @@ MANIFEST_PATH = FIXTURES / "manifest.json"
 
 def _manifest() -> dict[str, Any]:
     if not MANIFEST_PATH.is_file():
-        pytest.skip(f"no UFF fixtures: {MANIFEST_PATH} missing (run tests/gpu/make_uff_fixtures.py where "
-                    "TensorFlow is, carry .uff-fixtures/)")
+        pytest.skip(
+            f"no UFF fixtures: {MANIFEST_PATH} missing (run tests/gpu/make_uff_fixtures.py where "
+            "TensorFlow is, carry .uff-fixtures/)"
+        )
     return json.loads(MANIFEST_PATH.read_text())
 
 
 @pytest.fixture(scope="module")
 def fixtures() -> dict[str, Any]:
     manifest = _manifest()
-    return {"manifest": manifest, "inputs": dict(np.load(FIXTURES / "inputs.npz")),
-            "expected": dict(np.load(FIXTURES / "expected.npz"))}
+    return {
+        "manifest": manifest,
+        "inputs": dict(np.load(FIXTURES / "inputs.npz")),
+        "expected": dict(np.load(FIXTURES / "expected.npz")),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +121,12 @@ def test_convnet_native_parser_agrees_with_our_importer(trt, fixtures):
     native = run_native(engine, {"input": x})
     mine = ours(FIXTURES / "convnet.uff", {"input": x})
     native_prob = next(iter(native.values()))
-    report("convnet", native_vs_ours=_diff(native_prob, mine["prob"]), ours_vs_tf=_diff(mine["prob"], expected),
-           native_vs_tf=_diff(native_prob, expected))
+    report(
+        "convnet",
+        native_vs_ours=_diff(native_prob, mine["prob"]),
+        ours_vs_tf=_diff(mine["prob"], expected),
+        native_vs_tf=_diff(native_prob, expected),
+    )
     np.testing.assert_allclose(mine["prob"].reshape(-1), expected.reshape(-1), rtol=1e-3, atol=1e-5)
     np.testing.assert_allclose(native_prob.reshape(-1), mine["prob"].reshape(-1), rtol=1e-3, atol=1e-5)
 
@@ -125,7 +135,9 @@ def test_ssd_heads_gridanchor_and_flattenconcat(trt, fixtures):
     spec = fixtures["manifest"]["ssd"]["spec"]
     image = fixtures["inputs"]["ssd/Input"]
     outputs = ["concat_box_loc", "concat_box_conf", "concat_priorbox"]
-    runtime, engine = native_engine(trt, FIXTURES / "ssd_heads.uff", {"Input": tuple(spec["input_shape"])}, outputs)
+    runtime, engine = native_engine(
+        trt, FIXTURES / "ssd_heads.uff", {"Input": tuple(spec["input_shape"])}, outputs
+    )
     native = run_native(engine, {"Input": image})
     mine = ours(FIXTURES / "ssd_heads.uff", {"Input": image}, outputs=outputs)
     figures = {name: _diff(native[name], mine[name]) for name in outputs if name in native}
@@ -157,6 +169,40 @@ def test_ssd_nms_native_parser_agrees_with_our_importer(trt, fixtures):
     my_count = int(next(v for v in mine.values() if v.size == 1).reshape(-1)[0])
     native_set, my_set = _detections(detections, count), _detections(my_rows, my_count)
     tf_count = int(fixtures["expected"]["ssd/num_detections"].reshape(-1)[0])
-    report("ssd_nms", native_count=count, our_count=my_count, tf_count=tf_count,
-           common=len(native_set & my_set), only_native=len(native_set - my_set), only_ours=len(my_set - native_set))
+    report(
+        "ssd_nms",
+        native_count=count,
+        our_count=my_count,
+        tf_count=tf_count,
+        common=len(native_set & my_set),
+        only_native=len(native_set - my_set),
+        only_ours=len(my_set - native_set),
+    )
     assert count == my_count and native_set == my_set
+
+
+def test_ssd_host_nms_stage_agrees_with_nms_trt(trt, fixtures):
+    """The hybrid program (engine + host NMS, as on TensorRT-RTX) against the NMS_TRT plugin."""
+    import trtforge
+
+    spec = fixtures["manifest"]["ssd"]["spec"]
+    image = fixtures["inputs"]["ssd/Input"]
+    program = trtforge.convert(
+        FIXTURES / "ssd.uff", backend="uff", cache=False, tf32=False, framework_ops=["_NMS_TRT"]
+    )
+    hybrid = program.run({"Input": image}, device="gpu")
+    runtime, engine = native_engine(trt, FIXTURES / "ssd.uff", {"Input": tuple(spec["input_shape"])}, ["NMS"])
+    native = run_native(engine, {"Input": image})
+    detections = next(v for v in native.values() if v.size == 7 * spec["keep_top_k"])
+    count = int(next(v for v in native.values() if v.size == 1).reshape(-1)[0])
+    host_count = int(hybrid["NMS_1"].reshape(-1)[0])
+    native_set, host_set = _detections(detections, count), _detections(hybrid["NMS"], host_count)
+    report(
+        "ssd_host_nms",
+        native_count=count,
+        host_count=host_count,
+        common=len(native_set & host_set),
+        only_native=len(native_set - host_set),
+        only_host=len(host_set - native_set),
+    )
+    assert count == host_count and native_set == host_set

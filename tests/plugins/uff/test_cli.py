@@ -1,4 +1,5 @@
 """``trtforge uff inspect`` / ``from-tf`` and ``trtforge convert model.uff``."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,22 @@ def test_errors_are_one_line_with_a_hint(tmp_path, capsys):
 def test_convert_uff_from_the_command_line(tmp_path, capsys):
     path = io.write(conv_net(), tmp_path / "net.uff")
     engine = tmp_path / "net.engine"
-    assert main(["convert", str(path), "--backend", "uff", "--target", "sm89", "--no-cache",
-                 "--output", str(engine)]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                str(path),
+                "--backend",
+                "uff",
+                "--target",
+                "sm89",
+                "--no-cache",
+                "--output",
+                str(engine),
+            ]
+        )
+        == 0
+    )
     assert engine.is_file() and engine.with_name("net.engine.json").is_file()
 
 
@@ -63,3 +78,29 @@ def test_from_tf_writes_uff_and_text(tmp_path, capsys):
     assert main(["uff", "from-tf", str(model.path), "--output", str(out)]) == 0
     assert out.is_file() and out.with_suffix(".pbtxt").is_file()
     assert io.read(out) == io.read(out.with_suffix(".pbtxt"))
+
+
+def test_convert_frozen_graph_keeps_the_uff(tmp_path, capsys):
+    pytest.importorskip("trtforge.tf_graphs")
+    from trtforge import zoo
+
+    model = zoo.SEED_MODELS["model1"](directory=tmp_path / "zoo")
+    kept = tmp_path / "kept"
+    engine = tmp_path / "m1.engine"
+    code = main(
+        [
+            "convert",
+            str(model.path),
+            "--backend",
+            "uff",
+            "--target",
+            "sm89",
+            "--no-cache",
+            "--option",
+            f"keep_uff={kept}",
+            "--output",
+            str(engine),
+        ]
+    )
+    assert code == 0 and engine.is_file()
+    assert sorted(p.suffix for p in kept.iterdir()) == [".pbtxt", ".uff"]

@@ -1,4 +1,5 @@
 """The UFF format: our .proto, reading/writing (binary and text), validation."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,11 @@ def test_proto_file_and_built_descriptors_agree():
             assert cls.DESCRIPTOR.fields_by_name[name].number == int(number), (message, name)
     data = schema.Data.DESCRIPTOR.fields_by_name
     assert {n: data[n].number for n in ("s", "blob", "ref", "dim_orders_list")} == {
-        "s": 1, "blob": 9, "ref": 100, "dim_orders_list": 104}
+        "s": 1,
+        "blob": 9,
+        "ref": 100,
+        "dim_orders_list": 104,
+    }
     assert schema.MetaGraph.DESCRIPTOR.fields_by_name["referenced_data"].message_type.GetOptions().map_entry
 
 
@@ -44,8 +49,22 @@ def test_dim_orders():
         expand([0, 0], 2)
 
 
-@pytest.mark.parametrize("value", [3, -2, 1.5, True, "same", b"\x00\x01", [1, 2], [1.5, 2.0],
-                                   ["a", "b"], [True, False], DimOrder.parse("N+C")])
+@pytest.mark.parametrize(
+    "value",
+    [
+        3,
+        -2,
+        1.5,
+        True,
+        "same",
+        b"\x00\x01",
+        [1, 2],
+        [1.5, 2.0],
+        ["a", "b"],
+        [True, False],
+        DimOrder.parse("N+C"),
+    ],
+)
 def test_data_round_trip(value):
     assert from_data(to_data(value)) == value
 
@@ -65,6 +84,11 @@ def test_text_round_trip(tmp_path):
     back = io.read(text_path)
     assert back == meta
     assert io.to_bytes(back) == io.to_bytes(meta)
+
+
+def test_text_form_round_trips_byte_for_byte(tmp_path):
+    first = io.write(conv_net(), tmp_path / "a.pbtxt").read_bytes()
+    assert io.write(io.read(tmp_path / "a.pbtxt"), tmp_path / "b.pbtxt").read_bytes() == first
 
 
 def test_other_writers_round_trip_semantically():

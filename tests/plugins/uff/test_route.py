@@ -1,4 +1,5 @@
 """The uff route through trtforge.convert: discovery, options, errors, dynamic inputs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,8 +59,13 @@ def test_dynamic_batch_input(tmp_path):
     path = io.write(b.meta(), tmp_path / "dyn.uff")
     fixed = trtforge.convert(path, backend="uff", cache=False, target=TARGET)
     assert any("built for [1, 4]" in n for n in fixed.metadata["notes"])
-    dynamic = trtforge.convert(path, backend="uff", cache=False, target=TARGET,
-                               inputs=[trtforge.InputSpec("x", "float32", min=(1, 4), opt=(4, 4), max=(8, 4))])
+    dynamic = trtforge.convert(
+        path,
+        backend="uff",
+        cache=False,
+        target=TARGET,
+        inputs=[trtforge.InputSpec("x", "float32", min=(1, 4), opt=(4, 4), max=(8, 4))],
+    )
     assert dynamic.inputs[0]["shape"][0] == -1
 
 
@@ -86,7 +92,10 @@ def test_unsupported_nodes_reported_all_at_once(tmp_path):
     path = io.write(b.meta(), tmp_path / "plugins.uff")
     with pytest.raises(UnsupportedOperationsError) as info:
         trtforge.convert(path, backend="uff", cache=False, target=TARGET)
-    assert info.value.unsupported == ["_Mystery_TRT x2 (at p1, p2): no converter", "_Other_TRT x1 (at q): no converter"]
+    assert info.value.unsupported == [
+        "_Mystery_TRT x2 (at p1, p2): no converter",
+        "_Other_TRT x1 (at q): no converter",
+    ]
 
 
 def test_converter_hook_adds_an_op(tmp_path):
@@ -129,11 +138,32 @@ def test_options_are_checked(tmp_path):
         trtforge.convert(path, backend="uff", cache=False, target=TARGET, options={"outputs": "pool"})
     with pytest.raises(UsageError, match="no nodes of"):
         trtforge.convert(path, backend="uff", cache=False, target=TARGET, options={"outputs": ["nope"]})
-    engine = trtforge.convert(path, backend="uff", cache=False, target=TARGET, options={"outputs": ["pool", "prob"]})
+    engine = trtforge.convert(
+        path, backend="uff", cache=False, target=TARGET, options={"outputs": ["pool", "prob"]}
+    )
     assert [o["name"] for o in engine.outputs] == ["pool", "prob"]
 
 
 def test_reduced_precision_is_refused_clearly(tmp_path):
     path = io.write(conv_net(), tmp_path / "net.uff")
-    with pytest.raises(ConversionError, match="fp32 networks only"):
-        trtforge.convert(path, backend="uff", cache=False, target=TARGET, precision="fp16")
+    with pytest.raises(ConversionError, match="fp32 and fp16 networks"):
+        trtforge.convert(path, backend="uff", cache=False, target=TARGET, precision="bf16")
+
+
+def test_computed_shape_inputs_are_reported_before_building(tmp_path):
+    b = UffBuilder()
+    x = b.input("x", [1, 4])
+    y = b.input("y", [2])
+    r = b.reshape("r", x, y)
+    t = b.transpose(
+        "t",
+        r,
+        b.binary("p", b.const("c", np.array([1, 0], np.int32)), b.const("z", np.zeros(2, np.int32)), "add"),
+    )
+    b.mark_output(t)
+    path = io.write(b.meta(), tmp_path / "computed.uff")
+    with pytest.raises(UnsupportedOperationsError) as info:
+        trtforge.convert(path, backend="uff", cache=False, target=TARGET)
+    assert info.value.unsupported == [
+        "Reshape x1 (at r): its shape must be constant (Const nodes), not computed"
+    ]

@@ -1,4 +1,5 @@
 """Graph surgery on GraphDefs: graphsurgeon's operations, seed 004's steps."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,9 +22,18 @@ def small_graph():
 
 
 def test_create_plugin_node_attributes():
-    node = gs.create_plugin_node("NMS", op="NMS_TRT", topK=100, nmsThreshold=0.6, inputOrder=[0, 2, 1],
-                                 variance=[0.1, 0.2], isNormalized=True, name_u="x", dtype=tf.float32,
-                                 shape=[1, 3, 300, 300])
+    node = gs.create_plugin_node(
+        "NMS",
+        op="NMS_TRT",
+        topK=100,
+        nmsThreshold=0.6,
+        inputOrder=[0, 2, 1],
+        variance=[0.1, 0.2],
+        isNormalized=True,
+        name_u="x",
+        dtype=tf.float32,
+        shape=[1, 3, 300, 300],
+    )
     assert node.op == "NMS_TRT" and node.attr["topK"].i == 100
     assert node.attr["nmsThreshold"].f == pytest.approx(0.6)
     assert list(node.attr["inputOrder"].list.i) == [0, 2, 1]
@@ -75,9 +85,14 @@ def test_ssd_surgery_matches_the_seed_layout():
     nodes = {n.name: n for n in plugin.node}
     assert nodes["Input"].op == "Placeholder" and not nodes["Input"].input
     assert nodes["NMS"].op == "NMS_TRT" and list(nodes["NMS"].input) == [
-        "concat_box_loc", "concat_priorbox", "concat_box_conf"]
+        "concat_box_loc",
+        "concat_priorbox",
+        "concat_box_conf",
+    ]
     assert list(nodes["NMS"].attr["inputOrder"].list.i) == [0, 2, 1]
     assert list(nodes["concat_priorbox"].input) == ["GridAnchor", "GridAnchor:1"]
     assert list(nodes["concat_box_loc"].input) == ["BoxPredictor_0/Reshape", "BoxPredictor_1/Reshape"]
-    assert not any(n.startswith(("Postprocessor", "Preprocessor", "MultipleGridAnchorGenerator/", "detection_"))
-                   for n in nodes)
+    assert not any(
+        n.startswith(("Postprocessor", "Preprocessor", "MultipleGridAnchorGenerator/", "detection_"))
+        for n in nodes
+    )

@@ -1,4 +1,5 @@
 """Build a small TF1 graph, write it as UFF, build it with TensorRT, check against TensorFlow."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,15 @@ def graph_of(build: Callable[[Any, Any], Any], shapes: dict[str, list[int]]) -> 
     return graph.as_graph_def(), [f"out{k}" for k in range(len(outs))]
 
 
-def uff_and_check(tmp_path: Path, build: Callable[[Any, Any], Any], shapes: dict[str, list[int]],
-                  *, seed: int = 0, inputs: Any = None) -> Any:
+def uff_and_check(
+    tmp_path: Path,
+    build: Callable[[Any, Any], Any],
+    shapes: dict[str, list[int]],
+    *,
+    seed: int = 0,
+    inputs: Any = None,
+    precision: str = "fp32",
+) -> Any:
     import trtforge
     from trtforge.checking import FrozenGraphRunner
 
@@ -35,9 +43,13 @@ def uff_and_check(tmp_path: Path, build: Callable[[Any, Any], Any], shapes: dict
     result = graphdef_to_uff(graph_def, list(shapes), outputs)
     assert validate.problems(result.meta) == []
     path = io.write(result.meta, tmp_path / "model.uff")
-    engine = trtforge.convert(path, backend="uff", cache=False, target=TARGET, inputs=inputs)
+    engine = trtforge.convert(
+        path, backend="uff", cache=False, target=TARGET, inputs=inputs, precision=precision
+    )
     rng = np.random.default_rng(seed)
-    feeds = {n: rng.standard_normal([1 if d < 0 else d for d in s]).astype(np.float32) for n, s in shapes.items()}
+    feeds = {
+        n: rng.standard_normal([1 if d < 0 else d for d in s]).astype(np.float32) for n, s in shapes.items()
+    }
     report = trtforge.check(FrozenGraphRunner(graph_def), engine, feeds)
     assert report.passed, [m.to_dict() for m in report.outputs]
     return engine, report, result

@@ -1,4 +1,5 @@
 """Small UFF graphs built with our writer, shared by the format and importer tests."""
+
 from __future__ import annotations
 
 import numpy as np

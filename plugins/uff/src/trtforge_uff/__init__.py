@@ -4,7 +4,16 @@ UFF is read and written with our own protobuf schema (:mod:`trtforge_uff.format`
 into a TensorRT network through the layer API (:mod:`trtforge_uff.importer`), so it works on
 TensorRT versions that dropped NVIDIA's UFF parser.
 """
+
 from __future__ import annotations
 
 ROUTE = "uff"
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # lazy: ``from trtforge_uff import UffParser`` stays cheap
+    if name in ("UffParser", "UffInputOrder"):
+        from trtforge_uff import uff_parser
+
+        return getattr(uff_parser, name)
+    raise AttributeError(name)

@@ -1,4 +1,5 @@
 """The ``uff`` Backend: cheap checks here; reading and importing in :mod:`.load` (lazy)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -29,9 +30,11 @@ class UffBackend(Backend):
     """UFF file -> our reader + validator -> converter per UFF op -> TensorRT layers."""
 
     name = ROUTE
-    priority = 120
-    description = ("UFF files (and TF graphs through TF -> UFF) into TensorRT through the layer API, "
-                   "also where TensorRT dropped UFF")
+    priority = 160  # after tf_trt (150): for TF models UFF is the legacy way
+    description = (
+        "UFF files (and TF graphs through TF -> UFF) into TensorRT through the layer API, "
+        "also where TensorRT dropped UFF"
+    )
 
     def is_available(self) -> Availability:
         try:  # find_spec of "google.protobuf" imports "google", which may be missing
@@ -49,8 +52,18 @@ class UffBackend(Backend):
 
         RouteOptions.parse(options)
 
-    def populate(self, network: Any, source: "ModelSource", spec: "BuildSpec",
-                 ctx: "ConversionContext") -> None:
+    def partial_graph(self, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext") -> Any:
+        """For hybrid programs: TensorRT segments plus host stages (NMS_TRT where TensorRT lacks it)."""
+        from trtforge_uff.load import RouteOptions, graph_of
+        from trtforge_uff.partial import partial_graph
+
+        options = RouteOptions.parse(spec.options)
+        outputs = list(options.outputs) if options.outputs else None
+        return partial_graph(graph_of(source, spec, ctx), spec, source.name, outputs)
+
+    def populate(
+        self, network: Any, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext"
+    ) -> None:
         from trtforge_uff.load import populate
 
         populate(network, source, spec, ctx)

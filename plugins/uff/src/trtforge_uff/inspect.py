@@ -2,6 +2,7 @@
 
 The data behind ``trtforge uff inspect`` (also usable from Python: :func:`describe`).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -38,20 +39,35 @@ def describe(path: str | Path) -> dict[str, Any]:
     for index in range(len(meta.graphs)):
         graph = UffGraph.of(meta, index)
         ops = Counter(n.op for n in graph.nodes)
-        unsupported = sorted({n.op for n in graph.nodes if n.op not in ("Input", "Const", "MarkOutput")
-                              and not registry.candidates(n.op)})
-        graphs.append({
-            "id": graph.id,
-            "nodes": len(graph.nodes),
-            "ops": dict(sorted(ops.items())),
-            "inputs": [{"name": n.id, "dtype": _plain(n.get("dtype")), "shape": n.get("shape")}
-                       for n in graph.inputs()],
-            "outputs": graph.outputs(),
-            "plugin_nodes": [{"name": n.id, "op": n.op, "inputs": n.inputs,
-                              "fields": {k: _plain(v) for k, v in sorted(n.fields.items())}}
-                             for n in graph.plugin_nodes()],
-            "ops_without_converter": unsupported,
-        })
+        unsupported = sorted(
+            {
+                n.op
+                for n in graph.nodes
+                if n.op not in ("Input", "Const", "MarkOutput") and not registry.candidates(n.op)
+            }
+        )
+        graphs.append(
+            {
+                "id": graph.id,
+                "nodes": len(graph.nodes),
+                "ops": dict(sorted(ops.items())),
+                "inputs": [
+                    {"name": n.id, "dtype": _plain(n.get("dtype")), "shape": n.get("shape")}
+                    for n in graph.inputs()
+                ],
+                "outputs": graph.outputs(),
+                "plugin_nodes": [
+                    {
+                        "name": n.id,
+                        "op": n.op,
+                        "inputs": n.inputs,
+                        "fields": {k: _plain(v) for k, v in sorted(n.fields.items())},
+                    }
+                    for n in graph.plugin_nodes()
+                ],
+                "ops_without_converter": unsupported,
+            }
+        )
     return {
         "file": str(path),
         "version": meta.version,

@@ -1,4 +1,5 @@
 """Hook implementations of the ``uff`` route; nothing heavy is imported here."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -27,20 +28,44 @@ def _is_uff_text(obj: object) -> bool:
             head = handle.read(4096)
     except OSError:
         return False
-    return b"descriptor_core_version" in head or (head.lstrip().startswith(b"version:") and b"graphs {" in head)
+    return b"descriptor_core_version" in head or (
+        head.lstrip().startswith(b"version:") and b"graphs {" in head
+    )
 
 
 @hookimpl
 def register_model_formats(register: "Registrar") -> None:
     from trtforge.formats import ModelFormat, hash_path
 
-    register.model_format(ModelFormat("uff-text", "a UFF file in protobuf text form (.pbtxt)",
-                                      _is_uff_text, hash_path, priority=50))
+    register.model_format(
+        ModelFormat(
+            "uff-text", "a UFF file in protobuf text form (.pbtxt)", _is_uff_text, hash_path, priority=50
+        )
+    )
 
 
 @hookimpl
 def register_commands(register: "Registrar") -> None:
     from trtforge_uff import cli
 
-    register.command("uff", "UFF files: inspect one, or write one from a TF model",
-                     configure=cli.configure, run=cli.run)
+    register.command(
+        "uff", "UFF files: inspect one, or write one from a TF model", configure=cli.configure, run=cli.run
+    )
+
+
+def _load_nms_stage(folder, entry):  # type: ignore[no-untyped-def]
+    from trtforge_uff import host_nms
+
+    return host_nms.load(folder, entry)
+
+
+def _register_stage_kinds() -> None:
+    """Saved programs with a host NMS stage load wherever this plugin is installed."""
+    try:
+        from trtforge.program import register_stage_kind
+    except ImportError:  # a core without hybrid programs
+        return
+    register_stage_kind("uff.nms", _load_nms_stage)
+
+
+_register_stage_kinds()

@@ -12,6 +12,7 @@
 
 Works on the GraphDef protos only (TensorFlow is imported for its NodeDef class).
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
@@ -185,8 +186,9 @@ class DynamicGraph:
             node.input.extend(inputs)
         self._replace_nodes(keep)
 
-    def collapse_namespaces(self, namespace_map: Mapping[str, Any], exclude_nodes: Sequence[Any] = (),
-                            unique_inputs: bool = True) -> None:
+    def collapse_namespaces(
+        self, namespace_map: Mapping[str, Any], exclude_nodes: Sequence[Any] = (), unique_inputs: bool = True
+    ) -> None:
         """Replace every node of each namespace with the node mapped to it.
 
         The longest matching namespace wins; several namespaces may map to one node (merged).

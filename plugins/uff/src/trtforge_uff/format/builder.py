@@ -5,6 +5,7 @@ layouts to ``referenced_data["orders_<a>_<b>..."]`` (a list of dimension orders)
 fields refer to both by ``ref``. Plugin ops are ``_<Op>`` nodes; the "custom" descriptor is
 declared when there is one. Outputs are ``MarkOutput_<n>`` nodes.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -14,9 +15,14 @@ import numpy as np
 from trtforge_uff.format import schema
 from trtforge_uff.format.values import DimOrder, DType, Ref, to_data
 
-_DTYPE_OF_NUMPY = {np.dtype(np.float32): "float32", np.dtype(np.float16): "float16",
-                   np.dtype(np.int32): "int32", np.dtype(np.int64): "int64",
-                   np.dtype(np.int8): "int8", np.dtype(np.int16): "int16"}
+_DTYPE_OF_NUMPY = {
+    np.dtype(np.float32): "float32",
+    np.dtype(np.float16): "float16",
+    np.dtype(np.int32): "int32",
+    np.dtype(np.int64): "int64",
+    np.dtype(np.int8): "int8",
+    np.dtype(np.int16): "int16",
+}
 
 
 class UffBuilder:
@@ -30,8 +36,9 @@ class UffBuilder:
         self._outputs = 0
 
     # -- generic ------------------------------------------------------------------------
-    def node(self, node_id: str, op: str, inputs: Sequence[str] = (),
-             fields: Mapping[str, Any] | None = None) -> str:
+    def node(
+        self, node_id: str, op: str, inputs: Sequence[str] = (), fields: Mapping[str, Any] | None = None
+    ) -> str:
         if node_id in self._ids:
             raise ValueError(f"UFF node id {node_id!r} is used twice")
         self._ids.add(node_id)
@@ -61,15 +68,30 @@ class UffBuilder:
             raise TypeError(f"Const {node_id}: UFF has no dtype for numpy {array.dtype}")
         key = f"weights_{node_id}"
         self._referenced[key] = array.astype(array.dtype.newbyteorder("<")).tobytes()
-        return self.node(node_id, "Const", (), {"dtype": DType(name), "shape": list(array.shape),
-                                                "values": Ref(key)})
+        return self.node(
+            node_id, "Const", (), {"dtype": DType(name), "shape": list(array.shape), "values": Ref(key)}
+        )
 
-    def conv(self, node_id: str, x: str, filt: str, *, strides: Sequence[int], padding: Any,
-             dilation: Sequence[int] | None = None, groups: int = 1, data_order: str = "N+C",
-             filter_order: str = "+CK", transpose: bool = False,
-             output_shape: Sequence[int] | None = None) -> str:
-        fields: dict[str, Any] = {"inputs_orders": self.orders(data_order, filter_order),
-                                  "strides": list(strides), "number_groups": int(groups)}
+    def conv(
+        self,
+        node_id: str,
+        x: str,
+        filt: str,
+        *,
+        strides: Sequence[int],
+        padding: Any,
+        dilation: Sequence[int] | None = None,
+        groups: int = 1,
+        data_order: str = "N+C",
+        filter_order: str = "+CK",
+        transpose: bool = False,
+        output_shape: Sequence[int] | None = None,
+    ) -> str:
+        fields: dict[str, Any] = {
+            "inputs_orders": self.orders(data_order, filter_order),
+            "strides": list(strides),
+            "number_groups": int(groups),
+        }
         _padding(fields, padding)
         if dilation is not None:
             fields["dilation"] = list(dilation)
@@ -77,10 +99,23 @@ class UffBuilder:
             fields["output_shape"] = [int(d) for d in output_shape]
         return self.node(node_id, "ConvTranspose" if transpose else "Conv", (x, filt), fields)
 
-    def pool(self, node_id: str, x: str, func: str, *, kernel: Sequence[int], strides: Sequence[int],
-             padding: Any, data_order: str = "N+C") -> str:
-        fields: dict[str, Any] = {"func": func, "kernel": list(kernel), "strides": list(strides),
-                                  "inputs_orders": self.orders(data_order)}
+    def pool(
+        self,
+        node_id: str,
+        x: str,
+        func: str,
+        *,
+        kernel: Sequence[int],
+        strides: Sequence[int],
+        padding: Any,
+        data_order: str = "N+C",
+    ) -> str:
+        fields: dict[str, Any] = {
+            "func": func,
+            "kernel": list(kernel),
+            "strides": list(strides),
+            "inputs_orders": self.orders(data_order),
+        }
         _padding(fields, padding)
         return self.node(node_id, "Pool", (x,), fields)
 
@@ -97,13 +132,31 @@ class UffBuilder:
         return self.node(node_id, "Activation", (x,), fields)
 
     def reduce(self, node_id: str, x: str, func: str, axes: Sequence[int], keepdims: bool) -> str:
-        return self.node(node_id, "Reduce", (x,), {"func": func, "axes": [int(a) for a in axes],
-                                                   "keepdims": bool(keepdims)})
+        return self.node(
+            node_id,
+            "Reduce",
+            (x,),
+            {"func": func, "axes": [int(a) for a in axes], "keepdims": bool(keepdims)},
+        )
 
-    def batchnorm(self, node_id: str, x: str, gamma: str, beta: str, mean: str, variance: str, *,
-                  epsilon: float, data_order: str = "N+C") -> str:
-        return self.node(node_id, "BatchNorm", (x, gamma, beta, mean, variance),
-                         {"epsilon": float(epsilon), "inputs_orders": self.orders(data_order)})
+    def batchnorm(
+        self,
+        node_id: str,
+        x: str,
+        gamma: str,
+        beta: str,
+        mean: str,
+        variance: str,
+        *,
+        epsilon: float,
+        data_order: str = "N+C",
+    ) -> str:
+        return self.node(
+            node_id,
+            "BatchNorm",
+            (x, gamma, beta, mean, variance),
+            {"epsilon": float(epsilon), "inputs_orders": self.orders(data_order)},
+        )
 
     def concat(self, node_id: str, inputs: Sequence[str], axis: int) -> str:
         return self.node(node_id, "Concat", inputs, {"axis": int(axis)})
@@ -112,8 +165,7 @@ class UffBuilder:
         return self.node(node_id, "Stack", inputs, {"axis": int(axis)})
 
     def fully_connected(self, node_id: str, x: str, weights: str) -> str:
-        return self.node(node_id, "FullyConnected", (x, weights),
-                         {"inputs_orders": self.orders("NC", "CK")})
+        return self.node(node_id, "FullyConnected", (x, weights), {"inputs_orders": self.orders("NC", "CK")})
 
     def softmax(self, node_id: str, x: str, axis: int) -> str:
         return self.node(node_id, "Softmax", (x,), {"axis": int(axis)})
@@ -133,13 +185,32 @@ class UffBuilder:
     def transpose(self, node_id: str, x: str, perm: str) -> str:
         return self.node(node_id, "Transpose", (x, perm), {})
 
-    def strided_slice(self, node_id: str, x: str, begin: str, end: str, strides: str, *,
-                      begin_mask: int = 0, end_mask: int = 0, shrink_axis_mask: int = 0,
-                      ellipsis_mask: int = 0, new_axis_mask: int = 0) -> str:
-        return self.node(node_id, "StridedSlice", (x, begin, end, strides), {
-            "begin_mask": int(begin_mask), "end_mask": int(end_mask),
-            "shrink_axis_mask": int(shrink_axis_mask), "ellipsis_mask": int(ellipsis_mask),
-            "new_axis_mask": int(new_axis_mask)})
+    def strided_slice(
+        self,
+        node_id: str,
+        x: str,
+        begin: str,
+        end: str,
+        strides: str,
+        *,
+        begin_mask: int = 0,
+        end_mask: int = 0,
+        shrink_axis_mask: int = 0,
+        ellipsis_mask: int = 0,
+        new_axis_mask: int = 0,
+    ) -> str:
+        return self.node(
+            node_id,
+            "StridedSlice",
+            (x, begin, end, strides),
+            {
+                "begin_mask": int(begin_mask),
+                "end_mask": int(end_mask),
+                "shrink_axis_mask": int(shrink_axis_mask),
+                "ellipsis_mask": int(ellipsis_mask),
+                "new_axis_mask": int(new_axis_mask),
+            },
+        )
 
     def gather(self, node_id: str, params: str, indices: str, axis: int = 0) -> str:
         return self.node(node_id, "Gather", (params, indices), {"axis": int(axis)})
@@ -155,8 +226,9 @@ class UffBuilder:
 
     # -- result -------------------------------------------------------------------------
     def meta(self) -> Any:
-        meta = schema.MetaGraph(version=schema.META_VERSION,
-                                descriptor_core_version=schema.DESCRIPTOR_CORE_VERSION)
+        meta = schema.MetaGraph(
+            version=schema.META_VERSION, descriptor_core_version=schema.DESCRIPTOR_CORE_VERSION
+        )
         custom = any(op.startswith("_") for _, op, _, _ in self._nodes)
         for descriptor_id, version, optional in schema.CORE_DESCRIPTORS:
             if descriptor_id == "custom" and not custom:

@@ -3,6 +3,7 @@
 Converters, the validator and ``trtforge uff inspect`` read UFF through this view, so none
 of them deals with ``uff.Data`` oneofs or ``referenced_data`` indirection.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,8 +14,14 @@ import numpy as np
 from trtforge_uff.format import schema
 from trtforge_uff.format.values import DimOrder, DType, Ref, from_data
 
-NUMPY_DTYPES = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
-                "float16": np.float16, "float32": np.float32}
+NUMPY_DTYPES = {
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "float16": np.float16,
+    "float32": np.float32,
+}
 OUTPUT_OP = "MarkOutput"
 
 
@@ -42,6 +49,8 @@ class UffGraph:
     meta: Any
     id: str
     nodes: list[UffNode]
+    _index: dict[str, UffNode] | None = field(default=None, repr=False)
+    _constants: set[str] | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, meta: Any, graph_index: int = 0) -> "UffGraph":
@@ -58,7 +67,46 @@ class UffGraph:
         return iter(self.nodes)
 
     def by_id(self) -> dict[str, UffNode]:
-        return {n.id: n for n in self.nodes}
+        if self._index is None:
+            self._index = {n.id: n for n in self.nodes}
+        return self._index
+
+    def constant_nodes(self) -> set[str]:
+        """Ids of nodes whose value needs no network input (Const, GridAnchor priors, and
+        everything computed only from them)."""
+        if self._constants is None:
+            nodes = self.by_id()
+            known: dict[str, bool] = {}
+
+            def base(name: str) -> str:
+                head, _, tail = name.rpartition(":")
+                return head if head and tail.isdigit() else name
+
+            for start in nodes:
+                stack = [start]
+                while stack:
+                    current = stack[-1]
+                    if current in known:
+                        stack.pop()
+                        continue
+                    node = nodes.get(current)
+                    if node is None or node.op in ("Input", "MarkOutput"):
+                        known[current] = False
+                    elif node.op in ("Const", "_GridAnchor_TRT", "_GridAnchorRect_TRT"):
+                        known[current] = True
+                    elif node.is_plugin:
+                        known[current] = False
+                    else:
+                        pending = [base(i) for i in node.inputs if base(i) not in known]
+                        if pending:
+                            stack.extend(p for p in pending if p not in stack)
+                            if stack[-1] == current:  # only a cycle is left (validated files have none)
+                                known[current] = False
+                            continue
+                        known[current] = all(known[base(i)] for i in node.inputs)
+                    stack.pop()
+            self._constants = {name for name, value in known.items() if value}
+        return self._constants
 
     def inputs(self) -> list[UffNode]:
         return [n for n in self.nodes if n.op == "Input"]
@@ -95,10 +143,6 @@ def _resolve(value: Any, referenced: dict[str, Any]) -> Any:
         seen.add(value.key)
         value = referenced[value.key]
     return value
-
-
-def meta_graphs(meta: Any) -> list[str]:
-    return [g.id for g in meta.graphs]
 
 
 __all__ = ["UffGraph", "UffNode", "DimOrder", "DType", "Ref", "schema"]

@@ -3,6 +3,7 @@
 Files we write are deterministic (map entries sorted), so a file read and written again is
 the same bytes; files from other writers round-trip semantically (same message).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,13 +40,15 @@ def from_bytes(data: bytes, origin: str = "<bytes>") -> Any:
     try:
         meta.ParseFromString(data)
     except pb_message.DecodeError as exc:
-        raise UffFormatError(f"{origin} is not a UFF file: protobuf cannot decode it ({exc})",
-                             hint="give a .uff written by NVIDIA's uff converter or trtforge, or "
-                             "its .pbtxt text form") from None
+        raise UffFormatError(
+            f"{origin} is not a UFF file: protobuf cannot decode it ({exc})",
+            hint="give a .uff written by NVIDIA's uff converter or trtforge, or its .pbtxt text form",
+        ) from None
     if not meta.graphs and data:
-        raise UffFormatError(f"{origin} decodes but holds no UFF graph (no MetaGraph.graphs)",
-                             hint="is this a UFF file? a TF GraphDef (.pb) needs backend='uff' "
-                             "with the TF -> UFF converter")
+        raise UffFormatError(
+            f"{origin} decodes but holds no UFF graph (no MetaGraph.graphs)",
+            hint="is this a UFF file? a TF GraphDef (.pb) needs backend='uff' with the TF -> UFF converter",
+        )
     return meta
 
 
@@ -54,8 +57,10 @@ def from_text(text: str, origin: str = "<text>") -> Any:
     try:
         text_format.Parse(text, meta)
     except text_format.ParseError as exc:
-        raise UffFormatError(f"{origin} is not UFF text: {exc}",
-                             hint="the .pbtxt must be a uff.MetaGraph in protobuf text format") from None
+        raise UffFormatError(
+            f"{origin} is not UFF text: {exc}",
+            hint="the .pbtxt must be a uff.MetaGraph in protobuf text format",
+        ) from None
     return meta
 
 
@@ -65,14 +70,16 @@ def read(path: str | Path) -> Any:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise UffFormatError(f"cannot read UFF file {path}: {exc.strerror}",
-                             hint="check the path and its permissions") from None
+        raise UffFormatError(
+            f"cannot read UFF file {path}: {exc.strerror}", hint="check the path and its permissions"
+        ) from None
     if path.suffix.lower() in TEXT_SUFFIXES:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise UffFormatError(f"{path} is named like UFF text but is not UTF-8",
-                                 hint="binary UFF files end in .uff") from None
+            raise UffFormatError(
+                f"{path} is named like UFF text but is not UTF-8", hint="binary UFF files end in .uff"
+            ) from None
         return from_text(text, str(path))
     return from_bytes(data, str(path))
 

@@ -4,6 +4,7 @@ No ``protoc`` is needed: :func:`parse_proto` reads the small proto3 subset ``uff
 (enums; messages with scalar, repeated, map and oneof fields) into a ``FileDescriptorProto``,
 and ``message_factory`` makes the classes. The ``.proto`` file stays the one source of truth.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,21 +20,31 @@ PROTO_NAME = "trtforge_uff/uff.proto"
 # Values of the format (see uff.proto).
 META_VERSION = 1
 DESCRIPTOR_CORE_VERSION = 1  # both versions are 1 in every UFF file
-CORE_DESCRIPTORS = (("tensorflow_extension", 1, False), ("custom", 1, True))  # id, version, optional
+CORE_DESCRIPTORS = (("tensorflow_extension", 1, False), ("custom", 1, False))  # id, version, optional
 INCREMENT = 0x7FFFFFFF
-DECREMENT = -(2 ** 31)
+DECREMENT = -(2**31)
 SPECIAL = -1
 DTYPES = {
-    "int8": 0x10008, "int16": 0x10010, "int32": 0x10020, "int64": 0x10040,
-    "float16": 0x20010, "float32": 0x20020,
+    "int8": 0x10008,
+    "int16": 0x10010,
+    "int32": 0x10020,
+    "int64": 0x10040,
+    "float16": 0x20010,
+    "float32": 0x20020,
 }
 DTYPE_NAMES = {code: name for name, code in DTYPES.items()}
 
 _F = descriptor_pb2.FieldDescriptorProto
 _SCALARS = {
-    "string": _F.TYPE_STRING, "bytes": _F.TYPE_BYTES, "double": _F.TYPE_DOUBLE,
-    "float": _F.TYPE_FLOAT, "bool": _F.TYPE_BOOL, "int64": _F.TYPE_INT64, "int32": _F.TYPE_INT32,
-    "uint64": _F.TYPE_UINT64, "uint32": _F.TYPE_UINT32,
+    "string": _F.TYPE_STRING,
+    "bytes": _F.TYPE_BYTES,
+    "double": _F.TYPE_DOUBLE,
+    "float": _F.TYPE_FLOAT,
+    "bool": _F.TYPE_BOOL,
+    "int64": _F.TYPE_INT64,
+    "int32": _F.TYPE_INT32,
+    "uint64": _F.TYPE_UINT64,
+    "uint32": _F.TYPE_UINT32,
 }
 _TOKEN = re.compile(r"map\s*<\s*\w+\s*,\s*\w+\s*>|[A-Za-z_][\w.]*|-?\d+|[{};=]")
 

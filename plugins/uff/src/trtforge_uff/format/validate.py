@@ -3,6 +3,7 @@
 :func:`problems` returns every problem (not the first one); :func:`require_valid` raises
 one :class:`~trtforge_uff.format.io.UffFormatError` that lists them all.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ def _kind_ok(kind: str, value: Any) -> bool:
         return isinstance(value, DType)
     if kind == "orders":
         return isinstance(value, DimOrder) or (
-            isinstance(value, list) and all(isinstance(v, DimOrder) for v in value))
+            isinstance(value, list) and all(isinstance(v, DimOrder) for v in value)
+        )
     if kind == "bytes_or_list":
         return isinstance(value, (bytes, list))
     return True
@@ -66,8 +68,11 @@ def problems(meta: Any) -> list[Problem]:
     if meta.version != schema.META_VERSION:
         add("MetaGraph", "version", f"is {meta.version}, UFF files are version {schema.META_VERSION}")
     if meta.descriptor_core_version != schema.DESCRIPTOR_CORE_VERSION:
-        add("MetaGraph", "descriptor_core_version",
-            f"is {meta.descriptor_core_version}, expected {schema.DESCRIPTOR_CORE_VERSION}")
+        add(
+            "MetaGraph",
+            "descriptor_core_version",
+            f"is {meta.descriptor_core_version}, expected {schema.DESCRIPTOR_CORE_VERSION}",
+        )
     if not meta.graphs:
         add("MetaGraph", "graphs", "is empty: a UFF file holds at least one graph")
     referenced = {key: from_data(value) for key, value in meta.referenced_data.items()}
@@ -92,7 +97,11 @@ def _graph_problems(graph: Any, referenced: dict[str, Any], descriptors: set[str
     if not any(n.operation == "MarkOutput" for n in graph.nodes):
         found.append(Problem(gname, "nodes", "has no MarkOutput node: nothing is an output"))
     for index, node in enumerate(graph.nodes):
-        where = f"node {node.id!r} ({node.operation or '?'})" if node.id else f"node #{index} ({node.operation or '?'})"
+        where = (
+            f"node {node.id!r} ({node.operation or '?'})"
+            if node.id
+            else f"node #{index} ({node.operation or '?'})"
+        )
         if not node.id:
             found.append(Problem(where, "id", "is empty"))
         if not node.operation:
@@ -101,13 +110,17 @@ def _graph_problems(graph: Any, referenced: dict[str, Any], descriptors: set[str
         for position, name in enumerate(node.inputs):
             base = name.rsplit(":", 1)[0] if name.rsplit(":", 1)[-1].isdigit() else name
             if base not in ids:
-                found.append(Problem(where, f"inputs[{position}]", f"names {name!r}, which is no node of {gname}"))
+                found.append(
+                    Problem(where, f"inputs[{position}]", f"names {name!r}, which is no node of {gname}")
+                )
         fields = {}
         for key, data in node.fields.items():
             value = from_data(data)
             if isinstance(value, Ref):
                 if value.key not in referenced:
-                    found.append(Problem(where, key, f"refers to referenced_data[{value.key!r}], which is missing"))
+                    found.append(
+                        Problem(where, key, f"refers to referenced_data[{value.key!r}], which is missing")
+                    )
                     continue
                 value = referenced[value.key]
             if value is None:
@@ -117,18 +130,25 @@ def _graph_problems(graph: Any, referenced: dict[str, Any], descriptors: set[str
             found.extend(_value_problems(where, key, value))
         if node.operation.startswith("_"):
             if "custom" not in descriptors:
-                found.append(Problem(where, "operation", "is a custom op but the file declares no "
-                                     "'custom' descriptor"))
+                found.append(
+                    Problem(where, "operation", "is a custom op but the file declares no 'custom' descriptor")
+                )
             continue
         spec = SPECS.get(node.operation)
         if spec is None:
-            found.append(Problem(where, "operation", f"{node.operation!r} is no UFF core op (custom ops are "
-                                 f"spelled '_<Op>')"))
+            found.append(
+                Problem(
+                    where,
+                    "operation",
+                    f"{node.operation!r} is no UFF core op (custom ops are spelled '_<Op>')",
+                )
+            )
             continue
         count = len(node.inputs)
         if not spec.min_inputs <= count <= spec.max_inputs:
-            want = (str(spec.min_inputs) if spec.min_inputs == spec.max_inputs
-                    else f"at least {spec.min_inputs}")
+            want = (
+                str(spec.min_inputs) if spec.min_inputs == spec.max_inputs else f"at least {spec.min_inputs}"
+            )
             found.append(Problem(where, "inputs", f"has {count} input(s), {node.operation} takes {want}"))
         for key, kind in {**spec.required, **spec.optional}.items():
             if key in fields and not _kind_ok(kind, fields[key]):
@@ -139,7 +159,9 @@ def _graph_problems(graph: Any, referenced: dict[str, Any], descriptors: set[str
         for group in spec.one_of:
             given = [k for k in group if k in fields]
             if len(given) != 1:
-                found.append(Problem(where, "/".join(group), f"exactly one of them is needed, found {len(given)}"))
+                found.append(
+                    Problem(where, "/".join(group), f"exactly one of them is needed, found {len(given)}")
+                )
         if spec.funcs and isinstance(fields.get("func"), str) and fields["func"] not in spec.funcs:
             found.append(Problem(where, "func", f"{fields['func']!r} is not one of {', '.join(spec.funcs)}"))
         if node.operation == "Const":
@@ -156,9 +178,12 @@ def _value_problems(where: str, key: str, value: Any) -> list[Problem]:
             found.append(Problem(where, key, f"has the unknown data type {item.name}"))
         if isinstance(item, DimOrder):
             for rank_key, values in item.orders:
-                rank = rank_key if rank_key > 0 else sum(1 for v in values if v not in (
-                    schema.INCREMENT, schema.DECREMENT)) + (1 if schema.INCREMENT in values
-                                                            or schema.DECREMENT in values else 0)
+                rank = (
+                    rank_key
+                    if rank_key > 0
+                    else sum(1 for v in values if v not in (schema.INCREMENT, schema.DECREMENT))
+                    + (1 if schema.INCREMENT in values or schema.DECREMENT in values else 0)
+                )
                 try:
                     expand(values, rank)
                 except ValueError as exc:
@@ -177,14 +202,21 @@ def _const_problems(where: str, fields: dict[str, Any]) -> list[Problem]:
     for d in shape:
         count *= d
     if size is not None and len(values) not in (count * size, size):
-        return [Problem(where, "values", f"holds {len(values)} bytes, shape {shape} of {dtype.name} needs "
-                        f"{count * size}")]
+        return [
+            Problem(
+                where,
+                "values",
+                f"holds {len(values)} bytes, shape {shape} of {dtype.name} needs {count * size}",
+            )
+        ]
     return []
 
 
 def _cycle_problems(graph: Any, gname: str) -> list[Problem]:
-    inputs = {n.id: [i.rsplit(":", 1)[0] if i.rsplit(":", 1)[-1].isdigit() else i for i in n.inputs]
-              for n in graph.nodes}
+    inputs = {
+        n.id: [i.rsplit(":", 1)[0] if i.rsplit(":", 1)[-1].isdigit() else i for i in n.inputs]
+        for n in graph.nodes
+    }
     state: dict[str, int] = {}
     for start in inputs:
         if state.get(start):
@@ -198,8 +230,7 @@ def _cycle_problems(graph: Any, gname: str) -> list[Problem]:
                 state[node] = 2
                 stack.pop()
             elif nxt in inputs and state.get(nxt) == 1:
-                return [Problem(f"{gname} node {nxt!r}", "inputs", "is part of a cycle (through "
-                                f"{node!r})")]
+                return [Problem(f"{gname} node {nxt!r}", "inputs", f"is part of a cycle (through {node!r})")]
             elif nxt in inputs and not state.get(nxt):
                 state[nxt] = 1
                 stack.append((nxt, iter(inputs[nxt])))
@@ -212,7 +243,11 @@ def require_valid(meta: Any, origin: str) -> None:
     if not found:
         return
     listed = [str(p) for p in found]
-    shown = "; ".join(listed[:MAX_LISTED]) + (f"; ... {len(listed) - MAX_LISTED} more" if len(listed) > MAX_LISTED else "")
-    raise UffFormatError(f"{origin} is malformed UFF ({len(found)} problem(s)): {shown}",
-                         hint="fix the writer of this file, or run `trtforge uff inspect` on it",
-                         problems=listed)
+    shown = "; ".join(listed[:MAX_LISTED]) + (
+        f"; ... {len(listed) - MAX_LISTED} more" if len(listed) > MAX_LISTED else ""
+    )
+    raise UffFormatError(
+        f"{origin} is malformed UFF ({len(found)} problem(s)): {shown}",
+        hint="fix the writer of this file, or run `trtforge uff inspect` on it",
+        problems=listed,
+    )

@@ -5,6 +5,7 @@ canonical order is batch/out-channels first, then channels, then the spatial axe
 (N=0, C=1 for activations; K=0, C=1 for filters; spatial from 2). ``+`` stands for "the
 spatial axes, in increasing order" (INCREMENT after the first one), ``-`` for decreasing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Fill a TensorRT network from a UFF graph: inputs, converters in order, outputs."""
+
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,6 @@ import numpy as np
 
 from trtforge.errors import ConversionError, UsageError
 
-from trtforge_uff import ROUTE
 from trtforge_uff.format.graph import UffGraph
 from trtforge_uff.format.values import DType
 from trtforge_uff.importer import coverage
@@ -34,35 +34,54 @@ def _input_shape(node: Any, specs: dict[str, Any], unnamed: list[Any], notes: li
     if spec is not None:
         shape = tuple(spec.network_shape())
         if len(shape) != len(declared) or any(d >= 0 and s >= 0 and d != s for d, s in zip(declared, shape)):
-            raise UsageError(f"input {node.id!r}: the given shape {list(shape)} does not fit the UFF "
-                             f"Input shape {declared}", hint="give a shape of the same rank; -1 dims may take any size")
+            raise UsageError(
+                f"input {node.id!r}: the given shape {list(shape)} does not fit the UFF "
+                f"Input shape {declared}",
+                hint="give a shape of the same rank; -1 dims may take any size",
+            )
         return shape
     if any(d < 0 for d in declared):
         fixed = tuple(1 if d < 0 else d for d in declared)
-        notes.append(f"input {node.id}: UFF shape {declared} has unknown sizes, built for "
-                     f"{list(fixed)} (give inputs=[...] for other shapes)")
+        notes.append(
+            f"input {node.id}: UFF shape {declared} has unknown sizes, built for "
+            f"{list(fixed)} (give inputs=[...] for other shapes)"
+        )
         return fixed
     return tuple(declared)
 
 
-def import_graph(network: Any, tensorrt: Any, graph: UffGraph, *, input_specs: Sequence[Any] = (),
-                 outputs: list[str] | None = None, registry: ConverterRegistry | None = None,
-                 origin: str = "the UFF graph") -> ImportResult:
-    """Convert every node the outputs need; raises listing every unsupported node first."""
+def import_graph(
+    network: Any,
+    tensorrt: Any,
+    graph: UffGraph,
+    *,
+    input_specs: Sequence[Any] = (),
+    outputs: list[str] | None = None,
+    registry: ConverterRegistry | None = None,
+    origin: str = "the UFF graph",
+    compute: str = "float32",
+    input_layouts: dict[str, tuple[tuple[int, ...], list[int]]] | None = None,
+) -> ImportResult:
+    """Convert every node the outputs need; raises listing every unsupported node first.
+    ``compute``: the float dtype inside the network (inputs and outputs stay float32).
+    ``input_layouts``: ``{input: (network shape, perm)}`` -- the network input takes that shape
+    and a transpose by ``perm`` gives the UFF Input's layout (UffParser's NCHW inputs)."""
     registry = registry or build_registry()
     known = graph.by_id()
     if outputs is not None:
         missing = [o for o in outputs if coverage.base_id(o) not in known]
         if missing:
-            raise UsageError(f"output(s) {', '.join(missing)} are no nodes of {origin}",
-                             hint="name UFF node ids (see `trtforge uff inspect`)")
+            raise UsageError(
+                f"output(s) {', '.join(missing)} are no nodes of {origin}",
+                hint="name UFF node ids (see `trtforge uff inspect`)",
+            )
         marks = [coverage.base_id(o) for o in outputs]
     else:
         marks = [n.id for n in graph.nodes if n.op == "MarkOutput"]
     order = coverage.needed_order(graph, marks)
     chosen, gaps = coverage.plan(graph, registry, order)
     coverage.require_covered(gaps, origin)
-    ctx = ImportContext(network, tensorrt, graph)
+    ctx = ImportContext(network, tensorrt, graph, compute=compute)
     specs = {s.name: s for s in input_specs if s.name}
     unnamed = [s for s in input_specs if not s.name]
     notes: list[str] = []
@@ -74,23 +93,33 @@ def import_graph(network: Any, tensorrt: Any, graph: UffGraph, *, input_specs: S
         if node.op == "Input":
             dtype = node.get("dtype")
             name = dtype.name if isinstance(dtype, DType) else "float32"
-            shape = _input_shape(node, specs, unnamed, notes)
-            values[node.id] = network.add_input(node.id, tensorrt.trt_dtype(name), shape)
+            layout = (input_layouts or {}).get(node.id)
+            shape = layout[0] if layout else _input_shape(node, specs, unnamed, notes)
+            tensor = network.add_input(node.id, tensorrt.trt_dtype(name), shape)
+            if layout and layout[1] != list(range(len(shape))):
+                tensor = ctx.shuffle(tensor, perm=layout[1], name=f"{node.id}/to_uff_layout")
+            if name == "float32" and compute != "float32":  # inputs stay fp32; compute in fp16
+                tensor = ctx.cast(tensor, compute, f"{node.id}/to_{compute}")
+            values[node.id] = tensor
             inputs.append(node.id)
         elif node.op == "Const":
             values[node.id] = graph.const_value(node)
         elif node.op == "MarkOutput":
             output_names.extend(_mark_node(ctx, values, node.inputs[0]))
         else:
-            args = [values[name] if name in values else values[coverage.base_id(name)] for name in node.inputs]
+            args = [
+                values[name] if name in values else values[coverage.base_id(name)] for name in node.inputs
+            ]
             try:
                 result = chosen[node.id].function(ctx, node, args)
             except ConversionError:
                 raise
             except Exception as exc:
-                raise ctx.error(f"{type(exc).__name__}: {exc}",
-                                hint="this is a bug in the converter or an unusual node; "
-                                "report it with `trtforge uff inspect` output") from exc
+                raise ctx.error(
+                    f"{type(exc).__name__}: {exc}",
+                    hint="this is a bug in the converter or an unusual node; "
+                    "report it with `trtforge uff inspect` output",
+                ) from exc
             if isinstance(result, (list, tuple)):
                 values[node.id] = result[0]
                 for k, extra in enumerate(result[1:], start=1):
@@ -101,8 +130,10 @@ def import_graph(network: Any, tensorrt: Any, graph: UffGraph, *, input_specs: S
         output_names.extend(_mark_node(ctx, values, name))
     unused = [s.name for s in input_specs if s.name and s.name not in inputs]
     if unused:
-        raise UsageError(f"input(s) {', '.join(unused)} given, but {origin} has no such Input node",
-                         hint=f"its inputs: {', '.join(inputs) or 'none'}")
+        raise UsageError(
+            f"input(s) {', '.join(unused)} given, but {origin} has no such Input node",
+            hint=f"its inputs: {', '.join(inputs) or 'none'}",
+        )
     return ImportResult(inputs, output_names, network.num_layers, notes, ctx.keepalive)
 
 
@@ -126,10 +157,19 @@ def _mark(ctx: ImportContext, value: Any, name: str) -> str:
     ctx.node = ctx.graph.by_id()[coverage.base_id(name)]
     if not ctx.is_tensor(value):
         value = ctx.constant(np.asarray(value), f"{name}/value")
-    is_input = any(ctx.network.get_input(i) is value or ctx.network.get_input(i).name == value.name
-                   for i in range(ctx.network.num_inputs))
+    is_input = any(
+        ctx.network.get_input(i) is value or ctx.network.get_input(i).name == value.name
+        for i in range(ctx.network.num_inputs)
+    )
     if value.is_network_output or is_input:
         value = ctx.finish(ctx.network.add_identity(value), f"{name}/output")
+    if ctx.compute != "float32" and ctx.dtype_name(value) == ctx.compute:  # outputs stay fp32
+        if value.name == name:
+            value.name = f"{name}/{ctx.compute}"  # the reduced tensor; its layer keeps its name
+        layer = ctx.network.add_cast(value, ctx.tensorrt.trt_dtype("float32"))
+        layer.name = ctx.unique(f"{name}/to_float32")
+        value = layer.get_output(0)
+        value.name = name
     if value.name != name and not value.is_network_output:
         value.name = name
     ctx.network.mark_output(value)

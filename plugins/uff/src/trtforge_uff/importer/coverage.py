@@ -3,6 +3,7 @@
 Only nodes an output depends on count (a frozen graph's training leftovers do not stop
 the import). Each gap says the op, how often, where, and why converters refused it.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -60,7 +61,9 @@ def needed_order(graph: Any, outputs: list[str] | None = None) -> list[Any]:
     return order
 
 
-def plan(graph: Any, registry: ConverterRegistry, order: list[Any]) -> tuple[dict[str, ConverterSupport], list[Gap]]:
+def plan(
+    graph: Any, registry: ConverterRegistry, order: list[Any]
+) -> tuple[dict[str, ConverterSupport], list[Gap]]:
     chosen: dict[str, ConverterSupport] = {}
     gaps: "OrderedDict[str, Gap]" = OrderedDict()
     for node in order:
@@ -84,12 +87,21 @@ def require_covered(gaps: list[Gap], origin: str) -> None:
     unsupported = [gap.describe() for gap in gaps]
     total = sum(len(g.places) for g in gaps)
     plugin_gaps = [g.op for g in gaps if g.op.startswith("_")]
-    hint = ("add a converter through the register_converters hook (route 'uff'), or replace "
-            "those nodes with graph surgery (trtforge_uff.surgery)")
+    hint = (
+        "add a converter through the register_converters hook (route 'uff'), or replace "
+        "those nodes with graph surgery (trtforge_uff.surgery)"
+    )
     if plugin_gaps:
-        hint = (f"{', '.join(plugin_gaps)} are plugin nodes this TensorRT cannot build here; run them "
-                "as post-processing outside the engine (mark their inputs as outputs with "
-                "trtforge_uff.surgery), or build on a TensorRT that has the plugins; " + hint)
+        hint = (
+            f"{', '.join(plugin_gaps)} are plugin nodes this TensorRT cannot build here; "
+            "fallback='auto' (the default) runs NMS_TRT as a host stage of a hybrid program, "
+            "options={'outputs': [...]} stops the engine before them, or build on a TensorRT "
+            "that has the plugins; " + hint
+        )
     raise UnsupportedOperationsError(
         f"{ROUTE} cannot convert {len(gaps)} op kind(s) ({total} node(s)) of {origin}: "
-        + "; ".join(unsupported), route=ROUTE, unsupported=unsupported, hint=hint)
+        + "; ".join(unsupported),
+        route=ROUTE,
+        unsupported=unsupported,
+        hint=hint,
+    )

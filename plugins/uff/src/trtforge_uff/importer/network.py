@@ -7,6 +7,7 @@ NHWC), so every network tensor named after a UFF node holds exactly that node's 
 pooling) transpose to the channels-first form TensorRT wants and back, as the node's
 ``inputs_orders`` say. Layers are named after the node; helper layers ``<node>/<what>``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,8 +20,14 @@ from trtforge.errors import ConversionError
 from trtforge_uff import ROUTE
 from trtforge_uff.format.values import DimOrder
 
-NUMPY_OF_TRT = {"float32": np.float32, "float16": np.float16, "int32": np.int32, "int64": np.int64,
-                "int8": np.int8, "bool": np.bool_}
+NUMPY_OF_TRT = {
+    "float32": np.float32,
+    "float16": np.float16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "int8": np.int8,
+    "bool": np.bool_,
+}
 
 
 @dataclass
@@ -29,6 +36,7 @@ class ImportContext:
     tensorrt: Any  # trtforge.trt.TensorRT
     graph: Any  # trtforge_uff.format.graph.UffGraph
     node: Any = None
+    compute: str = "float32"  # float activations and weights: "float16" in strongly typed fp16
     keepalive: list[Any] = field(default_factory=list)
     _names: set[str] = field(default_factory=set)
 
@@ -82,9 +90,11 @@ class ImportContext:
         return self.trt.Weights(array)
 
     def _int32(self, array: np.ndarray) -> np.ndarray:
-        if array.size and (array.min() < -2 ** 31 or array.max() > 2 ** 31 - 1):
-            raise self.error(f"an int64 constant holds values outside int32, and "
-                             f"{self.tensorrt.facts.label} has no INT64 tensors")
+        if array.size and (array.min() < -(2**31) or array.max() > 2**31 - 1):
+            raise self.error(
+                f"an int64 constant holds values outside int32, and "
+                f"{self.tensorrt.facts.label} has no INT64 tensors"
+            )
         return array.astype(np.int32)
 
     def constant(self, array: Any, name: str, dtype: Any = None) -> Any:
@@ -103,10 +113,22 @@ class ImportContext:
             dtype = NUMPY_OF_TRT.get(self.dtype_name(like))
         return self.constant(np.asarray(value, dtype=dtype), name)
 
+    def cast(self, x: Any, dtype: str, name: str) -> Any:
+        """``x`` in ``dtype`` (a cast layer named ``name`` where it is not already)."""
+        if self.dtype_name(x) == dtype:
+            return x
+        return self.finish(self.network.add_cast(x, self.tensorrt.trt_dtype(dtype)), name)
+
+    def float_weights(self, array: Any) -> Any:
+        """Layer weights (kernels) in the compute dtype."""
+        return self.weights(np.asarray(array, dtype=NUMPY_OF_TRT[self.compute]))
+
     def const_input(self, value: Any, what: str) -> np.ndarray:
         if self.is_tensor(value):
-            raise self.error(f"its {what} must be a constant (a Const node), it is a computed tensor",
-                             hint="freeze the graph so that this input is a constant")
+            raise self.error(
+                f"its {what} must be a constant (a Const node), it is a computed tensor",
+                hint="freeze the graph so that this input is a constant",
+            )
         return np.asarray(value)
 
     # --- shapes -----------------------------------------------------------------------
@@ -114,8 +136,15 @@ class ImportContext:
     def shape(value: Any) -> tuple[int, ...]:
         return tuple(int(d) for d in value.shape)
 
-    def shuffle(self, x: Any, *, perm: Sequence[int] | None = None, dims: Sequence[int] | None = None,
-                name: str | None = None, copy_zeros: bool = False) -> Any:
+    def shuffle(
+        self,
+        x: Any,
+        *,
+        perm: Sequence[int] | None = None,
+        dims: Sequence[int] | None = None,
+        name: str | None = None,
+        copy_zeros: bool = False,
+    ) -> Any:
         """Transpose by ``perm`` (output axis i = input axis perm[i]) and/or reshape to ``dims``
         (-1 infers one size; 0 copies the input's size there only with ``copy_zeros``)."""
         layer = self.network.add_shuffle(x)
@@ -159,3 +188,24 @@ def axes_mask(axes: Sequence[int], rank: int) -> int:
     for axis in axes:
         mask |= 1 << normalize_axis(int(axis), rank)
     return mask
+
+
+def is_constant(graph: Any, name: str) -> bool:
+    """True when node ``name``'s value is known before the network runs: Const nodes, GridAnchor
+    priors, and what only those feed (the converters compute it in numpy)."""
+    return name.rsplit(":", 1)[0] in graph.constant_nodes() or name in graph.constant_nodes()
+
+
+def constant_inputs(*positions_and_names: tuple[int, str]) -> Any:
+    """A converter validator: the inputs at these positions must be constants."""
+
+    def validator(node: Any, graph: Any) -> bool | str:
+        computed = [
+            what
+            for position, what in positions_and_names
+            if position < len(node.inputs) and not is_constant(graph, node.inputs[position])
+        ]
+        return not computed or f"its {', '.join(computed)} must be constant (Const nodes), not computed"
+
+    validator.__qualname__ = "constant_inputs"
+    return validator

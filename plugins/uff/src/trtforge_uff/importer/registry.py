@@ -8,6 +8,7 @@ Other plugins register through ``register_converters(route="uff", register)``: a
 function or a ConverterSupport. Lower ``priority`` is tried first; the first whose
 validator accepts the node converts it.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -43,11 +44,14 @@ class ConverterSupport:
             return f"validator {self.validator.__qualname__} failed: {type(exc).__name__}: {exc}"
         if verdict is True:
             return None
-        return verdict if isinstance(verdict, str) and verdict else f"refused by {self.validator.__qualname__}"
+        return (
+            verdict if isinstance(verdict, str) and verdict else f"refused by {self.validator.__qualname__}"
+        )
 
 
-def converter(*ops: str, validator: Validator | None = None,
-              priority: int = DEFAULT_PRIORITY) -> Callable[[ConverterFn], ConverterFn]:
+def converter(
+    *ops: str, validator: Validator | None = None, priority: int = DEFAULT_PRIORITY
+) -> Callable[[ConverterFn], ConverterFn]:
     """Mark ``fn`` as the converter of the UFF ops ``ops`` (``"Conv"``, ``"_NMS_TRT"``)."""
     if not ops:
         raise PluginError("@converter needs at least one UFF op")
@@ -65,9 +69,11 @@ def supports_of(item: Any, origin: str) -> list[ConverterSupport]:
         return [ConverterSupport(item.op, item.function, item.validator, item.priority, origin)]
     records = getattr(item, _ATTRIBUTE, None)
     if not records:
-        raise PluginError(f"plugin {origin!r} registered {item!r} as a {ROUTE} converter, but it is "
-                          f"neither a ConverterSupport nor decorated with @converter",
-                          hint="decorate it with trtforge_uff.importer.registry.converter('<UFF op>')")
+        raise PluginError(
+            f"plugin {origin!r} registered {item!r} as a {ROUTE} converter, but it is "
+            f"neither a ConverterSupport nor decorated with @converter",
+            hint="decorate it with trtforge_uff.importer.registry.converter('<UFF op>')",
+        )
     return [ConverterSupport(r.op, r.function, r.validator, r.priority, origin) for r in records]
 
 

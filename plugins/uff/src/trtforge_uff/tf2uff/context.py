@@ -4,6 +4,7 @@ UFF node ids are the TF node names, so a network built from the UFF file names i
 after the TF nodes and ``trtforge.check`` can fetch the same names from TensorFlow. Helper
 nodes a converter adds are named ``<tf node>/uff_<what>``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,8 +75,10 @@ class TfContext:
     def const_input(self, position: int, what: str) -> np.ndarray:
         value = self.const(self.data_inputs()[position])
         if value is None:
-            raise self.error(f"its {what} (input {position}) must be a constant",
-                             hint="freeze the graph (constants folded) before converting")
+            raise self.error(
+                f"its {what} (input {position}) must be a constant",
+                hint="freeze the graph (constants folded) before converting",
+            )
         return value
 
     # --- attributes -------------------------------------------------------------------
@@ -114,9 +117,12 @@ class TfContext:
         return self.builder.const(self.sub(what), np.asarray(value))
 
     def error(self, message: str, hint: str | None = None) -> ConversionError:
-        return ConversionError(f"TF node {self.node.name!r} ({self.node.op}): {message}", route=ROUTE,
-                               hint=hint or "rewrite this part of the graph, or replace it with a plugin "
-                               "node (trtforge_uff.surgery)")
+        return ConversionError(
+            f"TF node {self.node.name!r} ({self.node.op}): {message}",
+            route=ROUTE,
+            hint=hint
+            or "rewrite this part of the graph, or replace it with a plugin node (trtforge_uff.surgery)",
+        )
 
 
 def make_ndarray(tensor: Any) -> np.ndarray:

@@ -4,6 +4,7 @@ Every TF op that cannot be written is reported at once (op, count, nodes, reason
 anything is written. Plugin nodes (ops ending in ``_TRT``, made by graph surgery) become
 ``_<Op>`` custom nodes. Outputs get ``MarkOutput_<n>`` nodes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,7 +49,9 @@ def _needed(nodes: dict[str, Any], outputs: Sequence[str], stop: set[str]) -> li
             if state.get(name):
                 continue
             if name not in nodes:
-                raise UsageError(f"the graph has no node {name!r}", hint="name existing graph nodes as outputs")
+                raise UsageError(
+                    f"the graph has no node {name!r}", hint="name existing graph nodes as outputs"
+                )
             state[name] = 1
             stack.append((name, True))
             if name in stop:
@@ -59,16 +62,23 @@ def _needed(nodes: dict[str, Any], outputs: Sequence[str], stop: set[str]) -> li
     return order
 
 
-def graphdef_to_uff(graph_def: Any, inputs: Sequence[str], outputs: Sequence[str], *,
-                    input_shapes: Mapping[str, Sequence[int]] | None = None) -> TfToUffResult:
+def graphdef_to_uff(
+    graph_def: Any,
+    inputs: Sequence[str],
+    outputs: Sequence[str],
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+) -> TfToUffResult:
     """Write the part of ``graph_def`` between ``inputs`` (placeholders) and ``outputs`` as UFF."""
     nodes = {n.name: n for n in graph_def.node}
     input_names = [tensor_node(i)[0] for i in inputs]
     output_names = [tensor_node(o)[0] for o in outputs]
     missing = [n for n in input_names + output_names if n not in nodes]
     if missing:
-        raise UsageError(f"the graph has no node(s) {', '.join(missing)}",
-                         hint="name graph nodes (placeholders as inputs, result nodes as outputs)")
+        raise UsageError(
+            f"the graph has no node(s) {', '.join(missing)}",
+            hint="name graph nodes (placeholders as inputs, result nodes as outputs)",
+        )
     order = _needed(nodes, output_names, set(input_names))
     builder = UffBuilder()
     ctx = TfContext(builder, nodes)
@@ -94,12 +104,18 @@ def graphdef_to_uff(graph_def: Any, inputs: Sequence[str], outputs: Sequence[str
             if reason not in reasons:
                 reasons.append(reason)
     if gaps:
-        unsupported = [f"{op} x{len(p)} (at {', '.join(p[:MAX_PLACES])}{', ...' if len(p) > MAX_PLACES else ''}): "
-                       f"{'; '.join(r)}" for op, (p, r) in gaps.items()]
+        unsupported = [
+            f"{op} x{len(p)} (at {', '.join(p[:MAX_PLACES])}{', ...' if len(p) > MAX_PLACES else ''}): "
+            f"{'; '.join(r)}"
+            for op, (p, r) in gaps.items()
+        ]
         raise UnsupportedOperationsError(
             f"{ROUTE} cannot write {len(gaps)} TF op kind(s) as UFF: " + "; ".join(unsupported),
-            route=ROUTE, unsupported=unsupported,
-            hint="replace those subgraphs with plugin nodes (trtforge_uff.surgery), or use backend='onnx_trt'")
+            route=ROUTE,
+            unsupported=unsupported,
+            hint="replace those subgraphs with plugin nodes (trtforge_uff.surgery), "
+            "or use backend='onnx_trt'",
+        )
     plugins: list[str] = []
     notes: list[str] = []
     shapes = dict(input_shapes or {})
@@ -108,15 +124,21 @@ def graphdef_to_uff(graph_def: Any, inputs: Sequence[str], outputs: Sequence[str
         if node.name in input_names:
             shape = list(shapes.get(node.name) or ctx.attr("shape") or [])
             if not shape and node.op == "Placeholder":
-                raise UsageError(f"placeholder {node.name!r} has no static rank",
-                                 hint="give its shape (input_shapes={name: [...]})")
+                raise UsageError(
+                    f"placeholder {node.name!r} has no static rank",
+                    hint="give its shape (input_shapes={name: [...]})",
+                )
             code = ctx.attr("dtype", 1)
             if node.name in ctx.retyped:
-                notes.append(f"input {node.name}: {RETYPED_INPUTS[code]} written as float32 (UFF has no "
-                             f"{RETYPED_INPUTS[code]}); feed it as float32")
+                notes.append(
+                    f"input {node.name}: {RETYPED_INPUTS[code]} written as float32 (UFF has no "
+                    f"{RETYPED_INPUTS[code]}); feed it as float32"
+                )
             elif code not in TF_DTYPES:
-                raise UsageError(f"input {node.name!r} has TF dtype {code}, which UFF cannot hold",
-                                 hint="UFF inputs are float32, float16, int8, int16, int32 or int64")
+                raise UsageError(
+                    f"input {node.name!r} has TF dtype {code}, which UFF cannot hold",
+                    hint="UFF inputs are float32, float16, int8, int16, int32 or int64",
+                )
             builder.input(node.name, [int(d) for d in shape], TF_DTYPES.get(code, "float32"))
         elif node.op == "Const":
             continue  # written where used (as a Const node named after it)

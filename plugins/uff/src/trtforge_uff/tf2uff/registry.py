@@ -1,4 +1,5 @@
 """Which function writes which TF op as UFF nodes (``@tf_op``, discovered in ``ops/``)."""
+
 from __future__ import annotations
 
 import importlib
@@ -21,8 +22,11 @@ class TfOpSupport:
 
 def tf_op(*ops: str, check: Check | None = None) -> Callable[[Handler], Handler]:
     def mark(fn: Handler) -> Handler:
-        setattr(fn, _ATTRIBUTE, tuple(getattr(fn, _ATTRIBUTE, ())) + tuple(TfOpSupport(o, fn, check) for o in ops))
+        setattr(
+            fn, _ATTRIBUTE, tuple(getattr(fn, _ATTRIBUTE, ())) + tuple(TfOpSupport(o, fn, check) for o in ops)
+        )
         return fn
+
     return mark
 
 

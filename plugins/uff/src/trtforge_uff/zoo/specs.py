@@ -3,6 +3,7 @@
 The keys are those of UFF-era SSD build scripts; ``input_order`` is NMS_TRT's ``inputOrder``
 (positions of loc, conf, priors among the NMS node's inputs).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,11 +36,24 @@ class SsdSpec:
 
 
 MODEL_SPECS: dict[str, SsdSpec] = {
-    "ssd_mobilenet_v1_coco": SsdSpec("ssd_mobilenet_v1_coco", (300, 300, 3), 91, 0.2, 0.95, (0, 2, 1),
-                                     (19, 10, 5, 3, 2, 1)),
-    "ssd_mobilenet_v2_coco": SsdSpec("ssd_mobilenet_v2_coco", (300, 300, 3), 91, 0.2, 0.95, (1, 0, 2),
-                                     (19, 10, 5, 3, 2, 1)),
+    "ssd_mobilenet_v1_coco": SsdSpec(
+        "ssd_mobilenet_v1_coco", (300, 300, 3), 91, 0.2, 0.95, (0, 2, 1), (19, 10, 5, 3, 2, 1)
+    ),
+    "ssd_mobilenet_v2_coco": SsdSpec(
+        "ssd_mobilenet_v2_coco", (300, 300, 3), 91, 0.2, 0.95, (1, 0, 2), (19, 10, 5, 3, 2, 1)
+    ),
     # The synthetic model of trtforge_uff.zoo.ssd: same layout, two feature maps, 64x64.
-    "synthetic_ssd": SsdSpec("synthetic_ssd", (64, 64, 3), 4, 0.2, 0.95, (0, 2, 1), (8, 4),
-                             nms_threshold=0.5, confidence_threshold=0.05, top_k=400, keep_top_k=20),
+    "synthetic_ssd": SsdSpec(
+        "synthetic_ssd",
+        (64, 64, 3),
+        4,
+        0.2,
+        0.95,
+        (0, 2, 1),
+        (8, 4),
+        nms_threshold=0.5,
+        confidence_threshold=0.05,
+        top_k=400,
+        keep_top_k=20,
+    ),
 }

@@ -5,6 +5,7 @@ concat/concat_1, Postprocessor), with seeded random weights; and the seed-004 su
 Small on purpose (64x64 input, feature maps 8x8 and 4x4, 4 classes) so the whole UFF pipeline
 -- surgery, TF -> UFF, UFF -> TensorRT, post-processing -- runs offline in seconds.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,14 +15,15 @@ import numpy as np
 from trtforge_uff.importer.converters.plugins import grid_anchors
 from trtforge_uff.zoo.specs import MODEL_SPECS, SsdSpec
 
-SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)  # y, x, h, w as the TF box coder uses them
+SCALE_FACTORS = (10.0, 10.0, 5.0, 5.0)  # 1 / GridAnchor's variances (x, y, w, h)
 OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")
 
 
 def anchors_yxyx(spec: SsdSpec) -> np.ndarray:
     """The priors of :func:`grid_anchors` as the TF API holds them: [P, (ymin, xmin, ymax, xmax)]."""
-    layers = grid_anchors(spec.min_size, spec.max_size, list(spec.aspect_ratios), list(spec.variance),
-                          list(spec.feature_maps))
+    layers = grid_anchors(
+        spec.min_size, spec.max_size, list(spec.aspect_ratios), list(spec.variance), list(spec.feature_maps)
+    )
     xyxy = np.concatenate([layer[0, 0, :, 0] for layer in layers]).reshape(-1, 4)
     return xyxy[:, [1, 0, 3, 2]].astype(np.float32)
 
@@ -37,10 +39,25 @@ def build_graph(spec: SsdSpec | str = "synthetic_ssd", seed: int = 0) -> Any:
         return tf.constant((rng.standard_normal(shape) * scale).astype(np.float32))
 
     def bn(x: Any, channels: int, name: str) -> Any:
-        params = [tf.constant(v.astype(np.float32)) for v in (rng.random(channels) + 0.5, rng.standard_normal(channels) * 0.1,
-                                                             rng.standard_normal(channels) * 0.1, rng.random(channels) + 0.5)]
-        return tf.raw_ops.FusedBatchNormV3(x=x, scale=params[0], offset=params[1], mean=params[2], variance=params[3],
-                                           epsilon=1e-3, is_training=False, name=name)[0]
+        params = [
+            tf.constant(v.astype(np.float32))
+            for v in (
+                rng.random(channels) + 0.5,
+                rng.standard_normal(channels) * 0.1,
+                rng.standard_normal(channels) * 0.1,
+                rng.random(channels) + 0.5,
+            )
+        ]
+        return tf.raw_ops.FusedBatchNormV3(
+            x=x,
+            scale=params[0],
+            offset=params[1],
+            mean=params[2],
+            variance=params[3],
+            epsilon=1e-3,
+            is_training=False,
+            name=name,
+        )[0]
 
     graph = tf.Graph()
     height, width, channels = spec.input_shape
@@ -67,10 +84,16 @@ def build_graph(spec: SsdSpec | str = "synthetic_ssd", seed: int = 0) -> Any:
         locs, confs = [], []
         for index, ((feature, depth), boxes) in enumerate(zip(features, spec.boxes_per_location)):
             with tf.name_scope(f"BoxPredictor_{index}"):
-                loc = tf.nn.bias_add(tf.nn.conv2d(feature, w(1, 1, depth, boxes * 4, scale=0.1), 1, "SAME"),
-                                     w(boxes * 4, scale=0.1), name="BoxEncodingPredictor/BiasAdd")
-                conf = tf.nn.bias_add(tf.nn.conv2d(feature, w(1, 1, depth, boxes * spec.num_classes), 1, "SAME"),
-                                      w(boxes * spec.num_classes), name="ClassPredictor/BiasAdd")
+                loc = tf.nn.bias_add(
+                    tf.nn.conv2d(feature, w(1, 1, depth, boxes * 4, scale=0.1), 1, "SAME"),
+                    w(boxes * 4, scale=0.1),
+                    name="BoxEncodingPredictor/BiasAdd",
+                )
+                conf = tf.nn.bias_add(
+                    tf.nn.conv2d(feature, w(1, 1, depth, boxes * spec.num_classes), 1, "SAME"),
+                    w(boxes * spec.num_classes),
+                    name="ClassPredictor/BiasAdd",
+                )
                 locs.append(tf.reshape(loc, [1, -1, 1, 4], name="Reshape"))
                 confs.append(tf.reshape(conf, [1, -1, spec.num_classes], name="Reshape_1"))
         loc = tf.concat(locs, axis=1, name="concat")
@@ -80,7 +103,9 @@ def build_graph(spec: SsdSpec | str = "synthetic_ssd", seed: int = 0) -> Any:
             parts, start = [], 0
             for index, (size, boxes) in enumerate(zip(spec.feature_maps, spec.boxes_per_location)):
                 count = size * size * boxes
-                parts.append(tf.identity(tf.constant(anchors_all[start:start + count]), name=f"anchors_{index}"))
+                parts.append(
+                    tf.identity(tf.constant(anchors_all[start : start + count]), name=f"anchors_{index}")
+                )
                 start += count
             anchors = tf.concat(parts, axis=0, name="Concatenate/concat")
         with tf.name_scope("Postprocessor"):
@@ -89,14 +114,20 @@ def build_graph(spec: SsdSpec | str = "synthetic_ssd", seed: int = 0) -> Any:
             xcenter_a = (anchors[:, 1] + anchors[:, 3]) / 2
             ha, wa = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
             scores = tf.sigmoid(conf, name="convert_scores")[0]
-            ty, tx, th, tw = [codes[:, i] / SCALE_FACTORS[i] for i in range(4)]
+            # NMS_TRT's code order (tx, ty, tw, th), so the plugin decodes these encodings as TF does
+            tx, ty, tw, th = [codes[:, i] / SCALE_FACTORS[i] for i in range(4)]
             yc, xc = ty * ha + ycenter_a, tx * wa + xcenter_a
             hh, ww = tf.exp(th) * ha / 2, tf.exp(tw) * wa / 2
             boxes = tf.stack([yc - hh, xc - ww, yc + hh, xc + ww], axis=1)
             nms = tf.image.combined_non_max_suppression(
-                boxes[None, :, None, :], scores[None, :, 1:], max_output_size_per_class=spec.top_k,
-                max_total_size=spec.keep_top_k, iou_threshold=spec.nms_threshold,
-                score_threshold=spec.confidence_threshold, clip_boxes=False)
+                boxes[None, :, None, :],
+                scores[None, :, 1:],
+                max_output_size_per_class=spec.top_k,
+                max_total_size=spec.keep_top_k,
+                iou_threshold=spec.nms_threshold,
+                score_threshold=spec.confidence_threshold,
+                clip_boxes=False,
+            )
             classes = tf.add(nms.nmsed_classes, 1.0, name="classes")
             count = tf.cast(nms.valid_detections, tf.float32, name="count")
         tf.identity(nms.nmsed_boxes, name="detection_boxes")
@@ -116,26 +147,58 @@ def plugin_graph(graph_def: Any, spec: SsdSpec | str = "synthetic_ssd") -> Any:
     spec = MODEL_SPECS[spec] if isinstance(spec, str) else spec
     height, width, channels = spec.input_shape
     graph = gs.DynamicGraph(graph_def)
-    inputs = gs.create_plugin_node("Input", op="Placeholder", dtype=tf.float32, shape=[1, height, width, channels])
+    inputs = gs.create_plugin_node(
+        "Input", op="Placeholder", dtype=tf.float32, shape=[1, height, width, channels]
+    )
     prior_box = gs.create_plugin_node(
-        "GridAnchor", op="GridAnchor_TRT", minSize=spec.min_size, maxSize=spec.max_size,
-        aspectRatios=list(spec.aspect_ratios), variance=list(spec.variance),
-        featureMapShapes=list(spec.feature_maps), numLayers=len(spec.feature_maps))
+        "GridAnchor",
+        op="GridAnchor_TRT",
+        minSize=spec.min_size,
+        maxSize=spec.max_size,
+        aspectRatios=list(spec.aspect_ratios),
+        variance=list(spec.variance),
+        featureMapShapes=list(spec.feature_maps),
+        numLayers=len(spec.feature_maps),
+    )
     nms = gs.create_plugin_node(
-        "NMS", op="NMS_TRT", shareLocation=1, varianceEncodedInTarget=0, backgroundLabelId=0,
-        confidenceThreshold=spec.confidence_threshold, nmsThreshold=spec.nms_threshold, topK=spec.top_k,
-        keepTopK=spec.keep_top_k, numClasses=spec.num_classes, inputOrder=list(spec.input_order),
-        confSigmoid=1, isNormalized=1)
+        "NMS",
+        op="NMS_TRT",
+        shareLocation=1,
+        varianceEncodedInTarget=0,
+        backgroundLabelId=0,
+        confidenceThreshold=spec.confidence_threshold,
+        nmsThreshold=spec.nms_threshold,
+        topK=spec.top_k,
+        keepTopK=spec.keep_top_k,
+        numClasses=spec.num_classes,
+        inputOrder=list(spec.input_order),
+        confSigmoid=1,
+        isNormalized=1,
+    )
     concat_priorbox = gs.create_node("concat_priorbox", op="ConcatV2", dtype=tf.float32, axis=2)
-    concat_box_loc = gs.create_plugin_node("concat_box_loc", op="FlattenConcat_TRT", dtype=tf.float32,
-                                           axis=1, ignoreBatch=0)
-    concat_box_conf = gs.create_plugin_node("concat_box_conf", op="FlattenConcat_TRT", dtype=tf.float32,
-                                            axis=1, ignoreBatch=0)
-    graph.collapse_namespaces({
-        "MultipleGridAnchorGenerator": prior_box, "Postprocessor": nms, "Preprocessor": inputs,
-        "image_tensor": inputs, "MultipleGridAnchorGenerator/Concatenate": concat_priorbox,
-        "concat": concat_box_loc, "concat_1": concat_box_conf})
+    concat_box_loc = gs.create_plugin_node(
+        "concat_box_loc", op="FlattenConcat_TRT", dtype=tf.float32, axis=1, ignoreBatch=0
+    )
+    concat_box_conf = gs.create_plugin_node(
+        "concat_box_conf", op="FlattenConcat_TRT", dtype=tf.float32, axis=1, ignoreBatch=0
+    )
+    graph.collapse_namespaces(
+        {
+            "MultipleGridAnchorGenerator": prior_box,
+            "Postprocessor": nms,
+            "Preprocessor": inputs,
+            "image_tensor": inputs,
+            "ToFloat": inputs,  # in the real OD API graphs (uint8 image cast to float)
+            "MultipleGridAnchorGenerator/Concatenate": concat_priorbox,
+            "concat": concat_box_loc,
+            "concat_1": concat_box_conf,
+        }
+    )
     graph.remove(graph.graph_outputs, remove_exclusive_dependencies=False)
+    # The real Postprocessor reads the image (its size): NMS_TRT takes loc, conf and priors only.
+    nms_node = graph.find_nodes_by_op("NMS_TRT")[0]
+    if "Input" in nms_node.input:
+        nms_node.input.remove("Input")
     # One input per GridAnchor layer output (collapsing leaves the multi-output plugin once).
     priorbox = graph.find_nodes_by_name("concat_priorbox")[0]
     del priorbox.input[:]

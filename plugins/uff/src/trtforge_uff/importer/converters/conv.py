@@ -1,4 +1,5 @@
 """Conv and ConvTranspose: storage layout -> channels-first, TensorRT (de)convolution, back."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,7 +45,9 @@ def apply_padding(ctx: ImportContext, layer: Any, node: Any, spatial: int) -> No
     if len(padding) == spatial:
         padding = padding + padding
     if len(padding) != 2 * spatial:
-        raise ctx.error(f"padding {padding} needs {spatial} (symmetric) or {2 * spatial} (pre then post) values")
+        raise ctx.error(
+            f"padding {padding} needs {spatial} (symmetric) or {2 * spatial} (pre then post) values"
+        )
     layer.pre_padding = tuple(padding[:spatial])
     layer.post_padding = tuple(padding[spatial:])
 
@@ -59,15 +62,19 @@ def convolution(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
         raise ctx.error(f"input of rank {len(x.shape)} does not fit a {spatial}-D filter")
     groups = int(node.get("number_groups", 1) or 1)
     x = ctx.to_layout(x, data_order, canonical=True)
-    empty = ctx.trt.Weights(ctx.trt.DataType.FLOAT)
+    empty = ctx.trt.Weights(ctx.tensorrt.trt_dtype(ctx.compute))
     if node.op == "ConvTranspose":
         # canonical (K=out, C=in, ...) -> TensorRT deconvolution weights (in, out/groups, ...)
         kernel = np.ascontiguousarray(np.swapaxes(kernel, 0, 1))
         out_channels = kernel.shape[1] * groups
-        layer = ctx.network.add_deconvolution_nd(x, out_channels, kernel.shape[2:], ctx.weights(kernel), empty)
+        layer = ctx.network.add_deconvolution_nd(
+            x, out_channels, kernel.shape[2:], ctx.float_weights(kernel), empty
+        )
     else:
         out_channels = kernel.shape[0]
-        layer = ctx.network.add_convolution_nd(x, out_channels, kernel.shape[2:], ctx.weights(kernel), empty)
+        layer = ctx.network.add_convolution_nd(
+            x, out_channels, kernel.shape[2:], ctx.float_weights(kernel), empty
+        )
     layer.stride_nd = tuple(int(s) for s in node.get("strides"))
     dilation = node.get("dilation")
     if dilation and node.op == "Conv":

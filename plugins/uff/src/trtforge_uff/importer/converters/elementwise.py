@@ -1,4 +1,5 @@
 """Binary, Unary and Activation nodes (numpy broadcasting, constants folded in numpy)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,13 +9,44 @@ import numpy as np
 from trtforge_uff.importer.network import ImportContext
 from trtforge_uff.importer.registry import converter
 
-BINARY = {"add": "SUM", "sub": "SUB", "mul": "PROD", "div": "DIV", "max": "MAX", "min": "MIN",
-          "pow": "POW", "floordiv": "FLOOR_DIV"}
-BINARY_NUMPY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
-                "max": np.maximum, "min": np.minimum, "pow": np.power, "floordiv": np.floor_divide}
-UNARY = {"neg": "NEG", "exp": "EXP", "log": "LOG", "abs": "ABS", "sqrt": "SQRT", "reciprocal": "RECIP",
-         "sin": "SIN", "cos": "COS", "tan": "TAN", "floor": "FLOOR", "ceil": "CEIL", "asin": "ASIN",
-         "acos": "ACOS", "atan": "ATAN", "sinh": "SINH", "cosh": "COSH"}
+BINARY = {
+    "add": "SUM",
+    "sub": "SUB",
+    "mul": "PROD",
+    "div": "DIV",
+    "max": "MAX",
+    "min": "MIN",
+    "pow": "POW",
+    "floordiv": "FLOOR_DIV",
+}
+BINARY_NUMPY = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "max": np.maximum,
+    "min": np.minimum,
+    "pow": np.power,
+    "floordiv": np.floor_divide,
+}
+UNARY = {
+    "neg": "NEG",
+    "exp": "EXP",
+    "log": "LOG",
+    "abs": "ABS",
+    "sqrt": "SQRT",
+    "reciprocal": "RECIP",
+    "sin": "SIN",
+    "cos": "COS",
+    "tan": "TAN",
+    "floor": "FLOOR",
+    "ceil": "CEIL",
+    "asin": "ASIN",
+    "acos": "ACOS",
+    "atan": "ATAN",
+    "sinh": "SINH",
+    "cosh": "COSH",
+}
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
 
@@ -27,6 +59,7 @@ def elementwise(ctx: ImportContext, a: Any, b: Any, op: str, name: str | None = 
 def _func_in(table: dict[str, str]) -> Any:
     def validator(node: Any, graph: Any) -> bool | str:
         return node.get("func") in table or f"func {node.get('func')!r} is not one of {', '.join(table)}"
+
     return validator
 
 
@@ -55,8 +88,17 @@ def unary(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     return unary_layer(ctx, x, UNARY[func])
 
 
-ACTIVATIONS = {"relu": "RELU", "sigmoid": "SIGMOID", "tanh": "TANH", "elu": "ELU", "selu": "SELU",
-               "softsign": "SOFTSIGN", "softplus": "SOFTPLUS", "leaky_relu": "LEAKY_RELU", "relu6": "CLIP"}
+ACTIVATIONS = {
+    "relu": "RELU",
+    "sigmoid": "SIGMOID",
+    "tanh": "TANH",
+    "elu": "ELU",
+    "selu": "SELU",
+    "softsign": "SOFTSIGN",
+    "softplus": "SOFTPLUS",
+    "leaky_relu": "LEAKY_RELU",
+    "relu6": "CLIP",
+}
 
 
 @converter("Activation", validator=_func_in(ACTIVATIONS))

@@ -1,4 +1,5 @@
 """FullyConnected: ``x @ weights`` (TF MatMul layout: weights stored [in, out], "CK")."""
+
 from __future__ import annotations
 
 from typing import Any

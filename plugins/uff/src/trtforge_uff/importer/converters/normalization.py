@@ -1,4 +1,5 @@
 """BatchNorm (inference): folded in numpy into one scale and one shift along the channel axis."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ TensorRT has it; refused with the reason elsewhere, so coverage reports it up fr
 
 Fields carry graphsurgeon's ``_u_*`` suffixes (``minSize_u_float``, ``featureMapShapes_u_ilist``).
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,13 @@ def plugin_field(node: Any, name: str, default: Any = None) -> Any:
     return default
 
 
-def grid_anchors(min_size: float, max_size: float, aspect_ratios: list[float], variance: list[float],
-                 feature_maps: list[int]) -> list[np.ndarray]:
+def grid_anchors(
+    min_size: float,
+    max_size: float,
+    aspect_ratios: list[float],
+    variance: list[float],
+    feature_maps: list[int],
+) -> list[np.ndarray]:
     """Per layer a [1, 2, H*W*boxes*4, 1] array: normalised (xmin, ymin, xmax, ymax) priors, then
     their variances -- the layout of TensorRT's GridAnchor_TRT plugin.
 
@@ -57,9 +63,13 @@ def grid_anchor(ctx: ImportContext, node: Any, inputs: list[Any]) -> list[Any]:
     layers = int(plugin_field(node, "numLayers", len(shapes)))
     if len(shapes) != layers:
         raise ctx.error(f"featureMapShapes has {len(shapes)} entries, numLayers is {layers}")
-    priors = grid_anchors(float(plugin_field(node, "minSize", 0.2)), float(plugin_field(node, "maxSize", 0.95)),
-                          [float(a) for a in plugin_field(node, "aspectRatios", [1.0, 2.0, 0.5, 3.0, 0.33])],
-                          [float(v) for v in plugin_field(node, "variance", [0.1, 0.1, 0.2, 0.2])], shapes)
+    priors = grid_anchors(
+        float(plugin_field(node, "minSize", 0.2)),
+        float(plugin_field(node, "maxSize", 0.95)),
+        [float(a) for a in plugin_field(node, "aspectRatios", [1.0, 2.0, 0.5, 3.0, 0.33])],
+        [float(v) for v in plugin_field(node, "variance", [0.1, 0.1, 0.2, 0.2])],
+        shapes,
+    )
     return priors  # numpy constants: a Concat of them folds, a network output becomes a constant layer
 
 
@@ -80,8 +90,11 @@ def flatten_concat(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
         shape = ctx.shape(t)
         batch = shape[0]
         rest = int(np.prod(shape[1:]))
-        parts.append(ctx.shuffle(t, dims=[0 if batch < 0 else batch, rest], copy_zeros=batch < 0,
-                                 name=ctx.sub(f"flatten{k}")))
+        parts.append(
+            ctx.shuffle(
+                t, dims=[0 if batch < 0 else batch, rest], copy_zeros=batch < 0, name=ctx.sub(f"flatten{k}")
+            )
+        )
     layer = ctx.network.add_concatenation(parts)
     layer.axis = 1
     joined = ctx.finish(layer, ctx.sub("concat"))
@@ -90,10 +103,19 @@ def flatten_concat(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
 
 
 NMS_FIELDS = {  # graphsurgeon field -> (plugin field, kind)
-    "shareLocation": "int", "varianceEncodedInTarget": "int", "backgroundLabelId": "int",
-    "numClasses": "int", "topK": "int", "keepTopK": "int", "confidenceThreshold": "float",
-    "nmsThreshold": "float", "inputOrder": "ints", "confSigmoid": "int", "isNormalized": "int",
-    "codeType": "int", "scoreBits": "int",
+    "shareLocation": "int",
+    "varianceEncodedInTarget": "int",
+    "backgroundLabelId": "int",
+    "numClasses": "int",
+    "topK": "int",
+    "keepTopK": "int",
+    "confidenceThreshold": "float",
+    "nmsThreshold": "float",
+    "inputOrder": "ints",
+    "confSigmoid": "int",
+    "isNormalized": "int",
+    "codeType": "int",
+    "scoreBits": "int",
 }
 
 
@@ -102,8 +124,10 @@ def _nms_available(node: Any, graph: Any) -> bool | str:
 
     tensorrt = get_tensorrt()
     if tensorrt.facts.is_rtx:
-        return ("TensorRT-RTX ships no NMS_TRT plugin and its NMS layer does not build ahead of time "
-                "on CPU: this post-processing cannot run inside the engine")
+        return (
+            "TensorRT-RTX ships no NMS_TRT plugin and its NMS layer does not build ahead of time "
+            "on CPU: this post-processing cannot run inside the engine"
+        )
     if _creator(tensorrt, "NMSDynamic_TRT") is None and _creator(tensorrt, "NMS_TRT") is None:
         return f"{tensorrt.facts.label} has no NMS_TRT plugin in its registry (load libnvinfer_plugin)"
     return True

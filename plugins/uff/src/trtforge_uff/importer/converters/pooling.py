@@ -1,4 +1,5 @@
 """Pool (max, avg): channels-first pooling between layout transposes."""
+
 from __future__ import annotations
 
 from typing import Any

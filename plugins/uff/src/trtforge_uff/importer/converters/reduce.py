@@ -1,4 +1,5 @@
 """Reduce (sum, mean, max, min, prod) and Softmax."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,13 +16,21 @@ def reduce(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     rank = len(x.shape)
     axes = node.get("axes") or list(range(rank))
     op = getattr(ctx.trt.ReduceOperation, REDUCE[node.get("func")])
-    layer = ctx.network.add_reduce(x, op, axes_mask(axes, rank), bool(node.get("keepdims", False)))
-    return ctx.finish(layer)
+    dtype = ctx.dtype_name(x)
+    wide = ctx.cast(x, "float32", ctx.sub("to_float32")) if dtype == "float16" else x  # sums overflow fp16
+    layer = ctx.network.add_reduce(wide, op, axes_mask(axes, rank), bool(node.get("keepdims", False)))
+    if wide is x:
+        return ctx.finish(layer)
+    return ctx.cast(ctx.finish(layer, ctx.sub("float32")), dtype, node.id)
 
 
 @converter("Softmax")
 def softmax(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x = ctx.tensor(inputs[0], ctx.sub("input"))
-    layer = ctx.network.add_softmax(x)
+    dtype = ctx.dtype_name(x)
+    wide = ctx.cast(x, "float32", ctx.sub("to_float32")) if dtype == "float16" else x
+    layer = ctx.network.add_softmax(wide)
     layer.axes = 1 << normalize_axis(int(node.get("axis", -1)), len(x.shape))
-    return ctx.finish(layer)
+    if wide is x:
+        return ctx.finish(layer)
+    return ctx.cast(ctx.finish(layer, ctx.sub("float32")), dtype, node.id)

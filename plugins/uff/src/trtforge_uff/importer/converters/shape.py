@@ -3,13 +3,14 @@
 Constant inputs are computed in numpy (a shape computed from Consts stays a Const), tensors
 through shuffle / concatenation / slice / gather layers.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from trtforge_uff.importer.network import ImportContext, normalize_axis
+from trtforge_uff.importer.network import ImportContext, constant_inputs, normalize_axis
 from trtforge_uff.importer.registry import converter
 
 
@@ -44,10 +45,15 @@ def stack(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     parts = []
     for i, value in enumerate(inputs):
         t = ctx.tensor(value, ctx.sub(f"input{i}"), like)
-        dims = list(ctx.shape(t))
+        shape = list(ctx.shape(t))
+        # 0 copies a dynamic size from the same input axis: right for axes before the new one;
+        # one dynamic size after it is inferred (-1) instead.
+        after = [k for k, d in enumerate(shape) if d < 0 and k >= axis]
+        if len(after) > 1:
+            raise ctx.error(f"cannot stack {shape} at axis {axis}: more than one dynamic size after it")
+        dims = [0 if (d < 0 and k < axis) else (-1 if d < 0 else d) for k, d in enumerate(shape)]
         dims.insert(axis, 1)
-        parts.append(ctx.shuffle(t, dims=[0 if d < 0 else d for d in dims], copy_zeros=True,
-                                 name=ctx.sub(f"expand{i}")))
+        parts.append(ctx.shuffle(t, dims=dims, copy_zeros=True, name=ctx.sub(f"expand{i}")))
     layer = ctx.network.add_concatenation(parts)
     layer.axis = axis
     return ctx.finish(layer)
@@ -72,7 +78,9 @@ def squeeze(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
         return np.squeeze(array, axis=tuple(axes) if axes else None)
     shape = ctx.shape(x)
     rank = len(shape)
-    drop = {normalize_axis(int(a), rank) for a in axes} if axes else {i for i, d in enumerate(shape) if d == 1}
+    drop = (
+        {normalize_axis(int(a), rank) for a in axes} if axes else {i for i, d in enumerate(shape) if d == 1}
+    )
     for axis in drop:
         if shape[axis] not in (1, -1):
             raise ctx.error(f"cannot squeeze axis {axis} of size {shape[axis]} (shape {list(shape)})")
@@ -95,7 +103,7 @@ def flatten(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     return ctx.shuffle(x, dims=[int(np.prod(head)), int(np.prod(tail))])
 
 
-@converter("Reshape")
+@converter("Reshape", validator=constant_inputs((1, "shape")))
 def reshape(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x, shape = inputs
     dims = [int(d) for d in ctx.const_input(shape, "shape").reshape(-1)]
@@ -104,7 +112,7 @@ def reshape(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     return ctx.shuffle(x, dims=dims)
 
 
-@converter("Transpose")
+@converter("Transpose", validator=constant_inputs((1, "perm")))
 def transpose(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x, perm = inputs
     order = [int(p) for p in ctx.const_input(perm, "perm").reshape(-1)]
@@ -113,7 +121,7 @@ def transpose(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     return ctx.shuffle(x, perm=order)
 
 
-@converter("Pad")
+@converter("Pad", validator=constant_inputs((1, "paddings")))
 def pad(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x, paddings = inputs
     pads = ctx.const_input(paddings, "paddings").astype(np.int64).reshape(-1, 2)
@@ -135,8 +143,9 @@ def pad(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     return ctx.finish(layer)
 
 
-def _slice_plan(node: Any, shape: tuple[int, ...], begin: list[int], end: list[int],
-                strides: list[int]) -> tuple[list[int], list[int], list[int], list[int]]:
+def _slice_plan(
+    node: Any, shape: tuple[int, ...], begin: list[int], end: list[int], strides: list[int]
+) -> tuple[list[int], list[int], list[int], list[int]]:
     """TF StridedSlice semantics -> per-axis (start, size, stride) and the axes to shrink."""
     if node.get("ellipsis_mask", 0) or node.get("new_axis_mask", 0):
         raise ValueError("ellipsis_mask and new_axis_mask are not supported")
@@ -163,11 +172,12 @@ def _slice_plan(node: Any, shape: tuple[int, ...], begin: list[int], end: list[i
     return starts, sizes, steps, shrunk
 
 
-@converter("StridedSlice")
+@converter("StridedSlice", validator=constant_inputs((1, "begin"), (2, "end"), (3, "strides")))
 def strided_slice(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     x = inputs[0]
-    begin, end, strides = (list(ctx.const_input(v, w).reshape(-1)) for v, w in
-                           zip(inputs[1:], ("begin", "end", "strides")))
+    begin, end, strides = (
+        list(ctx.const_input(v, w).reshape(-1)) for v, w in zip(inputs[1:], ("begin", "end", "strides"))
+    )
     shape = ctx.shape(x) if ctx.is_tensor(x) else np.asarray(x).shape
     try:
         starts, sizes, steps, shrunk = _slice_plan(node, tuple(shape), begin, end, strides)

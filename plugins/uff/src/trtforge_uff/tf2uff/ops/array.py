@@ -1,4 +1,5 @@
 """Concat, Pack, Squeeze, Reshape, Transpose, Pad, StridedSlice, Gather, Cast."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,6 +13,7 @@ def _const_at(position: int, what: str):
         inputs = ctx.data_inputs()
         index = position if position >= 0 else len(inputs) + position
         return ctx.const(inputs[index]) is not None or f"its {what} must be a constant"
+
     return check
 
 
@@ -30,8 +32,9 @@ def concat(ctx: TfContext) -> str:
 
 @tf_op("Pack")
 def pack(ctx: TfContext) -> str:
-    return ctx.builder.stack(ctx.name, [ctx.input(i) for i in range(len(ctx.data_inputs()))],
-                             int(ctx.attr("axis", 0)))
+    return ctx.builder.stack(
+        ctx.name, [ctx.input(i) for i in range(len(ctx.data_inputs()))], int(ctx.attr("axis", 0))
+    )
 
 
 @tf_op("Squeeze")
@@ -68,8 +71,11 @@ def pad(ctx: TfContext) -> str:
 
 
 def _slice_check(ctx: TfContext) -> bool | str:
-    computed = [w for i, w in enumerate(("begin", "end", "strides"), start=1)
-                if ctx.const(ctx.data_inputs()[i]) is None]
+    computed = [
+        w
+        for i, w in enumerate(("begin", "end", "strides"), start=1)
+        if ctx.const(ctx.data_inputs()[i]) is None
+    ]
     if computed:
         return f"its {', '.join(computed)} must be constants"
     if ctx.attr("ellipsis_mask", 0) or ctx.attr("new_axis_mask", 0):
@@ -79,11 +85,18 @@ def _slice_check(ctx: TfContext) -> bool | str:
 
 @tf_op("StridedSlice", check=_slice_check)
 def strided_slice(ctx: TfContext) -> str:
-    parts = [ctx.constant(ctx.const_input(i, w).astype(np.int32), w)
-             for i, w in ((1, "begin"), (2, "end"), (3, "strides"))]
+    parts = [
+        ctx.constant(ctx.const_input(i, w).astype(np.int32), w)
+        for i, w in ((1, "begin"), (2, "end"), (3, "strides"))
+    ]
     return ctx.builder.strided_slice(
-        ctx.name, ctx.input(0), *parts, begin_mask=ctx.attr("begin_mask", 0), end_mask=ctx.attr("end_mask", 0),
-        shrink_axis_mask=ctx.attr("shrink_axis_mask", 0))
+        ctx.name,
+        ctx.input(0),
+        *parts,
+        begin_mask=ctx.attr("begin_mask", 0),
+        end_mask=ctx.attr("end_mask", 0),
+        shrink_axis_mask=ctx.attr("shrink_axis_mask", 0),
+    )
 
 
 @tf_op("GatherV2", "Gather", check=lambda ctx: ctx.node.op == "Gather" or _const_at(2, "axis")(ctx))
@@ -101,8 +114,10 @@ def _cast_check(ctx: TfContext) -> bool | str:
         return True  # the uint8 input is already float32 in UFF
     if ctx.const(ctx.data_inputs()[0]) is not None and dst is not None:
         return True
-    return src == dst or (f"a cast of a computed tensor from {src or ctx.attr('SrcT')} to "
-                          f"{dst or ctx.attr('DstT')}: UFF has no Cast op")
+    return src == dst or (
+        f"a cast of a computed tensor from {src or ctx.attr('SrcT')} to "
+        f"{dst or ctx.attr('DstT')}: UFF has no Cast op"
+    )
 
 
 @tf_op("Cast", check=_cast_check)

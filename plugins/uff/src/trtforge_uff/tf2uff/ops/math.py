@@ -1,16 +1,48 @@
 """Elementwise binary/unary ops, activations, reductions (AddV2 and AddN included)."""
+
 from __future__ import annotations
 
 from trtforge_uff.tf2uff.context import TfContext
 from trtforge_uff.tf2uff.registry import tf_op
 
-BINARY = {"Add": "add", "AddV2": "add", "Sub": "sub", "Mul": "mul", "RealDiv": "div", "Div": "div",
-          "Maximum": "max", "Minimum": "min", "Pow": "pow", "FloorDiv": "floordiv"}
-UNARY = {"Neg": "neg", "Exp": "exp", "Log": "log", "Abs": "abs", "Sqrt": "sqrt", "Rsqrt": "rsqrt",
-         "Square": "square", "Reciprocal": "reciprocal", "Inv": "reciprocal", "Sin": "sin", "Cos": "cos",
-         "Floor": "floor", "Ceil": "ceil"}
-ACTIVATION = {"Relu": "relu", "Relu6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh", "Elu": "elu",
-              "Selu": "selu", "Softsign": "softsign", "Softplus": "softplus", "LeakyRelu": "leaky_relu"}
+BINARY = {
+    "Add": "add",
+    "AddV2": "add",
+    "Sub": "sub",
+    "Mul": "mul",
+    "RealDiv": "div",
+    "Div": "div",
+    "Maximum": "max",
+    "Minimum": "min",
+    "Pow": "pow",
+    "FloorDiv": "floordiv",
+}
+UNARY = {
+    "Neg": "neg",
+    "Exp": "exp",
+    "Log": "log",
+    "Abs": "abs",
+    "Sqrt": "sqrt",
+    "Rsqrt": "rsqrt",
+    "Square": "square",
+    "Reciprocal": "reciprocal",
+    "Inv": "reciprocal",
+    "Sin": "sin",
+    "Cos": "cos",
+    "Floor": "floor",
+    "Ceil": "ceil",
+}
+ACTIVATION = {
+    "Relu": "relu",
+    "Relu6": "relu6",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "Elu": "elu",
+    "Selu": "selu",
+    "Softsign": "softsign",
+    "Softplus": "softplus",
+    "LeakyRelu": "leaky_relu",
+}
 REDUCE = {"Sum": "sum", "Mean": "mean", "Max": "max", "Min": "min", "Prod": "prod"}
 
 
@@ -49,5 +81,6 @@ def _const_axes(ctx: TfContext) -> bool | str:
 @tf_op(*REDUCE, check=_const_axes)
 def reduce(ctx: TfContext) -> str:
     axes = [int(a) for a in ctx.const_input(1, "axes").reshape(-1)]
-    return ctx.builder.reduce(ctx.name, ctx.input(0), REDUCE[ctx.node.op], axes,
-                              bool(ctx.attr("keep_dims", False)))
+    return ctx.builder.reduce(
+        ctx.name, ctx.input(0), REDUCE[ctx.node.op], axes, bool(ctx.attr("keep_dims", False))
+    )

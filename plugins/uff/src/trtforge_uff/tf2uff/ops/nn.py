@@ -1,4 +1,5 @@
 """Convolutions, pooling, batch norm, bias, softmax, matmul."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,6 +28,7 @@ def padding_of(ctx: TfContext) -> Any:
 def _const_filter(position: int) -> Any:
     def check(ctx: TfContext) -> bool | str:
         return ctx.const(ctx.data_inputs()[position]) is not None or "the filter must be a constant"
+
     return check
 
 
@@ -35,9 +37,16 @@ def conv(ctx: TfContext) -> str:
     fmt = ctx.data_format()
     filt = ctx.builder.const(ctx.sub("filter"), ctx.const_input(1, "filter"))
     dilations = ctx.attr("dilations")
-    return ctx.builder.conv(ctx.name, ctx.input(0), filt, strides=spatial(ctx.attr("strides"), fmt),
-                            padding=padding_of(ctx), dilation=spatial(dilations, fmt) if dilations else None,
-                            data_order=LAYOUTS[fmt], filter_order="+CK")
+    return ctx.builder.conv(
+        ctx.name,
+        ctx.input(0),
+        filt,
+        strides=spatial(ctx.attr("strides"), fmt),
+        padding=padding_of(ctx),
+        dilation=spatial(dilations, fmt) if dilations else None,
+        data_order=LAYOUTS[fmt],
+        filter_order="+CK",
+    )
 
 
 @tf_op("DepthwiseConv2dNative", check=_const_filter(1))
@@ -47,9 +56,17 @@ def depthwise(ctx: TfContext) -> str:
     h, w, c, m = weights.shape
     filt = ctx.builder.const(ctx.sub("filter"), weights.reshape(h, w, 1, c * m))
     dilations = ctx.attr("dilations")
-    return ctx.builder.conv(ctx.name, ctx.input(0), filt, strides=spatial(ctx.attr("strides"), fmt),
-                            padding=padding_of(ctx), dilation=spatial(dilations, fmt) if dilations else None,
-                            groups=int(c), data_order=LAYOUTS[fmt], filter_order="+CK")
+    return ctx.builder.conv(
+        ctx.name,
+        ctx.input(0),
+        filt,
+        strides=spatial(ctx.attr("strides"), fmt),
+        padding=padding_of(ctx),
+        dilation=spatial(dilations, fmt) if dilations else None,
+        groups=int(c),
+        data_order=LAYOUTS[fmt],
+        filter_order="+CK",
+    )
 
 
 @tf_op("Conv2DBackpropInput", check=_const_filter(1))
@@ -57,18 +74,32 @@ def conv_transpose(ctx: TfContext) -> str:
     fmt = ctx.data_format()
     sizes = ctx.const_input(0, "output size")
     filt = ctx.builder.const(ctx.sub("filter"), ctx.const_input(1, "filter"))  # [H, W, out, in]
-    return ctx.builder.conv(ctx.name, ctx.input(2), filt, strides=spatial(ctx.attr("strides"), fmt),
-                            padding=padding_of(ctx), data_order=LAYOUTS[fmt], filter_order="+KC",
-                            transpose=True, output_shape=[int(s) for s in sizes])
+    return ctx.builder.conv(
+        ctx.name,
+        ctx.input(2),
+        filt,
+        strides=spatial(ctx.attr("strides"), fmt),
+        padding=padding_of(ctx),
+        data_order=LAYOUTS[fmt],
+        filter_order="+KC",
+        transpose=True,
+        output_shape=[int(s) for s in sizes],
+    )
 
 
 @tf_op("MaxPool", "AvgPool", "MaxPool3D", "AvgPool3D")
 def pool(ctx: TfContext) -> str:
     fmt = ctx.data_format()
     func = "max" if ctx.node.op.startswith("Max") else "avg"
-    return ctx.builder.pool(ctx.name, ctx.input(0), func, kernel=spatial(ctx.attr("ksize"), fmt),
-                            strides=spatial(ctx.attr("strides"), fmt), padding=padding_of(ctx),
-                            data_order=LAYOUTS[fmt])
+    return ctx.builder.pool(
+        ctx.name,
+        ctx.input(0),
+        func,
+        kernel=spatial(ctx.attr("ksize"), fmt),
+        strides=spatial(ctx.attr("strides"), fmt),
+        padding=padding_of(ctx),
+        data_order=LAYOUTS[fmt],
+    )
 
 
 @tf_op("BiasAdd")
@@ -83,16 +114,20 @@ def bias_add(ctx: TfContext) -> str:
 def _bn_check(ctx: TfContext) -> bool | str:
     if ctx.attr("is_training", False):
         return "is_training=True (batch statistics) has no inference form"
-    computed = [w for i, w in enumerate(("scale", "offset", "mean", "variance"), start=1)
-                if ctx.const(ctx.data_inputs()[i]) is None]
+    computed = [
+        w
+        for i, w in enumerate(("scale", "offset", "mean", "variance"), start=1)
+        if ctx.const(ctx.data_inputs()[i]) is None
+    ]
     return not computed or f"{', '.join(computed)} must be constants"
 
 
 @tf_op("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3", check=_bn_check)
 def batchnorm(ctx: TfContext) -> str:
     names = [ctx.input(i) for i in range(5)]
-    return ctx.builder.batchnorm(ctx.name, *names, epsilon=float(ctx.attr("epsilon", 1e-3)),
-                                 data_order=LAYOUTS[ctx.data_format()])
+    return ctx.builder.batchnorm(
+        ctx.name, *names, epsilon=float(ctx.attr("epsilon", 1e-3)), data_order=LAYOUTS[ctx.data_format()]
+    )
 
 
 @tf_op("Softmax")

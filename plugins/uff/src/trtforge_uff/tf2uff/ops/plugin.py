@@ -4,6 +4,7 @@ Their attributes become ``_u_*`` suffixed fields, as NVIDIA's converter wrote th
 int ``_u_int``, float ``_u_float``, int list ``_u_ilist``, float list ``_u_flist``,
 string ``_u_str``, bool ``_u_bool``.
 """
+
 from __future__ import annotations
 
 from typing import Any
