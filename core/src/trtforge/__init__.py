@@ -24,6 +24,7 @@ _EXPORTS = {
     "Precision": "trtforge.specs",
     "Target": "trtforge.specs",
     "Engine": "trtforge.engine",
+    "Program": "trtforge.program",
     "EngineCache": "trtforge.cache",
     "Backend": "trtforge.backends",
     "Availability": "trtforge.backends",

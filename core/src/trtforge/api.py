@@ -6,7 +6,7 @@ import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from trtforge import __version__
 from trtforge.backends import Backend, registry
@@ -20,6 +20,10 @@ from trtforge.sources import ModelSource, detect
 from trtforge.specs import BuildSettings, BuildSpec, InputSpec, Precision, Target, canonical_dtype
 from trtforge.timing_cache import with_default_timing_cache
 from trtforge.trt import TensorRT, get_tensorrt
+
+if TYPE_CHECKING:
+    from trtforge.program.program import Program
+    from trtforge.program.route import FallbackSettings
 
 log = logging.getLogger("trtforge")
 
@@ -111,15 +115,29 @@ def convert(
     tf32: bool = True,
     timing_cache: str | Path | None = None,
     options: dict[str, Any] | None = None,
-) -> Engine:
-    """Convert ``model`` into a TensorRT engine.
+    fallback: str = "auto",
+    min_block_size: int | None = None,
+    framework_ops: Sequence[str] = (),
+) -> "Engine | Program":
+    """Convert ``model`` into a TensorRT engine, or a hybrid program where ops fall back.
 
     ``backend="auto"`` tries every available route that accepts the model in priority order
     (see ``trtforge plugins``) and moves to the next on failure; the failures are recorded
     in ``engine.metadata["fallbacks"]`` or, if every route fails, in the raised
     :class:`AllRoutesFailedError`. ``cache`` is True (default folder), False, a folder, or an
     :class:`EngineCache`.
+
+    ``fallback``: "auto" (default) gives an engine when every op converts and otherwise, on a
+    route that can fall back, a :class:`~trtforge.program.Program` whose unconvertible parts
+    run in the source framework; "never" refuses with the fallback report; "always" gives a
+    program even when everything converts. ``min_block_size``: TensorRT segments with fewer
+    compute ops stay in the framework (default 5, as Torch-TensorRT); ``framework_ops``: op
+    names forced out of TensorRT.
     """
+    from trtforge.program.route import DEFAULT_MIN_BLOCK_SIZE, FallbackSettings
+
+    settings = FallbackSettings(fallback, DEFAULT_MIN_BLOCK_SIZE if min_block_size is None
+                                else min_block_size, tuple(framework_ops))
     spec = make_spec(
         precision=precision, inputs=inputs, calibration=calibration, target=target,
         optimization_level=optimization_level, workspace_bytes=workspace_bytes, tf32=tf32,
@@ -152,7 +170,7 @@ def convert(
     for route in chosen:
         try:
             route.validate_options(spec.options)
-            engine = convert_with(route, source, spec, tensorrt, engine_cache)
+            engine = convert_with(route, source, spec, tensorrt, engine_cache, settings)
         except (UsageError, CacheError):
             raise  # the user's arguments or the cache, not the route: no other route helps
         except Exception as exc:
@@ -209,8 +227,50 @@ def convert_with(
     spec: BuildSpec,
     tensorrt: TensorRT,
     engine_cache: EngineCache | None,
+    settings: "FallbackSettings | None" = None,
+) -> "Engine | Program":
+    """One route, with the cache around it; a program where the fallback settings call for one."""
+    from trtforge.errors import UnsupportedOperationsError
+
+    if settings is not None and settings.wants_program:
+        return convert_program(route, source, spec, tensorrt, engine_cache, settings)
+    try:
+        return _convert_engine(route, source, spec, tensorrt, engine_cache)
+    except UnsupportedOperationsError as exc:
+        if settings is None or settings.fallback != "auto" or not route.can_fall_back:
+            raise
+        log.info("%s: %s; converting with fallback", route.name, exc.message)
+        return convert_program(route, source, spec, tensorrt, engine_cache, settings)
+
+
+def convert_program(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: TensorRT,
+                    engine_cache: EngineCache | None, settings: "FallbackSettings") -> "Program":
+    """A hybrid program, cached as one unit."""
+    from trtforge.program.route import build_program
+
+    if engine_cache is None:
+        return build_program(route, source, spec, tensorrt, settings)
+    key = cache_key({"program": engine_key(source, route.name, spec, tensorrt),
+                     "fallback": settings.key_dict()})
+    spec = with_default_timing_cache(spec, engine_cache, tensorrt)
+    with engine_cache.lock(key):
+        hit = engine_cache.get_program(key)
+        if hit is not None:
+            hit.metadata["cache"] = {"hit": True, "key": key}
+            return hit
+        program = build_program(route, source, spec, tensorrt, settings)
+        stored = engine_cache.put_program(key, program)
+        stored.metadata["cache"] = {"hit": False, "key": key}
+        return stored
+
+
+def _convert_engine(
+    route: Backend,
+    source: ModelSource,
+    spec: BuildSpec,
+    tensorrt: TensorRT,
+    engine_cache: EngineCache | None,
 ) -> Engine:
-    """One route, with the cache around it."""
     if engine_cache is None:
         return _build(route, source, spec, tensorrt)
     key = engine_key(source, route.name, spec, tensorrt)
@@ -228,21 +288,33 @@ def convert_with(
 
 
 def _build(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: TensorRT) -> Engine:
-    stages = Stages(prefix=f"{route.name}: ")
-    workdir = work_dir(route.name)
-    ctx = ConversionContext(tensorrt=tensorrt, route=route.name, workdir=workdir, stages=stages)
+    return build_engine(route.name, source, spec, tensorrt,
+                        lambda network, ctx: route.populate(network, source, spec, ctx))
+
+
+def build_engine(route_name: str, source: ModelSource, spec: BuildSpec, tensorrt: TensorRT,
+                 populate: Callable[[Any, ConversionContext], None], *, what: str | None = None,
+                 stages: Stages | None = None,
+                 input_specs: Callable[[], Sequence[InputSpec]] | None = None) -> Engine:
+    """Fill a network with ``populate(network, ctx)``, snapshot it and build it: one engine
+    (a whole model, or one TensorRT stage of a hybrid program)."""
+    stages = stages or Stages(prefix=f"{route_name}: ")
+    workdir = work_dir(route_name)
+    ctx = ConversionContext(tensorrt=tensorrt, route=route_name, workdir=workdir, stages=stages)
     try:
         network = tensorrt.create_network()
-        with stages.stage("populate", f"{source.name} -> TensorRT network"):
-            route.populate(network, source, spec, ctx)
+        with stages.stage("populate", what or f"{source.name} -> TensorRT network"):
+            populate(network, ctx)
+        if input_specs is not None:  # a program's engine: its inputs' specs come from the route
+            spec = replace(spec, inputs=tuple(input_specs()))
         if network.num_outputs == 0:
-            raise TrtforgeError(f"route {route.name} produced a network without outputs")
+            raise TrtforgeError(f"route {route_name} produced a network without outputs")
         inputs, outputs = tensorrt.network_io(network)
         _check_input_dtypes(spec.inputs, inputs)
         from trtforge.snapshot import attach_snapshot, reconcile_weights, snapshot_for_engine
 
-        snapshot = snapshot_for_engine(network, tensorrt, _named_inputs(spec.inputs, inputs), route.name)
-        snapshot, remark = reconcile_weights(snapshot, ctx.handed_weights, route.name)
+        snapshot = snapshot_for_engine(network, tensorrt, _named_inputs(spec.inputs, inputs), route_name)
+        snapshot, remark = reconcile_weights(snapshot, ctx.handed_weights, route_name)
         if remark:
             ctx.notes.append(remark)
         with stages.stage("build", f"target {spec.target.name if spec.target else 'this GPU'}"):
@@ -256,7 +328,7 @@ def _build(route: Backend, source: ModelSource, spec: BuildSpec, tensorrt: Tenso
             "tensorrt": {"flavor": tensorrt.flavor, "version": tensorrt.version},
             "target": result.target,
             "precision": spec.precision.value,
-            "route": route.name,
+            "route": route_name,
             "inputs": [i.to_dict() for i in inputs],
             "outputs": [o.to_dict() for o in outputs],
             "profiles": [s.to_dict() for s in _named_inputs(spec.inputs, inputs)],

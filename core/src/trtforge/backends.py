@@ -14,6 +14,7 @@ from trtforge import plugins
 from trtforge.errors import BackendNotFoundError, BackendUnavailableError, PluginError, UsageError
 
 if TYPE_CHECKING:
+    from trtforge.program.route import PartialGraph
     from trtforge.context import ConversionContext
     from trtforge.sources import ModelSource
     from trtforge.specs import BuildSpec
@@ -71,6 +72,16 @@ class Backend(abc.ABC):
     def passes(self) -> list[tuple[str, str]]:
         """The route's graph preparation passes, in order, as ``(name, what it does)``."""
         return []
+
+    def partial_graph(self, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext"
+                      ) -> "PartialGraph | None":
+        """The model as a graph core can partition (per-node capability, segment builders),
+        for hybrid programs; None: this route converts whole models only."""
+        return None
+
+    @property
+    def can_fall_back(self) -> bool:
+        return type(self).partial_graph is not Backend.partial_graph
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "TRTFORGE_CACHE_DIR"
 PLAN_NAME = "engine.plan"
+PROGRAM_NAME = "program"
 MARKER_NAME = ".trtforge-cache"
 LOCKS_NAME = ".locks"
 _SHARD = re.compile(r"[0-9a-f]{2}")
@@ -218,9 +219,61 @@ class EngineCache:
         return Engine(plan=engine.plan, metadata=copy.metadata, path=final / PLAN_NAME,
                       extras=dict(engine.extras))
 
+    # --- hybrid programs: an entry holding PROGRAM_NAME/ (manifest, plans, framework stages) ---
+    def get_program(self, key: str) -> Any:
+        """The cached program of ``key``, or None (a corrupt entry is removed)."""
+        from trtforge.program.program import Program
+
+        entry = self._entry_dir(key)
+        if not entry.exists():
+            return None
+        try:
+            program = Program.load(entry / PROGRAM_NAME, check_compatibility=False)
+        except EngineFileError as exc:
+            self._evict(entry, exc.message)
+            return None
+        log.info("engine cache hit %s (program)", key[:12])
+        return program
+
+    def put_program(self, key: str, program: Any) -> Any:
+        """Store ``program`` as one entry; if another process stored the key first, keep theirs."""
+        from trtforge.atomic import dir_mode
+
+        with self.writing():
+            final = self._entry_dir(key)
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                self._clean_staging(final.parent)
+                staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.p{os.getpid()}.", dir=final.parent))
+                os.chmod(staging, dir_mode())
+            except OSError as exc:
+                raise CacheError(f"cannot write to the engine cache {self.root}: {exc.strerror or exc}",
+                                 hint=f"set {CACHE_ENV} to a writable folder or pass cache=False") from None
+            try:
+                try:
+                    program.save(staging / PROGRAM_NAME)
+                except EngineFileError as exc:
+                    raise CacheError(f"cannot write to the engine cache {self.root}: {exc.message}",
+                                     hint="free space, or pass cache=False / --no-cache") from None
+                try:
+                    os.rename(staging, final)
+                except OSError:
+                    existing = self.get_program(key) if final.exists() else None
+                    if existing is not None:
+                        return existing
+                    os.rename(staging, final)
+            finally:
+                if staging.exists():
+                    shutil.rmtree(staging, ignore_errors=True)
+            program.path = final / PROGRAM_NAME
+            return program
+
     def entries(self) -> list[CacheEntry]:
         found: list[CacheEntry] = []
         for entry in self._entry_dirs():
+            if (entry / PROGRAM_NAME).is_dir():
+                found.append(self._program_entry(entry))
+                continue
             plan = entry / PLAN_NAME
             size = plan.stat().st_size if plan.is_file() else 0
             try:
@@ -235,6 +288,20 @@ class EngineCache:
                 error = f"the plan is {size} bytes but its sidecar says {metadata['plan']['size']}"
             found.append(CacheEntry(entry.name, entry, metadata, size, error))
         return found
+
+    def _program_entry(self, entry: Path) -> CacheEntry:
+        from trtforge.program.program import MANIFEST, read_manifest
+
+        folder = entry / PROGRAM_NAME
+        size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        try:
+            data = read_manifest(folder / MANIFEST)
+        except EngineFileError as exc:
+            return CacheEntry(entry.name, entry, None, size, exc.message)
+        expected = sum(v["size"] for stage in data["stages"] for v in stage["files"].values())
+        expected += (folder / MANIFEST).stat().st_size
+        error = None if size == expected else f"the program's files are {size} bytes, its manifest says {expected}"
+        return CacheEntry(entry.name, entry, data, size, error)
 
     def _entry_dirs(self) -> list[Path]:
         if not self.root.is_dir():

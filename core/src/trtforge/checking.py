@@ -868,29 +868,92 @@ def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision:
     arrays/tensors (one per network input, or a dict by name), or None for seeded random
     inputs at each profile's opt shape.
     """
+    program = _as_program(engine_or_snapshot)
+    if program is not None:
+        return _checked_program(model, program, inputs, precision, tolerance, seed)[0]
     _, _, _, _, report = _checked(model, engine_or_snapshot, inputs, precision, tolerance, seed)
     return report
+
+
+def _as_program(target: Any) -> Any:
+    """A :class:`~trtforge.program.Program` for a program or a program folder, else None."""
+    from trtforge.program import Program, is_program_dir
+
+    if isinstance(target, Program):
+        return target
+    if isinstance(target, (str, Path)) and Path(target).expanduser().is_dir() and is_program_dir(target):
+        return Program.load(target, check_compatibility=False)
+    return None
+
+
+def _program_io(program: Any) -> Any:
+    """The program's inputs and profiles in the shape the snapshot helpers read."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(inputs=program.inputs, profiles=program.profiles)
+
+
+def _checked_program(model: Any, program: Any, inputs: Any, precision: str | None,
+                     tolerance: Tolerance | None, seed: int, keep: Any = None
+                     ) -> tuple[CheckReport, SourceRunner, dict[str, Any], dict[str, Any]]:
+    """check for a hybrid program: engine stages through the reference executor, framework
+    stages in their framework, the outputs judged by the same :func:`verdict`."""
+    io = _program_io(program)
+    precision = precision or program.precision
+    explicit = tolerance is not None
+    feeds = _check_feeds(io, _given_inputs(io, inputs)) if inputs is not None else default_inputs(io, seed)
+    runner = model if isinstance(model, SourceRunner) else runner_for(model)
+    order = [s["name"] for s in program.inputs]
+    tensors: dict[str, Any] = {}
+    network_out = program.run(feeds, device="reference", keep=tensors if keep else None)
+    source_out = runner.run(feeds, order)
+    notes = [f"hybrid program: {len(program.engine_stages)} engine stage(s) on the reference executor, "
+             f"{len(program.framework_stages)} framework stage(s) in {program.metadata.get('framework')}"]
+    names = runner.output_names() or []
+    if names and set(names) == set(network_out):
+        source_out = [source_out[names.index(n)] for n in network_out]
+    metrics = verdict(source_out, list(network_out.values()), precision, names=list(network_out),
+                      tolerance=tolerance if explicit else None,
+                      reduced=lambda: runner.run_reduced(feeds, order, precision), notes=notes)
+    report = CheckReport(passed=all(m.passed for m in metrics), precision=precision,
+                         tolerance=tolerance or tolerance_for(precision), source_kind=runner.kind,
+                         outputs=metrics, inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    return report, runner, feeds, tensors
 
 
 def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
                  precision: str | None = None, tolerance: Tolerance | None = None,
                  seed: int = 0) -> LayerwiseReport:
     """Compare every network tensor that maps to a source value; find the first divergence."""
+    program = _as_program(engine_or_snapshot)
+    if program is not None:
+        report, runner, feeds, tensors = _checked_program(model, program, inputs, precision,
+                                                          tolerance, seed, keep=True)
+        layers = [layer for stage in program.engine_stages for layer in stage.snapshot().layers]
+        return _layerwise(report, runner, feeds, [s["name"] for s in program.inputs], layers, tensors)
     snapshot, runner, feeds, result, report = _checked(model, engine_or_snapshot, inputs, precision,
                                                        tolerance, seed, keep="all")
+    return _layerwise(report, runner, feeds, [s["name"] for s in snapshot.inputs], snapshot.layers,
+                      result.tensors)
+
+
+def _layerwise(report: CheckReport, runner: SourceRunner, feeds: dict[str, Any], order: list[str],
+               layers: Sequence[Any], tensors: Mapping[str, Any]) -> LayerwiseReport:
+    """Every network tensor that maps to a source value, compared; the first that diverges."""
     tolerance = report.tolerance
-    produced = [(i, layer, out["name"]) for i, layer in enumerate(snapshot.layers)
+    produced = [(i, layer, out["name"]) for i, layer in enumerate(layers)
                 for out in layer["outputs"] if out["dtype"] not in ("int32", "int64", "bool")]
     wanted = [name for _, _, name in produced]
-    values = runner.intermediates(feeds, [s["name"] for s in snapshot.inputs], wanted)
+    values = runner.intermediates(feeds, order, wanted)
     compared: list[LayerComparison] = []
     mapped_layers = set()
     for index, layer, name in produced:
         source = values.get(name)
-        if source is None or name not in result.tensors:
+        if source is None or name not in tensors:
             continue
-        got = result.tensors[name]
-        got = got.float().numpy() if got.is_floating_point() else got.numpy()
+        got = tensors[name]
+        if hasattr(got, "is_floating_point"):
+            got = got.float().numpy() if got.is_floating_point() else got.numpy()
         try:
             metrics = compare_arrays(name, source.array, got, tolerance, classifier=False)
         except CheckError as exc:
@@ -909,4 +972,4 @@ def debug_layers(model: Any, engine_or_snapshot: Any, inputs: Any = None, *,
         report.notes.append(f"no network tensor maps to a {runner.kind} value by name; see "
                             f"trtforge.check's naming convention")
     return LayerwiseReport(check=report, compared=compared,
-                           unmapped=len(snapshot.layers) - len(mapped_layers), first_divergence=first)
+                           unmapped=len(layers) - len(mapped_layers), first_divergence=first)

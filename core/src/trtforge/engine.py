@@ -157,7 +157,27 @@ class Engine:
             path = check_output_file(path, "engine path")
         except TrtforgeError as exc:
             raise EngineFileError(exc.message, hint=exc.hint) from None
+        files, metadata = self.files(path, snapshot=snapshot)
         source_path = (self.metadata.get("source") or {}).get("path")
+        if isinstance(source_path, str) and source_path:
+            from trtforge.guard import refuse_output_over_sources
+
+            for target in files:  # never replace the model this engine was built from
+                refuse_output_over_sources(target, [source_path], what="engine path")
+        try:
+            atomic_write_unit(files)  # plan, sidecar and snapshot: all are written, or none
+        except OSError as exc:
+            raise EngineFileError(
+                f"cannot write the engine {path}: {exc.strerror or exc}",
+                hint="choose a folder you can write to, with free space") from None
+        self.metadata = metadata
+        self.path = path
+        log.info("engine written to %s (%d bytes) with sidecar", path, len(self.plan))
+        return path
+
+    def files(self, path: Path, *, snapshot: bool = False) -> tuple[dict[Path, bytes], dict[str, Any]]:
+        """The files ``save(path)`` writes (path -> bytes) and the sidecar's metadata, unwritten:
+        a program folder writes its engine stages with its own files as one unit."""
         files: dict[Path, bytes] = {}
         if snapshot:
             from trtforge.snapshot import engine_snapshot, snapshot_paths
@@ -174,24 +194,9 @@ class Engine:
             files[graph_path] = found.json_bytes()
         metadata = dict(self.metadata)
         metadata["plan"] = {"size": len(self.plan), "sha256": plan_digest(self.plan)}
-        # Plan, sidecar and snapshot are one unit: all are written, or none.
         files[path] = self.plan
         files[sidecar_path(path)] = json_bytes(metadata)
-        if isinstance(source_path, str) and source_path:
-            from trtforge.guard import refuse_output_over_sources
-
-            for target in files:  # never replace the model this engine was built from
-                refuse_output_over_sources(target, [source_path], what="engine path")
-        try:
-            atomic_write_unit(files)
-        except OSError as exc:
-            raise EngineFileError(
-                f"cannot write the engine {path}: {exc.strerror or exc}",
-                hint="choose a folder you can write to, with free space") from None
-        self.metadata = metadata
-        self.path = path
-        log.info("engine written to %s (%d bytes) with sidecar", path, len(self.plan))
-        return path
+        return files, metadata
 
     @classmethod
     def read_metadata(cls, path: str | Path) -> dict[str, Any]:

@@ -33,6 +33,14 @@ def configure_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timing-cache", help="timing cache file to read and update")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="route-specific option (repeatable)")
+    p.add_argument("--fallback", choices=("auto", "never", "always"), default="auto",
+                   help="ops no converter takes: run them in the source framework (auto, default: "
+                   "a hybrid program only where needed), refuse listing them (never), or always "
+                   "write a program; -o then names a folder")
+    p.add_argument("--min-block-size", type=int, metavar="N",
+                   help="TensorRT segments with fewer compute ops stay in the framework (default 5)")
+    p.add_argument("--framework-op", action="append", default=[], metavar="OP",
+                   help="force an op out of TensorRT, e.g. aten.softmax.int (repeatable)")
     p.add_argument("--list-passes", action="store_true",
                    help="list the preparation passes of the chosen (or every) route, then exit")
     p.add_argument("--disable-pass", action="append", default=[], metavar="NAME",
@@ -93,7 +101,13 @@ def run_convert(args: argparse.Namespace) -> int:
             target=args.target, cache=cache, optimization_level=args.opt_level,
             workspace_bytes=args.workspace * (1 << 20) if args.workspace else None,
             tf32=not args.no_tf32, timing_cache=args.timing_cache, options=options or None,
+            fallback=args.fallback, min_block_size=args.min_block_size,
+            framework_ops=args.framework_op,
         )
+    from trtforge.program import Program
+
+    if isinstance(engine, Program):
+        return _report_program(engine, args)
     out = engine.save(args.output, snapshot=args.snapshot) if args.output else None
     meta = engine.metadata
     console = _console()
@@ -111,6 +125,27 @@ def run_convert(args: argparse.Namespace) -> int:
         console.print(f"  note: {note}", markup=False)
     if out:
         console.print(f"  wrote {out} and {out.name}.json", markup=False)
+    return 0
+
+
+def _report_program(program: Any, args: argparse.Namespace) -> int:
+    """A hybrid program: the fallback report, then where it was written."""
+    console = _console()
+    meta = program.metadata
+    hit = meta.get("cache", {}).get("hit")
+    console.print(f"[bold green]ok[/] {_esc(meta['source']['name'])} via {_esc(meta['route'])} at "
+                  f"{_esc(meta['precision'])}: hybrid program of {len(program.stages)} stage(s), "
+                  f"{len(program.engine_stages)} TensorRT engine(s)" + (" (from cache)" if hit else ""))
+    report = program.extras.get("report")
+    lines = report.lines() if report is not None else [
+        f"{len(meta['fallback']['framework_ops'])} op(s) in the framework: "
+        + ", ".join(meta["fallback"]["framework_ops"])]
+    for line in lines:
+        console.print(f"  {line}", markup=False)
+    if args.output:
+        out = program.save(args.output)
+        console.print(f"  wrote the program folder {out} (load it with trtforge.Program.load)",
+                      markup=False)
     return 0
 
 

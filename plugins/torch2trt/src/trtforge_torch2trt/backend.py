@@ -44,3 +44,13 @@ class Torch2TrtBackend(Backend):
         from trtforge_torch2trt.convert import populate
 
         populate(network, source, spec, ctx)
+
+    def partial_graph(self, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext") -> Any:
+        """The captured graph with every node's converter or refusal, for hybrid programs."""
+        from trtforge_torch2trt.capture import capture
+        from trtforge_torch2trt.partial import partial_graph
+        from trtforge_torch2trt.registry import build_registry
+
+        with ctx.stage("capture", "torch.export -> core ATen"):
+            captured = capture(source.model, spec)
+        return partial_graph(captured, build_registry())

@@ -85,7 +85,7 @@ def fill_network(net: NetworkContext, captured: Captured, chosen: dict[str, Conv
             if node.meta.get(CONST):
                 values[node.name] = _fold(node, args, kwargs)
                 continue
-            values[node.name] = _run_converter(net, node, chosen[node.name], args, kwargs)
+            values[node.name] = run_converter(net, node, chosen[node.name], args, kwargs)
         elif node.op == "output":
             _mark_outputs(net, node, values)
     net.node = None
@@ -99,7 +99,7 @@ def _fold(node: Any, args: Any, kwargs: Any) -> Any:
         return node.target(*args, **kwargs)
 
 
-def _run_converter(net: NetworkContext, node: Any, support: ConverterSupport, args: Any, kwargs: Any) -> Any:
+def run_converter(net: NetworkContext, node: Any, support: ConverterSupport, args: Any, kwargs: Any) -> Any:
     try:
         result = support.function(net, node, args, kwargs)
     except TrtforgeError:
@@ -151,21 +151,33 @@ def _mark_outputs(net: NetworkContext, node: Any, values: dict[str, Any]) -> Non
     flat = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
     sources = node.args[0] if isinstance(node.args[0], (tuple, list)) else [node.args[0]]
     for index, (value, source) in enumerate(zip(flat, sources)):
-        label = getattr(source, "name", f"output_{index}")
-        if isinstance(value, ShapeScalar):
-            value = value.tensor
-        if not net.is_itensor(value):
-            value = net.constant(value, f"{label}/constant", None)
-        if net.is_float(value) and net.policy.keep_io_fp32 and net.dtype_name(value) != "float32":
-            # The output keeps the node's name (check maps outputs and tensors by name); the
-            # reduced-precision value inside is renamed <node>/<dtype>.
-            if value.name == label:
-                net.rename(value, f"{label}/{net.dtype_name(value)}")
-            value = net.cast(value, "float32", label)
-        if value.is_network_input or any(
-            net.network.get_output(i).name == value.name for i in range(net.network.num_outputs)
-        ):
-            from trtforge_torch2trt.impl.cast import identity
+        mark_output(net, getattr(source, "name", f"output_{index}"), value, index)
 
-            value = identity(net, value, f"{label}/output{index}")
-        net.network.mark_output(value)
+
+def mark_output(net: NetworkContext, label: str, value: Any, index: int, *, exact: bool = False) -> None:
+    """Make ``value`` network output ``label`` (float outputs in FP32 where the policy says);
+    ``exact``: the output tensor must be named ``label`` (a program stage's wiring)."""
+    if isinstance(value, ShapeScalar):
+        value = value.tensor
+    if not net.is_itensor(value):
+        value = net.constant(value, f"{label}/constant", None)
+    if net.is_float(value) and net.policy.keep_io_fp32 and net.dtype_name(value) != "float32":
+        # The output keeps the node's name (check maps outputs and tensors by name); the
+        # reduced-precision value inside is renamed <node>/<dtype>.
+        if value.name == label:
+            net.rename(value, f"{label}/{net.dtype_name(value)}")
+        value = net.cast(value, "float32", label)
+    if value.is_network_input or any(
+        net.network.get_output(i).name == value.name for i in range(net.network.num_outputs)
+    ):
+        from trtforge_torch2trt.impl.cast import identity
+
+        value = identity(net, value, label if exact else f"{label}/output{index}")
+    elif exact and value.name != label:
+        from trtforge_torch2trt.impl.cast import identity
+
+        value = identity(net, value, label)
+    if exact and value.name != label:
+        raise ConversionError(f"program stage output {label!r} came out as {value.name!r}",
+                              route=ROUTE, hint="this is a bug in torch2trt's segment wiring")
+    net.network.mark_output(value)

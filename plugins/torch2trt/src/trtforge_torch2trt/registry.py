@@ -102,7 +102,9 @@ def target_name(target: Any) -> str:
     name = getattr(target, "_name", None)  # OpOverload: "aten::convolution" + overload
     if name is not None and hasattr(target, "_overloadname"):
         namespace, _, op = str(name).partition("::")
-        return f"{namespace}.{op}.{target._overloadname}"
+        overload = str(target._overloadname)
+        # torch names a non-default overload in ``_name`` already ("aten::add.Tensor")
+        return f"{namespace}.{op}" if op.endswith(f".{overload}") else f"{namespace}.{op}.{overload}"
     module = getattr(target, "__module__", None) or ""
     module = "operator" if module in ("_operator", "operator") else module
     return f"{module}.{getattr(target, '__name__', repr(target))}".lstrip(".")

@@ -1,0 +1,124 @@
+"""The stages of a hybrid program: TensorRT engines and framework functions, one protocol.
+
+Every stage reads named tensors and writes named tensors (``run(feeds) -> dict``). Framework
+stage kinds (a torch exported program, later TensorFlow functions) register a loader by kind,
+so a saved program finds the code that reads each stage's files.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol
+
+from trtforge.errors import EngineFileError, TrtforgeError
+
+log = logging.getLogger(__name__)
+
+ENGINE_KIND = "tensorrt"
+
+
+class StageRunError(TrtforgeError):
+    """A stage failed at run time; the message names the stage and the source ops in it."""
+
+
+class Stage(Protocol):
+    name: str
+    kind: str
+    inputs: list[str]
+    outputs: list[str]
+    ops: list[str]
+
+    def run(self, feeds: Mapping[str, Any], *, device: str) -> dict[str, Any]: ...
+
+    def files(self, folder: Path) -> dict[Path, bytes]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class EngineStage:
+    """A TensorRT engine; its network inputs and outputs carry the program's tensor names."""
+
+    name: str
+    engine: Any
+    inputs: list[str]
+    outputs: list[str]
+    ops: list[str] = field(default_factory=list)
+    kind: str = ENGINE_KIND
+    _executor: Any = field(default=None, repr=False)
+
+    @property
+    def plan_name(self) -> str:
+        return f"{self.name}.plan"
+
+    def run(self, feeds: Mapping[str, Any], *, device: str,
+            keep: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``device``: "gpu" (the engine itself) or "reference" (its snapshot on the CPU);
+        ``keep``: a dict that receives every network tensor (reference only, for debugging)."""
+        if device == "gpu":
+            return dict(self.engine.run({n: feeds[n] for n in self.inputs}))
+        result = self.executor().run({n: feeds[n] for n in self.inputs},
+                                     keep="all" if keep is not None else None)
+        if keep is not None:
+            keep.update(result.tensors)
+        return result.numpy()
+
+    def snapshot(self) -> Any:
+        from trtforge.checking import resolve_snapshot
+
+        return resolve_snapshot(self.engine)[0]
+
+    def executor(self) -> Any:
+        if self._executor is None:
+            from trtforge.reference import Executor
+
+            self._executor = Executor(self.snapshot())
+        return self._executor
+
+    def files(self, folder: Path) -> dict[Path, bytes]:
+        from trtforge.snapshot import engine_snapshot
+
+        has_snapshot = engine_snapshot(self.engine) is not None
+        files, _ = self.engine.files(folder / self.plan_name, snapshot=has_snapshot)
+        return files
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "inputs": list(self.inputs),
+                "outputs": list(self.outputs), "ops": list(self.ops), "file": self.plan_name,
+                "precision": self.engine.precision, "layers": self.engine.metadata.get("network", {}).get("layers")}
+
+
+StageLoader = Callable[[Path, Mapping[str, Any]], Any]
+_LOADERS: dict[str, StageLoader] = {}
+
+
+def register_stage_kind(kind: str, loader: StageLoader) -> None:
+    """Make ``kind`` loadable: ``loader(folder, manifest entry) -> stage``."""
+    if kind in _LOADERS and _LOADERS[kind] is not loader:
+        raise TrtforgeError(f"program stage kind {kind!r} is registered twice")
+    _LOADERS[kind] = loader
+
+
+def load_stage(folder: Path, entry: Mapping[str, Any], *, check_compatibility: bool) -> Any:
+    kind = entry.get("kind")
+    if kind == ENGINE_KIND:
+        from trtforge.engine import Engine
+
+        engine = Engine.load(folder / str(entry["file"]), check_compatibility=check_compatibility)
+        return EngineStage(str(entry["name"]), engine, list(entry["inputs"]), list(entry["outputs"]),
+                           list(entry.get("ops", [])))
+    _builtin_kinds()
+    loader = _LOADERS.get(str(kind))
+    if loader is None:
+        raise EngineFileError(f"program stage {entry.get('name')!r} has the unknown kind {kind!r}",
+                              hint=f"known kinds: {', '.join([ENGINE_KIND, *sorted(_LOADERS)])}; "
+                              "install the plugin that wrote it")
+    return loader(folder, entry)
+
+
+def _builtin_kinds() -> None:
+    from trtforge.program import torch_stage
+
+    if torch_stage.KIND not in _LOADERS:
+        register_stage_kind(torch_stage.KIND, torch_stage.load)

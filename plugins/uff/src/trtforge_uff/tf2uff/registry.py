@@ -1,0 +1,39 @@
+"""Which function writes which TF op as UFF nodes (``@tf_op``, discovered in ``ops/``)."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+_ATTRIBUTE = "__trtforge_tf2uff_ops__"
+Handler = Callable[[Any], Any]
+Check = Callable[[Any], "bool | str"]
+
+
+@dataclass(frozen=True)
+class TfOpSupport:
+    op: str
+    function: Handler
+    check: Check | None = None  # (ctx with .node set) -> True or why it cannot be converted
+
+
+def tf_op(*ops: str, check: Check | None = None) -> Callable[[Handler], Handler]:
+    def mark(fn: Handler) -> Handler:
+        setattr(fn, _ATTRIBUTE, tuple(getattr(fn, _ATTRIBUTE, ())) + tuple(TfOpSupport(o, fn, check) for o in ops))
+        return fn
+    return mark
+
+
+@lru_cache(maxsize=1)
+def table() -> dict[str, TfOpSupport]:
+    from trtforge_uff.tf2uff import ops
+
+    found: dict[str, TfOpSupport] = {}
+    for info in sorted(pkgutil.iter_modules(ops.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{ops.__name__}.{info.name}")
+        for value in vars(module).values():
+            for support in getattr(value, _ATTRIBUTE, ()) if callable(value) else ():
+                found[support.op] = support
+    return found

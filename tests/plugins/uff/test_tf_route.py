@@ -1,0 +1,43 @@
+"""TF -> UFF -> TensorRT through trtforge.convert (TF graph loading: core's trtforge.tf_graphs)."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("trtforge.tf_graphs", reason="core's shared TF graph loading (tf-trt branch) not merged yet")
+
+import trtforge  # noqa: E402
+from trtforge import zoo  # noqa: E402
+
+from trtforge_uff.format import io, validate  # noqa: E402
+
+TARGET = "sm89"
+
+
+def _convert_and_check(tmp_path, name):
+    model = zoo.SEED_MODELS[name](directory=tmp_path / "zoo")
+    kept = tmp_path / "kept"
+    engine = trtforge.convert(model.model, backend="uff", cache=False, target=TARGET, inputs=[model.example],
+                              options={"keep_uff": str(kept)})
+    report = trtforge.check(model.model, engine, [model.example])
+    assert report.passed, [m.to_dict() for m in report.outputs]
+    files = sorted(p.name for p in kept.iterdir())
+    assert [f for f in files if f.endswith(".uff")] and [f for f in files if f.endswith(".pbtxt")]
+    uff = next(kept.glob("*.uff"))
+    meta = io.read(uff)
+    assert validate.problems(meta) == [] and io.read(next(kept.glob("*.pbtxt"))) == meta
+    return engine, meta
+
+
+def test_seed_model1_frozen_graph(tmp_path):
+    engine, meta = _convert_and_check(tmp_path, "model1")
+    ops = {n.operation for n in meta.graphs[0].nodes}
+    assert {"Input", "Conv", "Pool", "FullyConnected", "MarkOutput"} <= ops
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["model2", "model3"])
+def test_seed_models_2_and_3(tmp_path, name):
+    engine, meta = _convert_and_check(tmp_path, name)
+    ops = {n.operation for n in meta.graphs[0].nodes}
+    assert "Conv" in ops and "Binary" in ops
