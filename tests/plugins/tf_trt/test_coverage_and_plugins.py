@@ -23,7 +23,7 @@ def _with_cumsum(x: tf.Tensor) -> tf.Tensor:
 def test_every_unsupported_node_is_listed() -> None:
     graph_def = graph_of(_with_cumsum, seeded(3, 4))
     with pytest.raises(UnsupportedOperationsError) as caught:
-        convert(graph_def)
+        convert(graph_def, fallback="never")
     assert caught.value.route == "tf_trt"
     (gap,) = caught.value.unsupported
     assert gap.startswith("Cumsum x2 (at Cumsum, Cumsum_1)") and "no converter" in gap
@@ -32,7 +32,7 @@ def test_every_unsupported_node_is_listed() -> None:
 def test_validator_refusal_is_the_reason() -> None:
     graph_def = graph_of(lambda x: tf.pad(x, [[0, 0], [1, 1]], mode="SYMMETRIC"), seeded(2, 3))
     with pytest.raises(UnsupportedOperationsError, match="MirrorPad x1.*SYMMETRIC"):
-        convert(graph_def)
+        convert(graph_def, fallback="never")
 
 
 class CumsumPlugin:
