@@ -110,14 +110,15 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     if policy.quantized:
         from trtforge_tf_trt.quant import int8_quantizer
 
-        quantizer = int8_quantizer(frozen, graph, report, shapes, spec, ctx)
+        quantizer = int8_quantizer(source, frozen, graph, spec, ctx, shapes)
     net = NetworkContext(network, ctx.tensorrt, policy, quantizer)
     net.reserve(t.name for t in frozen.output_specs)
     with ctx.stage("convert", f"{len(report.nodes)} nodes -> TensorRT layers"):
         fill_network(net, frozen, graph, report.chosen, shapes)
     ctx.keepalive.append(net.keepalive)
     ctx.note(f"{network.num_layers} TensorRT layers, precision policy {policy.precision.value}, "
-             f"{net.transposes} layout transpose(s)")
+             f"{net.transposes} layout transpose(s)"
+             + (f", {quantizer.inserted} activation Q/DQ pair(s)" if quantizer is not None else ""))
 
 
 def fill_network(net: NetworkContext, frozen: Any, graph: TfGraph, chosen: dict[str, ConverterSupport],
