@@ -906,7 +906,10 @@ def _checked_program(model: Any, program: Any, inputs: Any, precision: str | Non
     order = [s["name"] for s in program.inputs]
     tensors: dict[str, Any] = {}
     network_out = program.run(feeds, device="reference", keep=tensors if keep else None)
-    source_out = runner.run(feeds, order)
+    if isinstance(runner, FrozenGraphRunner):  # frozen graphs are run by output name
+        source_out = runner.fetch(feeds, list(network_out))
+    else:
+        source_out = runner.run(feeds, order)
     notes = [f"hybrid program: {len(program.engine_stages)} engine stage(s) on the reference executor, "
              f"{len(program.framework_stages)} framework stage(s) in {program.metadata.get('framework')}"]
     names = runner.output_names() or []

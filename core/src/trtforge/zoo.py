@@ -320,6 +320,21 @@ def recompute_batchnorm_statistics(model: Any, batch: Any) -> None:
     model.eval()
 
 
+def set_keras_batchnorm_statistics(model: Any, batch: Any) -> None:
+    """The Keras twin of :func:`recompute_batchnorm_statistics`: every BatchNormalization's
+    moving statistics set from one batch (momentum 0 for one training-mode call), so a
+    random-weight Keras application keeps realistic activations instead of vanishing ones."""
+    import keras
+
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in norms]
+    for layer in norms:
+        layer.momentum = 0.0
+    model(batch, training=True)
+    for layer, momentum in zip(norms, saved):
+        layer.momentum = momentum
+
+
 def model4_torch_resnet50(
     input_size: int = 64,
     num_classes: int = 1000,

@@ -118,7 +118,9 @@ def load_stage(folder: Path, entry: Mapping[str, Any], *, check_compatibility: b
 
 
 def _builtin_kinds() -> None:
-    from trtforge.program import torch_stage
+    from trtforge.program import tf_stage, torch_stage
 
     if torch_stage.KIND not in _LOADERS:
         register_stage_kind(torch_stage.KIND, torch_stage.load)
+    if tf_stage.KIND not in _LOADERS:
+        register_stage_kind(tf_stage.KIND, tf_stage.load)

@@ -56,3 +56,15 @@ class TfTrtBackend(Backend):
         from trtforge_tf_trt.convert import populate
 
         populate(network, source, spec, ctx)
+
+    def partial_graph(self, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext") -> Any:
+        """Every node with its converter or refusal, for hybrid programs (TensorFlow stages)."""
+        from trtforge_tf_trt.convert import prepare
+        from trtforge_tf_trt.partial import partial_graph
+
+        with ctx.stage("freeze", "frozen graph + Grappler + coverage"):
+            prepared = prepare(source, spec)
+        for note in prepared.frozen.notes:
+            ctx.note(note)
+        ctx.note(prepared.report.summary())
+        return partial_graph(prepared)

@@ -27,6 +27,7 @@ class Prepared:
     graph: TfGraph
     shapes: dict[str, tuple[int, ...]]  # network input shapes by user-facing name
     report: CoverageReport
+    specs: dict[str, Any]  # the user's InputSpec of each input that has one, by name
 
 
 def freeze(source: Any, options: Mapping[str, Any]) -> Any:
@@ -38,17 +39,21 @@ def freeze(source: Any, options: Mapping[str, Any]) -> Any:
                         grappler=bool(options.get("grappler", True)))
 
 
-def network_shapes(frozen: Any, input_specs: Sequence[Any]) -> tuple[dict[str, tuple[int, ...]], list[str]]:
+def network_shapes(frozen: Any, input_specs: Sequence[Any],
+                   matched: dict[str, Any] | None = None) -> tuple[dict[str, tuple[int, ...]], list[str]]:
     """Each input's network shape: from the user's InputSpec (``-1`` where it varies), else the
-    model's shape with unknown dimensions set to 1. Returns the notes on what was fixed."""
+    model's shape with unknown dimensions set to 1. Returns the notes on what was fixed;
+    ``matched`` receives the user's spec of each input by name."""
     by_name = {s.name: s for s in input_specs if s.name}
     unnamed = [s for s in input_specs if not s.name]
     shapes, notes = {}, []
+    matched = matched if matched is not None else {}
     for position, tensor in enumerate(frozen.input_specs):
         spec = by_name.pop(tensor.name, None) or by_name.pop(tensor.tensor, None)
         if spec is None and len(unnamed) == len(input_specs) and position < len(unnamed):
             spec = unnamed[position]
         if spec is not None:
+            matched[tensor.name] = spec
             shape = tuple(int(d) for d in spec.network_shape())
             if tensor.shape is not None and (len(shape) != len(tensor.shape) or any(
                     m is not None and d >= 0 and d != m for d, m in zip(shape, tensor.shape))):
@@ -72,13 +77,15 @@ def network_shapes(frozen: Any, input_specs: Sequence[Any]) -> tuple[dict[str, t
 def prepare(source: Any, spec: Any, registry: ConverterRegistry | None = None,
             options: Mapping[str, Any] | None = None) -> Prepared:
     """Freeze ``source`` and give every node a verdict (nothing is built)."""
-    frozen = freeze(source, options if options is not None else spec.options)
-    shapes, notes = network_shapes(frozen, spec.inputs)
+    options = options if options is not None else spec.options
+    frozen = freeze(source, {k: v for k, v in options.items() if k in OPTIONS})
+    matched: dict[str, Any] = {}
+    shapes, notes = network_shapes(frozen, spec.inputs, matched)
     by_tensor = {t.tensor: shapes[t.name] for t in frozen.input_specs}
     graph = TfGraph(frozen.graph_def, frozen.inputs, frozen.outputs, by_tensor)
     report = assess(graph, registry or build_registry())
     frozen.notes = tuple(frozen.notes) + tuple(notes)
-    return Prepared(frozen, graph, shapes, report)
+    return Prepared(frozen, graph, shapes, report, matched)
 
 
 def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
@@ -103,21 +110,31 @@ def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     if policy.quantized:
         from trtforge_tf_trt.quant import int8_quantizer
 
-        quantizer = int8_quantizer(frozen, graph, report, shapes, spec, ctx)
+        quantizer = int8_quantizer(source, frozen, graph, spec, ctx, shapes)
     net = NetworkContext(network, ctx.tensorrt, policy, quantizer)
+    net.reserve(t.name for t in frozen.output_specs)
     with ctx.stage("convert", f"{len(report.nodes)} nodes -> TensorRT layers"):
         fill_network(net, frozen, graph, report.chosen, shapes)
     ctx.keepalive.append(net.keepalive)
     ctx.note(f"{network.num_layers} TensorRT layers, precision policy {policy.precision.value}, "
-             f"{net.transposes} layout transpose(s)")
+             f"{net.transposes} layout transpose(s)"
+             + (f", {quantizer.inserted} activation Q/DQ pair(s)" if quantizer is not None else ""))
 
 
 def fill_network(net: NetworkContext, frozen: Any, graph: TfGraph, chosen: dict[str, ConverterSupport],
                  shapes: Mapping[str, Sequence[int]]) -> None:
     values: dict[str, Any] = {}
     for tensor in frozen.input_specs:
-        values[tensor.tensor] = _add_input(net, tensor, shapes[tensor.name])
-    for node in graph.converted_nodes():
+        values[tensor.tensor] = add_input(net, tensor.name, tensor.dtype, shapes[tensor.name])
+    convert_nodes(net, graph, chosen, graph.converted_nodes(), values)
+    for tensor in frozen.output_specs or []:
+        mark_output(net, tensor.name, tensor.dtype, _value(net, graph, values, tensor.tensor))
+
+
+def convert_nodes(net: NetworkContext, graph: TfGraph, chosen: dict[str, ConverterSupport],
+                  nodes: Sequence[Any], values: dict[str, Any]) -> None:
+    """Run the converters of ``nodes`` (in order); ``values`` maps ``node:index`` to values."""
+    for node in nodes:
         net.node = node
         inputs = [_value(net, graph, values, i) for i in node.inputs]
         result = _run_converter(net, node, chosen[node.name], inputs)
@@ -126,8 +143,6 @@ def fill_network(net: NetworkContext, frozen: Any, graph: TfGraph, chosen: dict[
             if value is not None:
                 values[f"{node.name}:{index}"] = value
     net.node = None
-    for tensor in frozen.output_specs or []:
-        _mark_output(net, tensor, _value(net, graph, values, tensor.tensor))
 
 
 def _value(net: NetworkContext, graph: TfGraph, values: dict[str, Any], tensor: str) -> Any:
@@ -171,31 +186,31 @@ def _check_result(node: Any, result: Any) -> None:
             f"{tuple(expected)}", route=ROUTE, hint="this is a bug in that op's converter")
 
 
-def _add_input(net: NetworkContext, tensor: Any, shape: Sequence[int]) -> Act:
-    dtype = tensor.dtype
+def add_input(net: NetworkContext, name: str, dtype: str, shape: Sequence[int]) -> Act:
+    """A network input in the model's dtype, cast to the compute dtype if it is a float."""
     if dtype == "float64":
-        raise ConversionError(f"input {tensor.name!r} is float64, which TensorRT has not",
+        raise ConversionError(f"input {name!r} is float64, which TensorRT has not",
                               route=ROUTE, hint="cast the model's input to float32")
-    trt_input = net.network.add_input(tensor.name, net.trt_dtype(dtype), tuple(int(d) for d in shape))
-    net._names.add(tensor.name)
+    trt_input = net.network.add_input(name, net.trt_dtype(dtype), tuple(int(d) for d in shape))
+    net._names.add(name)
     if dtype in FLOAT_NAMES and dtype != net.policy.compute:
-        return Act(net.cast(trt_input, net.policy.compute, f"{tensor.name}/to_{net.policy.compute}"))
+        return Act(net.cast(trt_input, net.policy.compute, f"{name}/to_{net.policy.compute}"))
     return Act(trt_input)
 
 
-def _mark_output(net: NetworkContext, tensor: Any, value: Any) -> None:
+def mark_output(net: NetworkContext, name: str, dtype: str, value: Any) -> None:
+    """Mark ``value`` as the output ``name`` in TensorFlow's axis order and in ``dtype``."""
     if not isinstance(value, Act):
-        out = net.constant(value, f"{tensor.name}/constant", tensor.dtype)
+        out = net.constant(value, f"{name}/constant", dtype)
     else:
-        out = net.logical(value, f"{tensor.name}/tf_order")
-    wanted = net.native(tensor.dtype) if tensor.dtype != "float64" else "float32"
+        out = net.logical(value, f"{name}/tf_order")
+    wanted = net.native(dtype) if dtype != "float64" else "float32"
     if net.dtype_name(out) != wanted:
-        out = net.cast(out, wanted, f"{tensor.name}/to_{wanted}")
+        out = net.cast(out, wanted, f"{name}/to_{wanted}")
     marked = {net.network.get_output(i).name for i in range(net.network.num_outputs)}
-    if out.is_network_input or out.name in marked or tensor.name in net._names:
+    if out.is_network_input or out.name in marked:
         layer = net.network.add_identity(out)
-        out = net.finish(layer, tensor.name)
-    else:
-        out.name = tensor.name
-        net._names.add(tensor.name)
+        layer.name = name
+        out = layer.get_output(0)
+    out.name = name  # reserved (NetworkContext.reserve): no other tensor has it
     net.network.mark_output(out)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -88,6 +88,10 @@ class NetworkContext:
         return self.tensorrt.module
 
     # --- names ----------------------------------------------------------------------
+    def reserve(self, names: Iterable[str]) -> None:
+        """Keep ``names`` (the network's outputs) for :func:`mark_output` alone."""
+        self._names.update(names)
+
     def unique(self, name: str) -> str:
         candidate, k = name, 1
         while candidate in self._names:

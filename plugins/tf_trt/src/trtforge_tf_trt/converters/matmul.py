@@ -10,13 +10,14 @@ from trtforge_tf_trt.network import Act, NetworkContext
 from trtforge_tf_trt.registry import converter
 
 
-def _operand(net: NetworkContext, value: Any, like: Any, name: str, rank: int) -> Any:
+def _operand(net: NetworkContext, value: Any, like: Any, name: str, rank: int, transposed: bool = False) -> Any:
     if isinstance(value, Act):
         return net.logical(_expand(net, value, rank, name) if value.rank < rank else value)
     array = np.asarray(value)
     array = array.reshape((1,) * (rank - array.ndim) + array.shape)
     if net.quantizer is not None:
-        return net.quantizer.weight(net, array, array.ndim - 1, name)
+        # per output channel: the last axis, or the one before it when the weight is transposed
+        return net.quantizer.weight(net, array, array.ndim - (2 if transposed else 1), name)
     return net.constant_like(array, name, like=like)
 
 
@@ -24,7 +25,7 @@ def matmul(net: NetworkContext, a: Any, b: Any, transpose_a: bool, transpose_b: 
     like = a if isinstance(a, Act) else b
     rank = max(np.ndim(v) if not isinstance(v, Act) else v.rank for v in (a, b))
     ta = _operand(net, a, like, f"{name}/a", rank)
-    tb = _operand(net, b, like, f"{name}/b", rank)
+    tb = _operand(net, b, like, f"{name}/b", rank, transpose_b)
     if net.quantizer is not None and isinstance(a, Act):
         ta = net.quantizer.activation(net, ta, net.node.inputs[0] if net.node is not None else name)
     op = net.trt.MatrixOperation

@@ -29,5 +29,5 @@ def resize(net: NetworkContext, node: Any, inputs: list[Any]) -> Any:
     else:
         layer.resize_mode = trt.InterpolationMode.NEAREST
         rounding = trt.ResizeRoundMode
-        layer.nearest_rounding = rounding.ROUND_PREFER_CEIL if (align or half) else rounding.FLOOR
+        layer.nearest_rounding = rounding.HALF_UP if (align or half) else rounding.FLOOR
     return Act(net.finish(layer, node.name), x.perm)

@@ -1,0 +1,215 @@
+"""A program stage that TensorFlow runs: a slice of a frozen GraphDef.
+
+The slice is its own GraphDef: the boundary tensors become Placeholders, the constants it
+reads become Const nodes holding their values, and its outputs are named tensors. It is saved
+as a serialized GraphDef (``.pb``, readable by any TensorFlow) and runs as a pruned
+``wrap_function``, so loading it needs neither the original model nor its code. Every graph
+route (``tf_trt``, ``uff``) builds its TensorFlow stages with :func:`stage_from_graph`.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from trtforge.errors import ConversionError, EngineFileError
+from trtforge.program.stages import StageRunError
+
+log = logging.getLogger(__name__)
+
+KIND = "tensorflow.graphdef"
+
+
+@dataclass
+class TensorFlowStage:
+    """``graph_def`` with Placeholders ``feeds[i]`` for ``inputs[i]`` and tensors
+    ``fetches[i]`` for ``outputs[i]`` (program tensor names -> graph tensor names)."""
+
+    name: str
+    graph_def: Any
+    inputs: list[str]
+    outputs: list[str]
+    feeds: list[str]
+    fetches: list[str]
+    ops: list[str] = field(default_factory=list)
+    kind: str = KIND
+    _function: Any = field(default=None, repr=False)
+    _dtypes: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.pb"
+
+    def function(self) -> Any:
+        if self._function is None:
+            import tensorflow as tf
+
+            graph_def = self.graph_def
+
+            def imported() -> None:
+                tf.compat.v1.import_graph_def(graph_def, name="")
+
+            wrapped = tf.compat.v1.wrap_function(imported, [])
+            graph = wrapped.graph
+            feeds = [graph.get_tensor_by_name(t) for t in self.feeds]
+            self._dtypes = [t.dtype.as_numpy_dtype for t in feeds]
+            self._function = wrapped.prune(feeds=feeds, fetches=[graph.get_tensor_by_name(t) for t in self.fetches])
+        return self._function
+
+    def run(self, feeds: Mapping[str, Any], *, device: str) -> dict[str, Any]:
+        import numpy as np
+        import tensorflow as tf
+
+        function = self.function()
+        # An engine hands int32 where the graph has int64 (TensorRT < 10), or FP16 values.
+        args = [np.asarray(_host(feeds[n])).astype(dtype, copy=False) for n, dtype in zip(self.inputs, self._dtypes)]
+        try:
+            with tf.device("/cpu:0"):
+                results = function(*[tf.constant(a) for a in args])
+        except Exception as exc:
+            ops = ", ".join(self.ops[:8]) + (" ..." if len(self.ops) > 8 else "")
+            raise StageRunError(
+                f"program stage {self.name} (TensorFlow: {ops}) failed: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}",
+                hint="the inputs reaching this stage: "
+                + ", ".join(f"{n} {a.shape} {a.dtype}" for n, a in zip(self.inputs, args))) from exc
+        return {n: np.array(r) for n, r in zip(self.outputs, results)}  # writable copies
+
+    def files(self, folder: Path) -> dict[Path, bytes]:
+        return {folder / self.file_name: self.graph_def.SerializeToString()}
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "inputs": list(self.inputs),
+                "outputs": list(self.outputs), "feeds": list(self.feeds), "fetches": list(self.fetches),
+                "ops": list(self.ops), "file": self.file_name, "tensorflow": _tf_version()}
+
+
+def _host(value: Any) -> Any:
+    """A numpy view of a value from another stage (torch CUDA tensors come back to the host)."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        return value.detach().cpu().float().numpy() if str(value.dtype) in ("torch.bfloat16",) \
+            else value.detach().cpu().numpy()
+    return value
+
+
+def _tf_version() -> str:
+    import tensorflow as tf
+
+    return str(tf.__version__)
+
+
+def load(folder: Path, entry: Mapping[str, Any]) -> TensorFlowStage:
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise EngineFileError(f"program stage {entry.get('name')!r} runs in TensorFlow, which is not "
+                              "installed here", hint="pip install tensorflow (or tensorflow-cpu)") from None
+    path = folder / str(entry["file"])
+    graph_def = tf.compat.v1.GraphDef()
+    try:
+        graph_def.ParseFromString(path.read_bytes())
+    except Exception as exc:
+        raise EngineFileError(f"program stage {entry.get('name')!r}: {path} is not a GraphDef: "
+                              f"{type(exc).__name__}: {exc}", hint="the program folder is damaged") from None
+    return TensorFlowStage(str(entry["name"]), graph_def, list(entry["inputs"]), list(entry["outputs"]),
+                           list(entry["feeds"]), list(entry["fetches"]), list(entry.get("ops", [])))
+
+
+def _safe(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_./-]", "_", name).lstrip("_./-") or "value"
+    candidate, k = base, 1
+    while candidate in taken:
+        candidate, k = f"{base}_{k}", k + 1
+    taken.add(candidate)
+    return candidate
+
+
+def stage_from_graph(name: str, graph_def: Any, members: Sequence[str], inputs: Mapping[str, str],
+                     outputs: Mapping[str, str], constants: Mapping[str, Any], *, route: str,
+                     input_dtypes: Mapping[str, str] | None = None) -> TensorFlowStage:
+    """A stage running the nodes ``members`` of ``graph_def``.
+
+    ``inputs``: program tensor name -> graph tensor (``node:index``) the stage is fed;
+    ``outputs``: program tensor name -> graph tensor it returns; ``constants``: graph tensor ->
+    value for every constant a member reads (they become Const nodes); ``input_dtypes``:
+    program tensor name -> dtype name of a fed tensor (default: read from its producer).
+    """
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.python.framework import tensor_util
+
+    by_name = {n.name: n for n in graph_def.node}
+    member_set = set(members)
+    taken = set(member_set)
+    sliced = tf.compat.v1.GraphDef()
+    sliced.versions.CopyFrom(graph_def.versions)
+    sliced.library.CopyFrom(graph_def.library)
+    remap: dict[str, str] = {}
+    feeds: list[str] = []
+    for program_name, tensor in inputs.items():
+        placeholder = sliced.node.add()
+        placeholder.name = _safe(f"feed/{program_name}", taken)
+        placeholder.op = "Placeholder"
+        given = (input_dtypes or {}).get(program_name)
+        placeholder.attr["dtype"].type = tf.as_dtype(given).as_datatype_enum if given \
+            else _tensor_dtype(by_name, tensor)
+        remap[_canonical(tensor)] = f"{placeholder.name}:0"
+        feeds.append(f"{placeholder.name}:0")
+    for tensor, value in constants.items():
+        if _canonical(tensor) in remap:
+            continue
+        const = sliced.node.add()
+        const.name = _safe(f"const/{tensor.replace(':', '_')}", taken)
+        const.op = "Const"
+        array = np.asarray(value)
+        const.attr["dtype"].type = tf.as_dtype(array.dtype).as_datatype_enum
+        const.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(array))
+        remap[_canonical(tensor)] = f"{const.name}:0"
+    for node_name in members:
+        node = sliced.node.add()
+        node.CopyFrom(by_name[node_name])
+        node.device = ""
+        kept = []
+        for ref in node.input:
+            if ref.startswith("^"):
+                if ref[1:] in member_set:
+                    kept.append(ref)
+                continue
+            canonical = _canonical(ref)
+            if canonical in remap:
+                kept.append(remap[canonical])
+            elif canonical.split(":")[0] in member_set:
+                kept.append(ref)
+            else:
+                raise ConversionError(f"program stage {name}: node {node_name} reads {ref}, which is "
+                                      "neither in the stage, fed to it, nor a constant", route=route,
+                                      hint="this is a bug in the route's partitioning")
+        del node.input[:]
+        node.input.extend(kept)
+    fetches = [remap.get(_canonical(t), _canonical(t)) for t in outputs.values()]
+    ops = [by_name[m].op for m in members]
+    log.info("program stage %s: %d TensorFlow node(s)", name, len(members))
+    return TensorFlowStage(name, sliced, list(inputs), list(outputs), feeds, fetches, ops)
+
+
+def _canonical(tensor: str) -> str:
+    node, _, index = tensor.partition(":")
+    return f"{node}:{index or 0}"
+
+
+def _tensor_dtype(by_name: Mapping[str, Any], tensor: str) -> int:
+    """The DataType enum of a graph tensor, from its producer's attributes."""
+    import tensorflow as tf
+
+    node_name, _, index = tensor.partition(":")
+    node = by_name[node_name]
+    for key in ("dtype", "T", "out_type", "DstT", "Tout"):
+        if key in node.attr:
+            attr = node.attr[key]
+            if attr.type:
+                return attr.type
+            if attr.list.type:
+                return attr.list.type[int(index or 0)]
+    return tf.float32.as_datatype_enum

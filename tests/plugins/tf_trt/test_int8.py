@@ -1,0 +1,62 @@
+"""INT8: ranges measured by running the frozen graph in TensorFlow, explicit Q/DQ, the shared
+calibration cache, accuracy control on a TensorFlow fake-quant simulation; check passes."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import trtforge
+from trtforge import zoo
+from trtforge.calibration import Calibration
+from trtforge.checking import check
+
+from tftrt_harness import layer_types
+
+
+def _calibration(m: zoo.ZooModel, count: int = 8) -> np.ndarray:
+    shape = (count, *m.input_shape[1:])
+    rng = np.random.default_rng(7)
+    if m.inputs[0].dtype == "uint8":
+        return rng.integers(0, 256, size=shape, dtype=np.uint8)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def _int8(m: zoo.ZooModel, calibration: object, **options: object) -> object:
+    return trtforge.convert(m.model, backend="tf_trt", precision="int8", target="sm89", cache=False,
+                            calibration=calibration, options=dict(options))
+
+
+@pytest.mark.parametrize("name", ["model1", pytest.param("model2", marks=pytest.mark.slow), "model3"])
+def test_seed_model_int8_converts_fully_and_passes_check(name: str,
+                                                         seed_model: Callable[[str], zoo.ZooModel]) -> None:
+    m = seed_model(name)
+    engine = _int8(m, _calibration(m), int8_min_cosine=0)
+    assert engine.extras["artifacts"]["tf_trt_coverage"]["complete"]
+    types = layer_types(engine)
+    assert types.count("QUANTIZE") >= 4 and "DEQUANTIZE" in types
+    assert any("calibrated" in n for n in engine.metadata["notes"])
+    report = check(m.model, engine, inputs=[m.example])
+    assert report.passed, [o.to_dict() for o in report.outputs]
+
+
+def test_calibration_cache_is_reused(seed_model: Callable[[str], zoo.ZooModel], tmp_path: Path) -> None:
+    m = seed_model("model1")
+    cache = tmp_path / "calib.json"
+    _int8(m, Calibration(data=_calibration(m), cache=cache), int8_min_cosine=0)
+    assert cache.is_file()
+    again = _int8(m, Calibration(cache=cache), int8_min_cosine=0)
+    assert any("calibration skipped" in n for n in again.metadata["notes"])
+    assert check(m.model, again, inputs=[m.example]).passed
+
+
+def test_accuracy_control_keeps_sensitive_ops_in_float(seed_model: Callable[[str], zoo.ZooModel]) -> None:
+    m = seed_model("model1")
+    engine = _int8(m, _calibration(m), int8_min_cosine=0.999999)
+    notes = " ".join(engine.metadata["notes"])
+    assert "int8 accuracy control" in notes
+    kept = next(n for n in engine.metadata["notes"] if "quantizable op(s)" in n)
+    assert not kept.endswith(" 0 kept in float")
+    assert check(m.model, engine, inputs=[m.example]).passed
