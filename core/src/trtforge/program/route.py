@@ -101,7 +101,7 @@ def build_program(route: "Backend", source: "ModelSource", spec: "BuildSpec", te
                   settings: FallbackSettings) -> "Program":
     """Partition, then build every TensorRT segment and make every framework stage."""
     from trtforge import __version__
-    from trtforge.api import build_engine
+    from trtforge.building import build_engine
     from trtforge.program.program import Program
     from trtforge.program.stages import EngineStage
     from trtforge.progress import Stages

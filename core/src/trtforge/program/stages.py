@@ -65,9 +65,13 @@ class EngineStage:
         return result.numpy()
 
     def snapshot(self) -> Any:
-        from trtforge.checking import resolve_snapshot
+        from trtforge.snapshot import engine_snapshot
 
-        return resolve_snapshot(self.engine)[0]
+        found = engine_snapshot(self.engine)
+        if found is None:
+            raise EngineFileError(f"program stage {self.name} has no network snapshot",
+                                  hint="convert again: program folders keep one per engine stage")
+        return found
 
     def executor(self) -> Any:
         if self._executor is None:
@@ -117,10 +121,15 @@ def load_stage(folder: Path, entry: Mapping[str, Any], *, check_compatibility: b
     return loader(folder, entry)
 
 
-def _builtin_kinds() -> None:
-    from trtforge.program import tf_stage, torch_stage
+# Framework stage kinds core ships, by the module that loads them (imported on first use so a
+# program of engine stages never imports torch or TensorFlow).
+_BUILTIN_KIND_MODULES = ("trtforge.program.torch_stage", "trtforge.program.tf_stage")
 
-    if torch_stage.KIND not in _LOADERS:
-        register_stage_kind(torch_stage.KIND, torch_stage.load)
-    if tf_stage.KIND not in _LOADERS:
-        register_stage_kind(tf_stage.KIND, tf_stage.load)
+
+def _builtin_kinds() -> None:
+    import importlib
+
+    for module_name in _BUILTIN_KIND_MODULES:
+        module = importlib.import_module(module_name)
+        if module.KIND not in _LOADERS:
+            register_stage_kind(module.KIND, module.load)
