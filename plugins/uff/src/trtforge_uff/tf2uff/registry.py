@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
+
+from trtforge.converters import marked_in_package
 
 _ATTRIBUTE = "__trtforge_tf2uff_ops__"
 Handler = Callable[[Any], Any]
@@ -32,12 +32,7 @@ def tf_op(*ops: str, check: Check | None = None) -> Callable[[Handler], Handler]
 
 @lru_cache(maxsize=1)
 def table() -> dict[str, TfOpSupport]:
-    from trtforge_uff.tf2uff import ops
-
     found: dict[str, TfOpSupport] = {}
-    for info in sorted(pkgutil.iter_modules(ops.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{ops.__name__}.{info.name}")
-        for value in vars(module).values():
-            for support in getattr(value, _ATTRIBUTE, ()) if callable(value) else ():
-                found[support.op] = support
+    for support in marked_in_package("trtforge_uff.tf2uff.ops", _ATTRIBUTE):
+        found[support.op] = support
     return found
