@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from trtforge.errors import ConversionError
+from trtforge.network_builder import FLOAT_NAMES, LayerBuilder
 
 from trtforge_tf_trt import ROUTE
-from trtforge_tf_trt.precision import PrecisionPolicy
 
 log = logging.getLogger(__name__)
 
-FLOAT_NAMES = ("float32", "float16", "bfloat16")
 NHWC_AS_NCHW = (0, 3, 1, 2)  # physical NCHW axes hold logical N, C(3), H(1), W(2)
 
 
@@ -70,45 +69,15 @@ def same_layout(a: Act, b: Act) -> bool:
 
 
 @dataclass
-class NetworkContext:
-    """Per-conversion state handed to every converter as ``net``."""
+class NetworkContext(LayerBuilder):
+    """Per-conversion state handed to every converter as ``net`` (names, dtypes, casts and
+    Q/DQ come from core's :class:`~trtforge.network_builder.LayerBuilder`)."""
 
-    network: Any
-    tensorrt: Any  # trtforge.trt.TensorRT adapter
-    policy: PrecisionPolicy
-    quantizer: Any = None  # trtforge_tf_trt.quant.Quantizer for int8
-    node: Any = None  # the TfNode being converted
-    keepalive: list[Any] = field(default_factory=list)
     transposes: int = 0
-    _names: set[str] = field(default_factory=set)
     _layouts: dict[tuple[str, tuple[int, ...]], Any] = field(default_factory=dict)
 
-    @property
-    def trt(self) -> Any:
-        return self.tensorrt.module
-
-    # --- names ----------------------------------------------------------------------
-    def reserve(self, names: Iterable[str]) -> None:
-        """Keep ``names`` (the network's outputs) for :func:`mark_output` alone."""
-        self._names.update(names)
-
-    def unique(self, name: str) -> str:
-        candidate, k = name, 1
-        while candidate in self._names:
-            k += 1
-            candidate = f"{name}#{k}"
-        self._names.add(candidate)
-        return candidate
-
-    def finish(self, layer: Any, name: str, output: int = 0) -> Any:
-        """Name ``layer`` and its output ``name`` (unique) and return that output."""
-        unique = self.unique(name)
-        layer.name = unique
-        if self.node is not None:
-            layer.metadata = f"{self.node.name} ({self.node.op})"
-        tensor = layer.get_output(output)
-        tensor.name = unique
-        return tensor
+    def layer_metadata(self) -> str:
+        return f"{self.node.name} ({self.node.op})"
 
     def here(self, what: str = "") -> str:
         """A name for a layer of the node being converted."""
@@ -120,32 +89,9 @@ class NetworkContext:
         return ConversionError(f"{where}{message}", route=ROUTE, hint=hint)
 
     # --- dtypes ---------------------------------------------------------------------
-    def dtype_name(self, tensor: Any) -> str:
-        return self.tensorrt.dtype_name(tensor.dtype)
-
-    def native(self, dtype: str) -> str:
-        """``dtype`` as the installed TensorRT holds it (int64 -> int32 before TensorRT 10)."""
-        if dtype == "int64":
-            return self.tensorrt.facts.index_dtype
-        if dtype == "float64":
-            return "float32"
-        return dtype
-
-    def trt_dtype(self, name: str) -> Any:
-        return self.tensorrt.trt_dtype(self.native(name))
-
-    def is_float(self, tensor: Any) -> bool:
-        return self.dtype_name(tensor) in FLOAT_NAMES
-
     def compute_dtype(self, dtype: str) -> str:
         """The dtype a TensorFlow float of ``dtype`` has inside the network."""
         return self.policy.compute if dtype in FLOAT_NAMES + ("float64",) else self.native(dtype)
-
-    def cast(self, tensor: Any, dtype: str, name: str | None = None) -> Any:
-        if self.dtype_name(tensor) == self.native(dtype):
-            return tensor
-        layer = self.network.add_cast(tensor, self.trt_dtype(dtype))
-        return self.finish(layer, name or f"{tensor.name}/to_{dtype}")
 
     # --- constants ------------------------------------------------------------------
     def host_array(self, value: Any, dtype: str | None = None) -> np.ndarray:

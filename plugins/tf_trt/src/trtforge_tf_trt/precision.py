@@ -12,32 +12,6 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from trtforge.network_builder import PrecisionPolicy
 
-from trtforge.specs import Precision
-
-_COMPUTE = {
-    Precision.FP32: "float32",
-    Precision.FP16: "float16",
-    Precision.BF16: "bfloat16",
-    Precision.INT8: "float32",
-}
-
-
-@dataclass(frozen=True)
-class PrecisionPolicy:
-    precision: Precision
-    compute: str  # dtype of floating activations and weights inside the network
-
-    @classmethod
-    def of(cls, precision: Precision | str) -> "PrecisionPolicy":
-        parsed = Precision.parse(precision)
-        return cls(parsed, _COMPUTE[parsed])
-
-    @property
-    def reduced(self) -> bool:
-        return self.compute != "float32"
-
-    @property
-    def quantized(self) -> bool:
-        return self.precision is Precision.INT8
+__all__ = ["PrecisionPolicy"]

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+from trtforge.calibration import INT8_MAX
+from trtforge.network_builder import activation_scale
 
 from trtforge_tf_trt import ROUTE
 from trtforge_tf_trt.graph import TfGraph, tensor_ref
@@ -25,7 +27,6 @@ from trtforge_tf_trt.network import NetworkContext
 
 log = logging.getLogger(__name__)
 
-INT8_MAX = 127.0
 QUANTIZED_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul", "BatchMatMul", "BatchMatMulV2",
                            "BatchMatMulV3"})
 
@@ -51,10 +52,6 @@ def quantized_nodes(graph: TfGraph) -> list[Any]:
 
 def activation_keys(nodes: Sequence[Any]) -> list[str]:
     return list(dict.fromkeys(_canonical(n.inputs[0]) for n in nodes))
-
-
-def activation_scale(amax: float) -> float:
-    return max(float(amax), 1e-8) / INT8_MAX
 
 
 def weight_axes(node: Any) -> tuple[int, ...]:
@@ -95,7 +92,7 @@ class Quantizer:
         if not self._quantizing(net) or key is None or key not in self.ranges or not net.is_float(x):
             return x
         if x.name not in self._done:
-            self._done[x.name] = qdq(net, x, np.float32(activation_scale(self.ranges[key])), None, x.name)
+            self._done[x.name] = net.qdq(x, np.float32(activation_scale(self.ranges[key])), None, x.name)
             self.inserted += 1
         return self._done[x.name]
 
@@ -107,24 +104,7 @@ class Quantizer:
             return tensor
         other = tuple(a for a in range(w.ndim) if a != axis)
         scales = (np.maximum(np.abs(w).max(axis=other), 1e-8) / INT8_MAX).astype(np.float32)
-        return qdq(net, tensor, scales, axis, f"{name}/weight")
-
-
-def qdq(net: NetworkContext, x: Any, scale: Any, axis: int | None, name: str) -> Any:
-    """Quantize to INT8 and dequantize back to ``x``'s dtype."""
-    adapter = net.tensorrt
-    scale_t = net.constant(np.asarray(scale, np.float32), f"{name}/scale", "float32")
-    q = adapter.add_quantize(net.network, x, scale_t, "int8")
-    if axis is not None:
-        q.axis = axis
-    q_out = net.finish(q, f"{name}/quantize")
-    wanted = net.dtype_name(x)
-    dq = adapter.add_dequantize(net.network, q_out, scale_t, wanted)
-    if axis is not None:
-        dq.axis = axis
-    if adapter.dequantized_dtype(wanted) == wanted:
-        return net.finish(dq, f"{name}/dequantize")
-    return net.cast(net.finish(dq, f"{name}/dequantize/float32"), wanted, f"{name}/dequantize")
+        return net.qdq(tensor, scales, axis, f"{name}/weight")
 
 
 # --- TensorFlow runs: calibration and the fake-quant simulation ---------------------------------

@@ -23,6 +23,7 @@ from typing import Any
 
 from trtforge.accuracy_control import AccuracyReport, choose_float, cosine
 from trtforge.calibration import INT8_MAX
+from trtforge.network_builder import activation_scale
 
 from trtforge_torch2trt.capture import Captured
 from trtforge_torch2trt.converters import CONST
@@ -210,11 +211,6 @@ def batch_size(inputs: dict[str, Any]) -> int:
 
 
 # --- the same rounding as the network's Q/DQ layers -------------------------------------
-def activation_scale(amax: float) -> float:
-    """Per-tensor scale (what impl/quant.py stores as a float32 constant)."""
-    return max(float(amax), 1e-8) / INT8_MAX
-
-
 def weight_scales(weight: Any, axis: int) -> Any:
     """Per-channel scales: amax over everything but ``axis``, symmetric, / 127 (float32)."""
     import torch

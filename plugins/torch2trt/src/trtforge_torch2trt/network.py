@@ -15,13 +15,13 @@ named ``<node>/<what>`` (``convolution_3/bias``). Casts the precision policy ins
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from trtforge.errors import ConversionError
+from trtforge.network_builder import FLOAT_NAMES, LayerBuilder
 
 from trtforge_torch2trt import ROUTE
-from trtforge_torch2trt.precision import PrecisionPolicy
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ TORCH_TO_TRT = {
     "torch.int32": "int32", "torch.int64": "int64", "torch.bool": "bool", "torch.int8": "int8",
     "torch.uint8": "uint8", "torch.float64": "float32",
 }
-FLOAT_NAMES = ("float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -41,22 +40,11 @@ class ShapeScalar:
 
 
 @dataclass
-class NetworkContext:
-    """Per-conversion state handed to every converter as ``net``."""
+class NetworkContext(LayerBuilder):
+    """Per-conversion state handed to every converter as ``net`` (names, dtypes, casts and
+    Q/DQ come from core's :class:`~trtforge.network_builder.LayerBuilder`)."""
 
-    network: Any
-    tensorrt: Any  # trtforge.trt.TensorRT adapter
-    policy: PrecisionPolicy
-    quantizer: Any = None  # trtforge_torch2trt.impl.quant.Quantizer for int8
     folds: Any = None  # trtforge_torch2trt.fold.BatchNormFolds; None: none folded
-    node: Any = None  # the FX node being converted
-    keepalive: list[Any] = field(default_factory=list)
-    _names: set[str] = field(default_factory=set)
-    _layers: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def trt(self) -> Any:
-        return self.tensorrt.module
 
     def quantizing(self) -> Any:
         """The INT8 quantizer for the node being converted; None at other precisions and for
@@ -66,36 +54,8 @@ class NetworkContext:
             return None
         return quantizer
 
-    # --- names ----------------------------------------------------------------------
-    def unique(self, name: str) -> str:
-        candidate, k = name, 1
-        while candidate in self._names:
-            k += 1
-            candidate = f"{name}#{k}"
-        self._names.add(candidate)
-        return candidate
-
-    def finish(self, layer: Any, name: str, output: int = 0) -> Any:
-        """Name ``layer`` and its output ``name`` (unique) and return that output."""
-        unique = self.unique(name)
-        layer.name = unique
-        if self.node is not None:
-            layer.metadata = self.describe_node()
-        tensor = layer.get_output(output)
-        tensor.name = unique
-        self._layers[unique] = layer
-        return tensor
-
-    def rename(self, tensor: Any, name: str) -> None:
-        """Give a finished tensor (and the layer named with it) another unique name."""
-        old = tensor.name
-        new = self.unique(name)
-        layer = self._layers.pop(old, None)
-        if layer is not None:
-            layer.name = new
-            self._layers[new] = layer
-        tensor.name = new
-        self._names.discard(old)
+    def layer_metadata(self) -> str:
+        return self.describe_node()
 
     def describe_node(self) -> str:
         from trtforge_torch2trt.capture import module_path
@@ -114,27 +74,6 @@ class NetworkContext:
         return ConversionError(f"{self.where()}: {message}", route=ROUTE, hint=hint)
 
     # --- dtypes ---------------------------------------------------------------------
-    def dtype_name(self, tensor: Any) -> str:
-        return self.tensorrt.dtype_name(tensor.dtype)
-
-    def native(self, dtype: str) -> str:
-        """``dtype`` as the installed TensorRT can hold it: int64 -> int32 before TensorRT 10."""
-        if dtype == "int64":
-            return self.tensorrt.facts.index_dtype
-        return dtype
-
-    def trt_dtype(self, name: str) -> Any:
-        return self.tensorrt.trt_dtype(self.native(name))
-
-    def is_float(self, tensor: Any) -> bool:
-        return self.dtype_name(tensor) in FLOAT_NAMES
-
-    def cast(self, tensor: Any, dtype: str, name: str | None = None) -> Any:
-        if self.dtype_name(tensor) == self.native(dtype):
-            return tensor
-        layer = self.network.add_cast(tensor, self.trt_dtype(dtype))
-        return self.finish(layer, name or f"{tensor.name}/to_{dtype}")
-
     # --- constants ------------------------------------------------------------------
     def weights(self, value: Any, dtype: str | None = None) -> Any:
         """``trt.Weights`` of a tensor/array in ``dtype`` (default: the compute dtype for floats)."""

@@ -54,7 +54,7 @@ class Quantizer:
             return x
         if x.name in self._done:
             return self._done[x.name]
-        out = qdq(net, x, activation_scale(self.ranges[key]), None, x.name)
+        out = net.qdq(x, activation_scale(self.ranges[key]), None, x.name)
         self._done[x.name] = out
         self.inserted += 1
         return out
@@ -65,25 +65,4 @@ class Quantizer:
 
         w = weight.detach().to(torch.float32)
         tensor = net.constant(w, f"{name}/weight", "float32")
-        return qdq(net, tensor, weight_scales(w, axis), axis, f"{name}/weight")
-
-
-def qdq(net: NetworkContext, x: Any, scale: Any, axis: int | None, name: str) -> Any:
-    """Quantize to INT8 and dequantize back to ``x``'s dtype."""
-    import torch
-
-    adapter = net.tensorrt
-    scale_value = torch.as_tensor(scale, dtype=torch.float32)
-    scale_t = net.constant(scale_value, f"{name}/scale", "float32")
-    q = adapter.add_quantize(net.network, x, scale_t, "int8")
-    if axis is not None:
-        q.axis = axis
-    q_out = net.finish(q, f"{name}/quantize")
-    wanted = net.dtype_name(x)
-    dq = adapter.add_dequantize(net.network, q_out, scale_t, wanted)
-    if axis is not None:
-        dq.axis = axis
-    if adapter.dequantized_dtype(wanted) == wanted:
-        return net.finish(dq, f"{name}/dequantize")
-    # TensorRT 8.x dequantizes to FP32 only: back to the input's dtype after it.
-    return net.cast(net.finish(dq, f"{name}/dequantize/float32"), wanted, f"{name}/dequantize")
+        return net.qdq(tensor, weight_scales(w, axis).numpy(), axis, f"{name}/weight")
