@@ -306,6 +306,8 @@ def export_keras(source: "ModelSource", options: RouteOptions, ctx: "ConversionC
     if len(names) != len(model.inputs):
         raise UsageError(f"{source.name} has {len(model.inputs)} inputs but {len(names)} input names were given")
     signature = [tf.TensorSpec(tuple(t.shape), t.dtype, name=n) for t, n in zip(model.inputs, names)]
+    from trtforge.tf_graphs import keras_output_names
+
     outputs = list(options.output_names) if options.output_names else keras_output_names(model)
     if len(outputs) != len(model.outputs):
         raise UsageError(f"{source.name} has {len(model.outputs)} outputs but {len(outputs)} output names were given")
@@ -325,18 +327,6 @@ def export_keras(source: "ModelSource", options: RouteOptions, ctx: "ConversionC
             inputs_as_nchw=list(options.inputs_as_nchw) if options.inputs_as_nchw else None)
     ctx.note(f"exported the Keras model with tf2onnx, opset {options.opset}, inputs {names}, outputs {outputs}")
     return onnx_model
-
-
-def keras_output_names(model: Any) -> list[str]:
-    """Output names from the layers that make them (``predictions``), not Keras' internal
-    tensor names (``keras_tensor_7``)."""
-    names: list[str] = []
-    for k, tensor in enumerate(model.outputs):
-        history = getattr(tensor, "_keras_history", None)
-        layer = getattr(history, "operation", None) or (history[0] if history else None)
-        name = getattr(layer, "name", None) or f"output_{k}"
-        names.append(name if name not in names else f"{name}_{k}")
-    return names
 
 
 def export_savedmodel(source: "ModelSource", options: RouteOptions, ctx: "ConversionContext",
