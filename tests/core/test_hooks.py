@@ -40,6 +40,10 @@ class Typed:
     def register_commands(self, register: Any) -> None:
         register.command("typed-hello", "say hello", run=lambda args: 0)
 
+    @hookimpl
+    def register_stage_kinds(self, register: Any) -> None:
+        register.stage_kind("typed.stage", _load_typed_stage)
+
 
 class Wrapper:
     """A hook wrapper: sees every call when hooks are called through pluggy."""
@@ -66,6 +70,14 @@ class Wrapper:
     @hookimpl(wrapper=True)
     def register_commands(self, register: Any) -> Iterator[None]:
         return (yield from self._wrap("register_commands"))
+
+    @hookimpl(wrapper=True)
+    def register_stage_kinds(self, register: Any) -> Iterator[None]:
+        return (yield from self._wrap("register_stage_kinds"))
+
+
+def _load_typed_stage(folder: Path, entry: Any) -> tuple[str, str]:
+    return ("typed stage", str(entry["name"]))
 
 
 @pytest.fixture
@@ -103,6 +115,21 @@ def test_hook_register_commands(typed: Wrapper) -> None:
 
     parser = build_parser()
     assert parser.parse_args(["typed-hello"]).run(None) == 0
+
+
+def test_hook_register_stage_kinds(typed: Wrapper) -> None:
+    from trtforge.errors import EngineFileError
+    from trtforge.program.stages import load_stage
+
+    (entry,) = [e for e in plugins.collect_stage_kinds() if e.plugin == "typed"]
+    assert entry.item == plugins.StageKind("typed.stage", _load_typed_stage)
+    assert "register_stage_kinds" in typed.seen
+    # a saved program's stage of that kind loads through the plugin, an unknown one is named
+    assert load_stage(Path("."), {"kind": "typed.stage", "name": "s1"},
+                      check_compatibility=True) == ("typed stage", "s1")
+    with pytest.raises(EngineFileError, match="unknown kind 'nobody.stage'") as info:
+        load_stage(Path("."), {"kind": "nobody.stage", "name": "s2"}, check_compatibility=True)
+    assert "typed.stage" in (info.value.hint or "")
 
 
 def test_tracing_sees_hook_calls(typed: Wrapper) -> None:
@@ -160,7 +187,7 @@ def test_every_hook_is_documented_and_tested() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     tests = Path(__file__).read_text(encoding="utf-8")
     assert HOOKS == ["register_backends", "register_commands", "register_converters",
-                     "register_model_formats"]
+                     "register_model_formats", "register_stage_kinds"]
     undocumented = [h for h in HOOKS if f"`{h}" not in readme]
     untested = [h for h in HOOKS if not re.search(rf"^def test_hook_{h}\(", tests, re.M)]
     assert not undocumented, f"hooks missing from README.md: {undocumented}"

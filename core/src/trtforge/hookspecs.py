@@ -34,5 +34,11 @@ def register_converters(route: str, register: Callable[[Any], None]) -> None:
 
 
 @hookspec
+def register_stage_kinds(register: Callable[..., None]) -> None:
+    """Add kinds of hybrid-program stages a saved program can hold:
+    ``register.stage_kind(kind, load=fn(folder, manifest_entry) -> stage)``."""
+
+
+@hookspec
 def register_commands(register: Callable[..., None]) -> None:
     """Add CLI sub-commands: ``register.command(name, help, configure=fn(parser), run=fn(args) -> int)``."""

@@ -57,7 +57,16 @@ class Command:
 
 # Which typed registrar method belongs to which hook.
 _TYPED = {"backend": "register_backends", "model_format": "register_model_formats",
-          "converter": "register_converters", "command": "register_commands"}
+          "converter": "register_converters", "command": "register_commands",
+          "stage_kind": "register_stage_kinds"}
+
+
+@dataclass(frozen=True)
+class StageKind:
+    """A kind of program stage a plugin can load (``register.stage_kind(...)``)."""
+
+    kind: str
+    load: Callable[[Any, Any], Any]  # (program folder, the stage's manifest entry) -> stage
 
 
 class Registrar:
@@ -94,6 +103,10 @@ class Registrar:
     def converter(self, converter: Any) -> None:
         """Add an op converter to the route the hook was called for (the route reads it)."""
         self._add("converter", converter)
+
+    def stage_kind(self, kind: str, load: Callable[[Any, Any], Any]) -> None:
+        """Add a hybrid-program stage kind: ``load(folder, manifest_entry)`` returns the stage."""
+        self._add("stage_kind", StageKind(kind, load))
 
     def command(self, name: str, help: str = "", configure: Callable[[Any], None] | None = None,
                 run: Callable[[Any], int] | None = None) -> None:
@@ -296,6 +309,11 @@ def collect_model_formats() -> list[Registered]:
 def collect_converters(route: str) -> list[Registered]:
     """Converters other plugins add to ``route`` (the route interprets what was registered)."""
     return _collect("register_converters", route=route)
+
+
+def collect_stage_kinds() -> list[Registered]:
+    """Program stage kinds plugins can load (``StageKind`` items)."""
+    return _collect("register_stage_kinds")
 
 
 def collect_commands(only: str | None = None) -> list[Registered]:

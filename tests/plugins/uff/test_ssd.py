@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -93,6 +96,13 @@ def test_hybrid_program_engine_then_host_nms(ssd_uff, tmp_path):
     saved = program.save(tmp_path / "ssd_program")
     loaded = Program.load(saved if saved is not None else tmp_path / "ssd_program")
     np.testing.assert_array_equal(loaded.run({"Input": image})["NMS"], out["NMS"])
+    # a fresh process knows the host-NMS stage kind through the plugin hook, not an import
+    probe = ("import sys; from trtforge.program import Program; "
+             "print([s.kind for s in Program.load(sys.argv[1]).stages])")
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "ssd_program")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['tensorrt', 'uff.nms']"
 
 
 def test_engine_plus_host_nms_matches_tensorflow(ssd_uff):

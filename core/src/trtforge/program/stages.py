@@ -115,10 +115,28 @@ def load_stage(folder: Path, entry: Mapping[str, Any], *, check_compatibility: b
     _builtin_kinds()
     loader = _LOADERS.get(str(kind))
     if loader is None:
-        raise EngineFileError(f"program stage {entry.get('name')!r} has the unknown kind {kind!r}",
-                              hint=f"known kinds: {', '.join([ENGINE_KIND, *sorted(_LOADERS)])}; "
-                              "install the plugin that wrote it")
+        plugin_kinds = _plugin_kinds()
+        loader = plugin_kinds.get(str(kind))
+        if loader is None:
+            known = sorted({ENGINE_KIND, *_LOADERS, *plugin_kinds})
+            raise EngineFileError(f"program stage {entry.get('name')!r} has the unknown kind {kind!r}",
+                                  hint=f"known kinds: {', '.join(known)}; install the plugin that "
+                                  "wrote it (it registers the kind through register_stage_kinds)")
     return loader(folder, entry)
+
+
+def _plugin_kinds() -> dict[str, StageLoader]:
+    """Stage kinds plugins register through the ``register_stage_kinds`` hook."""
+    from trtforge import plugins
+
+    found: dict[str, StageLoader] = {}
+    for registered in plugins.collect_stage_kinds():
+        item = registered.item
+        if not isinstance(item, plugins.StageKind):
+            raise TrtforgeError(f"plugin {registered.plugin!r} registered {item!r} as a program "
+                                "stage kind", hint="use register.stage_kind(kind, load)")
+        found.setdefault(item.kind, item.load)
+    return found
 
 
 # Framework stage kinds core ships, by the module that loads them (imported on first use so a

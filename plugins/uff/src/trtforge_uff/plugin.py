@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trtforge.hookspecs import hookimpl
 
@@ -53,19 +53,13 @@ def register_commands(register: "Registrar") -> None:
     )
 
 
-def _load_nms_stage(folder, entry):  # type: ignore[no-untyped-def]
+@hookimpl
+def register_stage_kinds(register: "Registrar") -> None:
+    """Saved programs with a host NMS stage load wherever this plugin is installed."""
+    register.stage_kind("uff.nms", _load_nms_stage)
+
+
+def _load_nms_stage(folder: Any, entry: Any) -> Any:
     from trtforge_uff import host_nms
 
     return host_nms.load(folder, entry)
-
-
-def _register_stage_kinds() -> None:
-    """Saved programs with a host NMS stage load wherever this plugin is installed."""
-    try:
-        from trtforge.program import register_stage_kind
-    except ImportError:  # a core without hybrid programs
-        return
-    register_stage_kind("uff.nms", _load_nms_stage)
-
-
-_register_stage_kinds()
