@@ -25,7 +25,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from trtforge.engine import Engine
 from trtforge.errors import CacheError, EngineFileError
@@ -206,16 +206,9 @@ class EngineCache:
                                  f"{getattr(exc, 'message', None) or exc}",
                                  hint=f"free space, or set {CACHE_ENV} to a writable folder, or "
                                  "pass cache=False / --no-cache") from None
-            try:
-                os.rename(staging, final)
-            except OSError:
-                if final.exists():
-                    existing = self.get(key)
-                    if existing is not None:
-                        return existing
-                    os.rename(staging, final)
-                else:
-                    raise
+            existing = self._commit(staging, final, lambda: self.get(key))
+            if existing is not None:
+                return existing
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
@@ -223,6 +216,26 @@ class EngineCache:
         # The plan is in memory and was just hashed into the sidecar: no need to read it back.
         return Engine(plan=engine.plan, metadata=copy.metadata, path=final / PLAN_NAME,
                       extras=dict(engine.extras))
+
+    def _commit(self, staging: Path, final: Path, reread: Callable[[], Any]) -> Any:
+        """Rename the staged entry into place. If another process committed the key first, its
+        entry wins (returned); one that does not read back was evicted by ``reread``, so ours
+        takes its place. None: ours is in place."""
+        try:
+            os.rename(staging, final)
+            return None
+        except OSError:
+            if final.exists():
+                existing = reread()
+                if existing is not None:
+                    return existing
+        try:
+            os.rename(staging, final)
+        except OSError as exc:
+            raise CacheError(f"cannot store the cache entry {final}: {exc.strerror or exc}",
+                             hint=f"free space, or set {CACHE_ENV} to a writable folder, or pass "
+                             "cache=False / --no-cache") from None
+        return None
 
     # --- hybrid programs: an entry holding PROGRAM_NAME/ (manifest, plans, framework stages) ---
     def get_program(self, key: str) -> Any:
@@ -251,13 +264,9 @@ class EngineCache:
                 except EngineFileError as exc:
                     raise CacheError(f"cannot write to the engine cache {self.root}: {exc.message}",
                                      hint="free space, or pass cache=False / --no-cache") from None
-                try:
-                    os.rename(staging, final)
-                except OSError:
-                    existing = self.get_program(key) if final.exists() else None
-                    if existing is not None:
-                        return existing
-                    os.rename(staging, final)
+                existing = self._commit(staging, final, lambda: self.get_program(key))
+                if existing is not None:
+                    return existing
             finally:
                 if staging.exists():
                     shutil.rmtree(staging, ignore_errors=True)

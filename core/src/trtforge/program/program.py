@@ -8,7 +8,6 @@ reader sees the old program or the new one, never half of one.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -19,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from trtforge.engine import MetadataViews
+from trtforge.atomic import dir_mode, json_bytes
+from trtforge.engine import MetadataViews, plan_digest
 from trtforge.errors import EngineFileError, RuntimeUnavailableError, TrtforgeError, UsageError
 from trtforge.program.stages import ENGINE_KIND, EngineStage, load_stage
 
@@ -30,10 +30,6 @@ FORMAT = "trtforge-program"
 FORMAT_VERSION = 1
 MANIFEST_MAX_BYTES = 8 << 20
 DEVICES = ("auto", "gpu", "reference")
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -196,7 +192,7 @@ class Program(MetadataViews):
         for stage in self.stages:
             entry = stage.describe()
             owned = [name for name in files if name == entry["file"] or name.startswith(entry["file"] + ".")]
-            entry["files"] = {name: {"size": len(files[name]), "sha256": _digest(files[name])}
+            entry["files"] = {name: {"size": len(files[name]), "sha256": plan_digest(files[name])}
                               for name in sorted(owned)}
             stages.append(entry)
         data = dict(self.metadata)
@@ -216,7 +212,7 @@ class Program(MetadataViews):
             for file_path, data in stage.files(Path(".")).items():
                 blobs[file_path.name] = data
         manifest = self.manifest(blobs)
-        blobs[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        blobs[MANIFEST] = json_bytes(manifest)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             for name, data in blobs.items():
@@ -224,7 +220,7 @@ class Program(MetadataViews):
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
-            os.chmod(staging, 0o777 & ~_umask())
+            os.chmod(staging, dir_mode())
             _swap_in(staging, folder)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
@@ -255,12 +251,6 @@ class Program(MetadataViews):
         data["stages"] = [s.describe() for s in self.stages]
         data["path"] = str(self.path) if self.path else None
         return data
-
-
-def _umask() -> int:
-    from trtforge.atomic import current_umask
-
-    return current_umask()
 
 
 def _swap_in(staging: Path, folder: Path) -> None:
@@ -340,11 +330,9 @@ def _verify_file(path: Path, expected: Mapping[str, Any], stage: str) -> None:
     if size != expected["size"]:
         raise EngineFileError(f"program stage {stage!r}: {path} is {size} bytes, the manifest says "
                               f"{expected['size']}", hint="the file is truncated or was replaced; convert again")
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected["sha256"]:
+    from trtforge.formats import hash_file
+
+    if hash_file(path) != expected["sha256"]:
         raise EngineFileError(f"program stage {stage!r}: {path} does not match the hash in {MANIFEST}",
                               hint="the file was modified or corrupted; convert again")
 
