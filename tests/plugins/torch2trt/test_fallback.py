@@ -3,6 +3,7 @@ run, checked, saved, loaded and cached like an engine."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -185,8 +186,17 @@ def test_always_makes_a_program_of_a_convertible_model_and_framework_ops_force_o
 
 
 def test_fp16_program_passes_check(model: ClippedNet) -> None:
+    import tempfile
+
+    from trtforge.guard import WORK_PREFIX
+
+    def work_dirs() -> set[str]:
+        return {p.name for p in Path(tempfile.gettempdir()).glob(f"{WORK_PREFIX}*.p{os.getpid()}.*")}
+
+    before = work_dirs()
     program = convert(model, [DYNAMIC], "fp16")
     assert program.precision == "fp16" and check(model, program).passed
+    assert work_dirs() == before  # planning and building leave no work folder behind
 
 
 def test_int8_programs_are_refused_before_building(model: ClippedNet) -> None:

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Iterable, Sequence
 
 from trtforge.errors import UnsupportedOperationsError, UsageError
 
-FallbackPolicy = Literal["auto", "never", "always"]
 FALLBACK_POLICIES: tuple[str, ...] = ("auto", "never", "always")
 DEFAULT_MIN_BLOCK_SIZE = 5  # Torch-TensorRT's default
 TRT, FRAMEWORK = "tensorrt", "framework"

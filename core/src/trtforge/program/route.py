@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from trtforge.errors import UsageError
@@ -74,16 +76,16 @@ class FallbackSettings:
 
 
 def plan_program(route: "Backend", source: "ModelSource", spec: "BuildSpec", tensorrt: "TensorRT",
-                 settings: FallbackSettings) -> tuple[PartialGraph, FallbackReport]:
-    """The route's graph and the fallback report, before anything is built."""
+                 settings: FallbackSettings, workdir: Path) -> tuple[PartialGraph, FallbackReport]:
+    """The route's graph and the fallback report, before anything is built (the route may keep
+    files in ``workdir`` while the program is built; the caller removes it)."""
     from trtforge.context import ConversionContext
-    from trtforge.guard import work_dir
 
     if not route.can_fall_back:
         raise UsageError(f"route {route.name} converts whole models only; it cannot leave ops to "
                          "the framework", hint="use fallback='never' with this route, or a route "
                          "that can fall back (torch2trt)")
-    ctx = ConversionContext(tensorrt=tensorrt, route=route.name, workdir=work_dir(route.name))
+    ctx = ConversionContext(tensorrt=tensorrt, route=route.name, workdir=workdir)
     graph = route.partial_graph(source, spec, ctx)
     if graph is None:
         raise UsageError(f"route {route.name} cannot partition {source.name}",
@@ -100,18 +102,29 @@ def plan_program(route: "Backend", source: "ModelSource", spec: "BuildSpec", ten
 def build_program(route: "Backend", source: "ModelSource", spec: "BuildSpec", tensorrt: "TensorRT",
                   settings: FallbackSettings) -> "Program":
     """Partition, then build every TensorRT segment and make every framework stage."""
+    if spec.precision.value == "int8":
+        raise UsageError("INT8 hybrid programs are not supported yet: calibration runs per engine "
+                         "and would need the framework stages' outputs",
+                         hint="convert with precision fp32/fp16 when ops fall back, or add the "
+                         "missing converters")
+    from trtforge.guard import work_dir
+
+    workdir = work_dir(route.name)
+    try:
+        return _build_program(route, source, spec, tensorrt, settings, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _build_program(route: "Backend", source: "ModelSource", spec: "BuildSpec", tensorrt: "TensorRT",
+                   settings: FallbackSettings, workdir: Path) -> "Program":
     from trtforge import __version__
     from trtforge.building import build_engine
     from trtforge.program.program import Program
     from trtforge.program.stages import EngineStage
     from trtforge.progress import Stages
 
-    if spec.precision.value == "int8":
-        raise UsageError("INT8 hybrid programs are not supported yet: calibration runs per engine "
-                         "and would need the framework stages' outputs",
-                         hint="convert with precision fp32/fp16 when ops fall back, or add the "
-                         "missing converters")
-    graph, report = plan_program(route, source, spec, tensorrt, settings)
+    graph, report = plan_program(route, source, spec, tensorrt, settings, workdir)
     stages: list[Any] = []
     progress = Stages(prefix=f"{route.name}: ")
     engine_count = sum(1 for s in report.segments if s.kind == TRT)

@@ -7,7 +7,6 @@ whatever device the engines run on.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import re
@@ -211,7 +210,3 @@ def stage_from_nodes(name: str, nodes: Sequence[Any], inputs: Sequence[Any], out
     log.info("program stage %s: %d PyTorch op(s) re-exported", name, len(nodes))
     return TorchStage(name, program, list(input_names or [n.name for n in inputs]),
                       list(output_names or [n.name for n in outputs]), ops)
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
