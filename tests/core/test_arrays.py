@@ -49,3 +49,19 @@ def test_compare_and_check_draw_the_same_default_inputs() -> None:
     compared = _batch_from_engine(metadata)
     np.testing.assert_array_equal(checked["x"], compared[0])
     np.testing.assert_array_equal(checked["ids"], compared[1])
+
+
+def test_default_inputs_take_the_profile_opt_and_a_benchmark_batch() -> None:
+    """Program.benchmark feeds: the opt shape of each profile (a non-batch dim whose profile
+    starts above 1 is kept), with the batch asked for where the batch is dynamic."""
+    from trtforge.arrays import default_inputs
+
+    class Io:
+        inputs = [{"name": "x", "shape": [-1, 3, -1], "dtype": "float32"},
+                  {"name": "scale", "shape": [4], "dtype": "float32"}]
+        profiles = [{"name": "x", "profiles": [{"min": [1, 3, 8], "opt": [2, 3, 16], "max": [8, 3, 32]}]}]
+
+    plain = default_inputs(Io())
+    assert plain["x"].shape == (2, 3, 16) and plain["scale"].shape == (4,)
+    timed = default_inputs(Io(), batch_size=8)
+    assert timed["x"].shape == (8, 3, 16) and timed["scale"].shape == (4,)

@@ -5,7 +5,10 @@ tensors, measure direction and draw their default inputs the same way.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping, Sequence
+
+log = logging.getLogger(__name__)
 
 
 def to_numpy(value: Any) -> Any:
@@ -54,6 +57,29 @@ def seeded_inputs(wanted: Sequence[tuple[Sequence[int], str]], seed: int = 0) ->
         else:
             values.append(rng.integers(0, 10, shape).astype(dtype))
     return values
+
+
+def default_inputs(io: Any, seed: int = 0, batch_size: int | None = None) -> dict[str, Any]:
+    """Seeded random inputs for an engine, snapshot or program (``io.inputs``, ``io.profiles``)
+    at each input's profile opt shape (static shapes as declared); ``batch_size`` replaces the
+    first dimension of inputs whose batch is dynamic (how benchmarks feed one)."""
+    profiles = {p.get("name"): p for p in io.profiles}
+    wanted = []
+    for i, spec in enumerate(io.inputs):
+        shape = list(spec["shape"])
+        dynamic_batch = bool(shape) and shape[0] < 0
+        profile = profiles.get(spec["name"])
+        if profile is None and len(io.profiles) == len(io.inputs):
+            profile = io.profiles[i]
+        if profile is not None:
+            shape = list(profile["profiles"][0]["opt"])
+        elif any(d < 0 for d in shape):
+            shape = [1 if d < 0 else d for d in shape]
+            log.warning("input %s has a dynamic shape and no profile; using %s", spec["name"], shape)
+        if batch_size is not None and dynamic_batch:
+            shape[0] = batch_size
+        wanted.append((shape, spec["dtype"]))
+    return dict(zip((s["name"] for s in io.inputs), seeded_inputs(wanted, seed)))
 
 
 def flatten_outputs(value: Any) -> list[Any]:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from trtforge.arrays import cosine_similarity, flatten_outputs
+from trtforge.arrays import cosine_similarity, default_inputs, flatten_outputs
 from trtforge.errors import CheckError, ModelSourceError, UsageError
 
 log = logging.getLogger(__name__)
@@ -677,26 +677,6 @@ def snapshot_precision(snapshot: Any) -> str:
     if "float16" in dtypes:
         return "fp16"
     return "fp32"
-
-
-def default_inputs(snapshot: Any, seed: int = 0) -> dict[str, Any]:
-    """Seeded random inputs at each input's profile opt shape (static shapes as declared)."""
-    from trtforge.arrays import seeded_inputs
-
-    profiles = {p.get("name"): p for p in snapshot.profiles}
-    wanted = []
-    for i, spec in enumerate(snapshot.inputs):
-        shape = list(spec["shape"])
-        profile = profiles.get(spec["name"])
-        if profile is None and len(snapshot.profiles) == len(snapshot.inputs):
-            profile = snapshot.profiles[i]
-        if profile is not None:
-            shape = list(profile["profiles"][0]["opt"])
-        elif any(d < 0 for d in shape):
-            shape = [1 if d < 0 else d for d in shape]
-            log.warning("input %s has a dynamic shape and no profile; using %s", spec["name"], shape)
-        wanted.append((shape, spec["dtype"]))
-    return dict(zip((s["name"] for s in snapshot.inputs), seeded_inputs(wanted, seed)))
 
 
 def _given_inputs(snapshot: Any, inputs: Any) -> dict[str, Any]:

@@ -175,14 +175,12 @@ class Program(MetadataViews):
         return result
 
     def _benchmark_feeds(self, batch_size: int, torch: Any) -> dict[str, Any]:
-        from trtforge.arrays import seeded_inputs
+        """Seeded inputs at the profiles' opt shapes with the batch asked for (a profile whose
+        other dims start above 1 is honoured)."""
+        from trtforge.arrays import default_inputs
 
-        wanted = []
-        for spec in self.inputs:
-            shape = [batch_size if i == 0 and d < 0 else (1 if d < 0 else d) for i, d in enumerate(spec["shape"])]
-            wanted.append((shape, spec["dtype"]))
-        arrays = seeded_inputs(wanted, 0)
-        return {spec["name"]: torch.as_tensor(a).cuda() for spec, a in zip(self.inputs, arrays)}
+        feeds = default_inputs(self, seed=0, batch_size=batch_size)
+        return {name: torch.as_tensor(array).cuda() for name, array in feeds.items()}
 
     # --- files ------------------------------------------------------------------------
     def manifest(self, files: Mapping[str, bytes]) -> dict[str, Any]:
