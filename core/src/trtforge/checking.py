@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from trtforge.arrays import cosine_similarity, default_inputs, flatten_outputs
+from trtforge.arrays import cosine_similarity, default_inputs, flatten_outputs, to_numpy
 from trtforge.errors import CheckError, ModelSourceError, UsageError
 
 log = logging.getLogger(__name__)
@@ -680,19 +680,17 @@ def snapshot_precision(snapshot: Any) -> str:
 
 
 def _given_inputs(snapshot: Any, inputs: Any) -> dict[str, Any]:
-    from trtforge.arrays import to_numpy as as_numpy
-
     names = [s["name"] for s in snapshot.inputs]
     if isinstance(inputs, Mapping):
         missing = [n for n in names if n not in inputs]
         if missing:
             raise UsageError(f"no input values for {missing}", hint=f"the network inputs are {names}")
-        return {n: as_numpy(inputs[n]) for n in names}
+        return {n: to_numpy(inputs[n]) for n in names}
     items = [inputs] if hasattr(inputs, "shape") else list(inputs)
     if len(items) != len(names):
         raise UsageError(f"the network has {len(names)} input(s) ({names}), got {len(items)} value(s)",
                          hint="give one array per network input, or a dict by name")
-    return {n: as_numpy(v) for n, v in zip(names, items)}
+    return {n: to_numpy(v) for n, v in zip(names, items)}
 
 
 def _check_feeds(snapshot: Any, feeds: dict[str, Any]) -> dict[str, Any]:
@@ -727,14 +725,21 @@ def _run_both(model: Any, snapshot: Any, feeds: dict[str, Any], keep: Any = None
     from trtforge.reference import Executor
 
     runner = model if isinstance(model, SourceRunner) else runner_for(model)
-    order = [s["name"] for s in snapshot.inputs]
     result = Executor(snapshot).run(feeds, keep=keep)
     network_out = result.numpy()
+    source_out, notes = _source_outputs(runner, snapshot, feeds, network_out)
+    return runner, source_out, network_out, result, notes
+
+
+def _source_outputs(runner: SourceRunner, io: Any, feeds: dict[str, Any],
+                    network_out: Mapping[str, Any]) -> tuple[list[Any], list[str]]:
+    """The source's outputs on ``feeds``, in the network's output order where the names match
+    (frozen graphs are fetched by the network's output names)."""
     notes = []
     if isinstance(runner, FrozenGraphRunner):
         source_out = runner.fetch(feeds, list(network_out))
     else:
-        source_out = runner.run(feeds, order)
+        source_out = runner.run(feeds, [s["name"] for s in io.inputs])
     names = runner.output_names() or []
     if len(source_out) != len(network_out):
         raise CheckError(f"the source model gives {len(source_out)} output(s), the network "
@@ -743,7 +748,7 @@ def _run_both(model: Any, snapshot: Any, feeds: dict[str, Any], keep: Any = None
         source_out = [source_out[names.index(n)] for n in network_out]
     elif names:
         notes.append("outputs matched by position (their names differ)")
-    return runner, source_out, network_out, result, notes
+    return source_out, notes
 
 
 # A reduced-precision engine is also accepted when it stays within this factor of the error
@@ -809,13 +814,18 @@ def verdict(source_out: Sequence[Any], network_out: Sequence[Any], precision: st
             for name, ref, got, tol in zip(names, source_out, network_out, tolerances)]
 
 
-def _output_verdict(runner: SourceRunner, feeds: dict[str, Any], snapshot: Any,
-                    source_out: list[Any], network_out: dict[str, Any], precision: str,
-                    tolerance: Tolerance | None, notes: list[str]) -> list[OutputMetrics]:
-    order = [s["name"] for s in snapshot.inputs]
-    return verdict(source_out, list(network_out.values()), precision, names=list(network_out),
-                   tolerance=tolerance, reduced=lambda: runner.run_reduced(feeds, order, precision),
-                   notes=notes)
+def _report(runner: SourceRunner, io: Any, feeds: dict[str, Any], source_out: list[Any],
+            network_out: Mapping[str, Any], precision: str, tolerance: Tolerance | None,
+            notes: list[str]) -> CheckReport:
+    """:func:`verdict` on the outputs as a CheckReport (``tolerance`` None: the precision's,
+    widened to the source's own reduced-precision error)."""
+    order = [s["name"] for s in io.inputs]
+    metrics = verdict(source_out, list(network_out.values()), precision, names=list(network_out),
+                      tolerance=tolerance, reduced=lambda: runner.run_reduced(feeds, order, precision),
+                      notes=notes)
+    return CheckReport(passed=all(m.passed for m in metrics), precision=precision,
+                       tolerance=tolerance or tolerance_for(precision), source_kind=runner.kind,
+                       outputs=metrics, inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
 
 
 def _checked(model: Any, engine_or_snapshot: Any, inputs: Any, precision: str | None,
@@ -825,18 +835,16 @@ def _checked(model: Any, engine_or_snapshot: Any, inputs: Any, precision: str | 
     their outputs judged by :func:`verdict`."""
     snapshot, engine_precision = resolve_snapshot(engine_or_snapshot)
     precision, claimed = _precision(precision, engine_precision, snapshot)
-    explicit = tolerance is not None
-    tolerance = tolerance or tolerance_for(precision)
-    feeds = _check_feeds(snapshot, _given_inputs(snapshot, inputs)) if inputs is not None \
-        else default_inputs(snapshot, seed)
+    feeds = _feeds_for(snapshot, inputs, seed)
     runner, source_out, network_out, result, notes = _run_both(model, snapshot, feeds, keep=keep)
     notes[:0] = [claimed] if claimed else []
-    metrics = _output_verdict(runner, feeds, snapshot, source_out, network_out, precision,
-                              tolerance if explicit else None, notes)
-    report = CheckReport(passed=all(m.passed for m in metrics), precision=precision,
-                         tolerance=tolerance, source_kind=runner.kind, outputs=metrics,
-                         inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    report = _report(runner, snapshot, feeds, source_out, network_out, precision, tolerance, notes)
     return snapshot, runner, feeds, result, report
+
+
+def _feeds_for(io: Any, inputs: Any, seed: int) -> dict[str, Any]:
+    """The given inputs, checked against the network's, or seeded ones at the opt shapes."""
+    return _check_feeds(io, _given_inputs(io, inputs)) if inputs is not None else default_inputs(io, seed)
 
 
 def check(model: Any, engine_or_snapshot: Any, inputs: Any = None, *, precision: str | None = None,
@@ -866,41 +874,21 @@ def _as_program(target: Any) -> Any:
     return None
 
 
-def _program_io(program: Any) -> Any:
-    """The program's inputs and profiles in the shape the snapshot helpers read."""
-    from types import SimpleNamespace
-
-    return SimpleNamespace(inputs=program.inputs, profiles=program.profiles)
-
-
 def _checked_program(model: Any, program: Any, inputs: Any, precision: str | None,
                      tolerance: Tolerance | None, seed: int, keep: Any = None
                      ) -> tuple[CheckReport, SourceRunner, dict[str, Any], dict[str, Any]]:
     """check for a hybrid program: engine stages through the reference executor, framework
     stages in their framework, the outputs judged by the same :func:`verdict`."""
-    io = _program_io(program)
     precision = precision or program.precision
-    explicit = tolerance is not None
-    feeds = _check_feeds(io, _given_inputs(io, inputs)) if inputs is not None else default_inputs(io, seed)
+    feeds = _feeds_for(program, inputs, seed)
     runner = model if isinstance(model, SourceRunner) else runner_for(model)
-    order = [s["name"] for s in program.inputs]
     tensors: dict[str, Any] = {}
     network_out = program.run(feeds, device="reference", keep=tensors if keep else None)
-    if isinstance(runner, FrozenGraphRunner):  # frozen graphs are run by output name
-        source_out = runner.fetch(feeds, list(network_out))
-    else:
-        source_out = runner.run(feeds, order)
-    notes = [f"hybrid program: {len(program.engine_stages)} engine stage(s) on the reference executor, "
-             f"{len(program.framework_stages)} framework stage(s) in {program.metadata.get('framework')}"]
-    names = runner.output_names() or []
-    if names and set(names) == set(network_out):
-        source_out = [source_out[names.index(n)] for n in network_out]
-    metrics = verdict(source_out, list(network_out.values()), precision, names=list(network_out),
-                      tolerance=tolerance if explicit else None,
-                      reduced=lambda: runner.run_reduced(feeds, order, precision), notes=notes)
-    report = CheckReport(passed=all(m.passed for m in metrics), precision=precision,
-                         tolerance=tolerance or tolerance_for(precision), source_kind=runner.kind,
-                         outputs=metrics, inputs={n: list(a.shape) for n, a in feeds.items()}, notes=notes)
+    source_out, notes = _source_outputs(runner, program, feeds, network_out)
+    notes.insert(0, f"hybrid program: {len(program.engine_stages)} engine stage(s) on the reference "
+                 f"executor, {len(program.framework_stages)} framework stage(s) in "
+                 f"{program.metadata.get('framework')}")
+    report = _report(runner, program, feeds, source_out, network_out, precision, tolerance, notes)
     return report, runner, feeds, tensors
 
 
@@ -934,9 +922,7 @@ def _layerwise(report: CheckReport, runner: SourceRunner, feeds: dict[str, Any],
         source = values.get(name)
         if source is None or name not in tensors:
             continue
-        got = tensors[name]
-        if hasattr(got, "is_floating_point"):
-            got = got.float().numpy() if got.is_floating_point() else got.numpy()
+        got = to_numpy(tensors[name])  # program stages hand torch tensors and numpy arrays
         try:
             metrics = compare_arrays(name, source.array, got, tolerance, classifier=False)
         except CheckError as exc:
