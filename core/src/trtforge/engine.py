@@ -247,22 +247,32 @@ class Engine(MetadataViews):
         except OSError as exc:
             raise EngineFileError(f"cannot read engine {path}: {exc.strerror or exc}",
                                   hint="check the file's permissions") from None
+        return cls.from_bytes(plan, metadata, where=str(path), path=path,
+                              check_compatibility=check_compatibility)
+
+    @classmethod
+    def from_bytes(cls, plan: bytes, metadata: Any, *, where: str, path: Path | None = None,
+                   check_compatibility: bool = True) -> "Engine":
+        """An engine from a plan and its sidecar metadata that arrived some other way (a
+        state_dict, a network): the same checks as :meth:`load` (schema, size, hash, header)."""
+        metadata = validate_sidecar(metadata, where)
+        expected = metadata["plan"]
         if len(plan) != expected.get("size"):
             raise EngineFileError(
-                f"engine {path} is {len(plan)} bytes but its sidecar says {expected.get('size')}: "
+                f"engine {where} is {len(plan)} bytes but its sidecar says {expected.get('size')}: "
                 f"the plan is truncated or was replaced",
                 hint="rebuild the engine",
             )
         if plan_digest(plan) != expected.get("sha256"):
-            raise EngineFileError(f"engine {path} does not match the hash in its sidecar",
+            raise EngineFileError(f"engine {where} does not match the hash in its sidecar",
                                   hint="the plan was modified or corrupted; rebuild the engine")
         header = plan_header_version(plan)
         claimed = metadata["tensorrt"]["version"]
         if header is not None and metadata["tensorrt"]["flavor"] == "tensorrt_rtx" and not (
                 claimed == header or claimed.startswith(header + ".")):
             raise EngineFileError(
-                f"sidecar {sidecar_path(path)} says TensorRT {claimed}, but the plan {path} was "
-                f"built by {header} (its header)", hint="the sidecar was edited; rebuild the engine")
+                f"the sidecar of {where} says TensorRT {claimed}, but the plan was built by "
+                f"{header} (its header)", hint="the sidecar was edited; rebuild the engine")
         engine = cls(plan=plan, metadata=metadata, path=path)
         if check_compatibility:
             engine.check_compatibility()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -48,6 +49,16 @@ def test_a_corrupt_state_dict_is_refused() -> None:
     plan[len(plan) // 2] ^= 0xFF
     state["engine"] = plan
     with pytest.raises(RuntimeError, match="does not match the hash"):
+        TRTModule().load_state_dict(state)
+    # edited metadata is checked like a sidecar on disk (schema, TensorRT identity)
+    state = model_trt.state_dict()
+    metadata = json.loads(bytes(state["metadata"].numpy().tobytes()))
+    del metadata["tensorrt"]
+    state["metadata"] = torch.frombuffer(bytearray(json.dumps(metadata).encode()), dtype=torch.uint8)
+    with pytest.raises(RuntimeError, match="lacks tensorrt"):
+        TRTModule().load_state_dict(state)
+    state["metadata"] = torch.frombuffer(bytearray(b"{not json"), dtype=torch.uint8)
+    with pytest.raises(RuntimeError, match="cannot be used"):
         TRTModule().load_state_dict(state)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from trtforge.arrays import to_numpy
 from trtforge.errors import UsageError
 
 
@@ -49,16 +50,12 @@ def torch2trt(module: Any, inputs: Sequence[Any], *, fp16_mode: bool = False, in
     calibration = None
     if int8_mode:
         source = int8_calib_dataset if int8_calib_dataset is not None else [tuple(examples)]
-        calibration = [tuple(_cpu(t) for t in (item if isinstance(item, (list, tuple)) else [item]))
+        calibration = [tuple(to_numpy(t) for t in (item if isinstance(item, (list, tuple)) else [item]))
                        for item in source]
     compiled = convert(module, backend="torch2trt", precision=precision, inputs=specs,
                        calibration=calibration, target=target, cache=cache,
                        workspace_bytes=max_workspace_size, fallback=fallback)
     return trt_module_class()(compiled, output_names=output_names)
-
-
-def _cpu(value: Any) -> Any:
-    return value.detach().cpu().numpy() if hasattr(value, "detach") else value
 
 
 _CLASS: list[type] = []
@@ -109,10 +106,9 @@ def trt_module_class() -> type:
             if self.engine is None:
                 return
             destination[prefix + "engine"] = torch.frombuffer(bytearray(self.engine.plan), dtype=torch.uint8)
-            from trtforge.engine import plan_digest
+            from pathlib import Path
 
-            metadata = dict(self.engine.metadata)
-            metadata["plan"] = {"size": len(self.engine.plan), "sha256": plan_digest(self.engine.plan)}
+            _, metadata = self.engine.files(Path("engine.plan"))  # the sidecar, with the plan's hash
             meta = json.dumps(metadata, sort_keys=True).encode("utf-8")
             destination[prefix + "metadata"] = torch.frombuffer(bytearray(meta), dtype=torch.uint8)
             destination[prefix + "output_names"] = self.output_names
@@ -120,19 +116,22 @@ def trt_module_class() -> type:
         def _load_from_state_dict(self, state_dict: Any, prefix: str, local_metadata: Any, strict: bool,
                                   missing_keys: list[str], unexpected_keys: list[str],
                                   error_msgs: list[str]) -> None:
-            from trtforge.engine import Engine, plan_digest
+            from trtforge.engine import Engine
+            from trtforge.errors import TrtforgeError
 
             if prefix + "engine" not in state_dict:
                 missing_keys.append(prefix + "engine")
                 return
             plan = bytes(state_dict[prefix + "engine"].cpu().numpy().tobytes())
-            metadata = json.loads(bytes(state_dict[prefix + "metadata"].cpu().numpy().tobytes()))
-            recorded = (metadata.get("plan") or {}).get("sha256")
-            if recorded is not None and recorded != plan_digest(plan):
-                error_msgs.append("the engine in this state_dict does not match the hash in its metadata "
-                                  "(corrupt or edited); convert again")
+            try:
+                metadata = json.loads(bytes(state_dict[prefix + "metadata"].cpu().numpy().tobytes()))
+                # the same checks as Engine.load: sidecar schema, size, hash, TensorRT version
+                engine = Engine.from_bytes(plan, metadata, where=f"state_dict[{prefix}engine]")
+            except (KeyError, ValueError, TrtforgeError) as exc:
+                error_msgs.append(f"the engine in this state_dict cannot be used: "
+                                  f"{getattr(exc, 'message', None) or exc}; convert again")
                 return
-            self.engine = Engine(plan=plan, metadata=metadata)
+            self.engine = engine
             self._output_names = list(state_dict.get(prefix + "output_names") or []) or None
 
     TRTModuleImpl.__name__ = TRTModuleImpl.__qualname__ = "TRTModule"
