@@ -319,9 +319,11 @@ def _savedmodel_runner(source: Any) -> NativeRunner:
 def _graphdef_runner(source: Any) -> NativeRunner:
     import tensorflow as tf
 
+    from trtforge.tf_graphs import read_graphdef
+
     graph_def = source.model
     if isinstance(graph_def, Path):
-        graph_def = tf.compat.v1.GraphDef.FromString(graph_def.read_bytes())
+        graph_def = read_graphdef(graph_def, tf)
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.import_graph_def(graph_def, name="")

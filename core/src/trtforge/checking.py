@@ -544,10 +544,10 @@ class FrozenGraphRunner(SourceRunner):
     def __init__(self, graph_def: Any) -> None:
         import tensorflow as tf
 
+        from trtforge.tf_graphs import read_graphdef
+
         if isinstance(graph_def, (str, Path)):
-            parsed = tf.compat.v1.GraphDef()
-            parsed.ParseFromString(Path(graph_def).read_bytes())
-            graph_def = parsed
+            graph_def = read_graphdef(graph_def, tf)
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.compat.v1.import_graph_def(graph_def, name="")

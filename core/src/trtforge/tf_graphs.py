@@ -9,6 +9,10 @@ the way TF-TRT did: pruning, constant folding, arithmetic simplification and dep
 removal, with the layout optimizer off (the model's NHWC stays) and remapping off (so no fused
 ``_FusedConv2D``/``_FusedBatchNormEx`` ops appear that no converter knows).
 
+The small GraphDef helpers every TensorFlow route shares live here too (tensor names, dtypes
+from node attributes, reading ``.pb`` files, running a GraphDef as a pruned function on the
+CPU), so ``tf_trt``, ``onnx_trt`` and the program stages agree on them.
+
 TensorFlow is imported inside the functions only.
 """
 from __future__ import annotations
@@ -88,12 +92,10 @@ class FrozenGraph:
     def run(self, feeds: Mapping[str, Any] | Sequence[Any]) -> dict[str, np.ndarray]:
         """Run the graph in TensorFlow: feeds by user name, tensor name or position; results by
         user-facing output name. The reference every check of a graph route compares with."""
-        tf = import_tensorflow("running a frozen graph")
+        import_tensorflow("running a frozen graph")
         if self._runner is None:
-            self._runner = _prune(tf, self.graph_def, self.inputs, self.outputs)
-        values = _ordered_feeds(self, feeds)
-        with tf.device("/cpu:0"):
-            results = self._runner(*[tf.constant(v) for v in values])
+            self._runner = pruned_function(self.graph_def, self.inputs, self.outputs)
+        results = run_on_cpu(self._runner, _ordered_feeds(self, feeds))
         return {name: np.asarray(r) for name, r in zip(self.output_names, results)}
 
 
@@ -129,7 +131,7 @@ def frozen_graph(
     notes: list[str] = []
     with tf.device("/cpu:0"):
         if kind in ("tf-frozen-graph", "tf-graphdef"):
-            graph_def = _read_graphdef(subject, tf) if kind == "tf-frozen-graph" else subject
+            graph_def = read_graphdef(subject, tf) if kind == "tf-frozen-graph" else subject
             frozen = _from_graphdef(graph_def, _label(subject, kind), input_names, output_names, tf)
             notes.append(f"read the GraphDef {_label(subject, kind)} ({len(graph_def.node)} nodes)")
         else:
@@ -195,10 +197,13 @@ def _label(subject: Any, kind: str) -> str:
     return getattr(subject, "name", None) or kind
 
 
-def _read_graphdef(path: Path, tf: Any) -> Any:
+def read_graphdef(path: Path | str | None, tf: Any | None = None) -> Any:
+    """The GraphDef in a ``.pb`` file, or a :class:`ModelSourceError` naming the file (an empty
+    GraphDef parses from any bytes, so it is refused too)."""
+    tf = tf or import_tensorflow("reading a TensorFlow GraphDef")
     graph_def = tf.compat.v1.GraphDef()
     try:
-        graph_def.ParseFromString(Path(path).read_bytes())
+        graph_def.ParseFromString(Path(str(path)).read_bytes())
     except Exception as exc:
         raise ModelSourceError(f"{path} is not a TensorFlow GraphDef: {type(exc).__name__}: {exc}",
                                hint="a frozen graph is written with graph_def.SerializeToString()") from None
@@ -213,17 +218,10 @@ def _concrete_function(kind: str, subject: Any, signature: str, tf: Any,
                        notes: list[str]) -> tuple[Any, list[str] | None, list[str] | None, Any]:
     """(concrete function, input names, output names, object to keep alive)."""
     if kind in ("keras-model", "keras-file"):
-        model = _load_keras(subject) if kind == "keras-file" else subject
+        model = load_keras(subject) if kind == "keras-file" else subject
         names = [_keras_input_name(t, k) for k, t in enumerate(model.inputs)]
         outputs = keras_output_names(model)
-        specs = [tf.TensorSpec(tuple(t.shape), t.dtype, name=n) for t, n in zip(model.inputs, names)]
-
-        @tf.function(input_signature=specs)
-        def serve(*args: Any) -> dict[str, Any]:
-            result = model(list(args) if len(args) > 1 else args[0], training=False)
-            results = result if isinstance(result, (list, tuple)) else [result]
-            return dict(zip(outputs, results))
-
+        serve = keras_serving_function(model, names, outputs, tf)
         notes.append(f"traced the Keras model {model.name!r} (inputs {names}, outputs {outputs})")
         return serve.get_concrete_function(), names, outputs, model
     if kind == "tf-savedmodel":
@@ -254,7 +252,9 @@ def _concrete_function(kind: str, subject: Any, signature: str, tf: Any,
     return concrete, None, None, subject
 
 
-def _load_keras(path: Path) -> Any:
+def load_keras(path: Path | str) -> Any:
+    """A saved Keras model (uncompiled: only inference is needed), or a
+    :class:`ModelSourceError` naming the file."""
     import keras
 
     try:
@@ -262,6 +262,26 @@ def _load_keras(path: Path) -> Any:
     except Exception as exc:
         raise ModelSourceError(f"Keras cannot load {path}: {type(exc).__name__}: {_first_line(exc)}",
                                hint="check that the file was written by model.save()") from None
+
+
+def keras_serving_function(model: Any, names: Sequence[str], outputs: Sequence[str],
+                           tf: Any | None = None) -> Any:
+    """A ``tf.function`` (input signature ``names``) returning ``{output name: tensor}``.
+
+    Calling the model through it names the outputs by ``outputs``; Keras 3 fills
+    ``model.output_names`` with internal tensor names that tf2onnx and signatures cannot find.
+    """
+    tf = tf or import_tensorflow("tracing a Keras model")
+    specs = [tf.TensorSpec(tuple(t.shape), t.dtype, name=n) for t, n in zip(model.inputs, names)]
+    outputs = list(outputs)
+
+    @tf.function(input_signature=specs)
+    def serve(*args: Any) -> dict[str, Any]:
+        result = model(list(args) if len(args) > 1 else args[0], training=False)
+        results = result if isinstance(result, (list, tuple)) else [result]
+        return dict(zip(outputs, results))
+
+    return serve
 
 
 def _keras_input_name(tensor: Any, index: int) -> str:
@@ -350,10 +370,10 @@ def _pick(specs: tuple[GraphTensor, ...], name: str, what: str, label: str, grap
             return spec
     known = [s.name for s in specs]
     if what == "output":
-        tensor = _tensor_name(name)
+        node, index = tensor_ref(name)
         nodes = {n.name: n for n in graph_def.node}
-        if tensor.split(":")[0] in nodes:
-            return GraphTensor(name, tensor, _node_dtype(nodes[tensor.split(":")[0]]), None)
+        if node in nodes:
+            return GraphTensor(name, f"{node}:{index}", tensor_dtype(nodes[node], index), None)
     raise UsageError(f"{label} has no {what} named {name!r} (its {what}s: {known})",
                      hint=f"name {what}s by these names or by graph tensor NODE:INDEX")
 
@@ -371,16 +391,34 @@ def detect_graph_io(graph_def: Any) -> tuple[list[str], list[str]]:
     return inputs, outputs
 
 
-def _tensor_name(name: str) -> str:
-    return name if ":" in name else f"{name}:0"
+def tensor_ref(name: str) -> tuple[str, int]:
+    """``"node:1"`` -> ``("node", 1)``; ``"node"`` and ``"^node"`` -> ``("node", 0)``."""
+    node, _, index = name.lstrip("^").partition(":")
+    return node, int(index) if index else 0
 
 
-def _node_dtype(node: Any) -> str:
+def canonical_tensor(name: str) -> str:
+    """A tensor name as ``node:index`` (GraphDef inputs may omit ``:0``), so names compare."""
+    node, index = tensor_ref(name)
+    return f"{node}:{index}"
+
+
+# Node attributes that hold the dtype of a node's outputs, most specific first.
+_DTYPE_ATTRS = ("dtype", "T", "out_type", "DstT", "Tout")
+
+
+def tensor_dtype(node: Any, index: int = 0) -> str:
+    """The dtype name of output ``index`` of a NodeDef, read from its attributes (no graph
+    import needed); ``float32`` where no attribute says."""
     from tensorflow.python.framework import dtypes
 
-    for key in ("dtype", "T", "out_type", "DstT"):
-        if key in node.attr and node.attr[key].type:
-            return dtypes.as_dtype(node.attr[key].type).name
+    for key in _DTYPE_ATTRS:
+        if key in node.attr:
+            attr = node.attr[key]
+            if attr.type:
+                return dtypes.as_dtype(attr.type).name
+            if attr.list.type:
+                return dtypes.as_dtype(attr.list.type[index]).name
     return "float32"
 
 
@@ -396,8 +434,8 @@ def _placeholder_shape(node: Any) -> tuple[int | None, ...] | None:
 def _from_graphdef(graph_def: Any, label: str, input_names: Sequence[str] | None,
                    output_names: Sequence[str] | None, tf: Any) -> FrozenGraph:
     detected_in, detected_out = detect_graph_io(graph_def)
-    inputs = [_tensor_name(n) for n in input_names] if input_names is not None else detected_in
-    outputs = [_tensor_name(n) for n in output_names] if output_names is not None else detected_out
+    inputs = [canonical_tensor(n) for n in input_names] if input_names is not None else detected_in
+    outputs = [canonical_tensor(n) for n in output_names] if output_names is not None else detected_out
     nodes = {n.name: n for n in graph_def.node}
     for what, names, given in (("input", inputs, input_names), ("output", outputs, output_names)):
         missing = [t for t in names if t.split(":")[0] not in nodes]
@@ -411,9 +449,10 @@ def _from_graphdef(graph_def: Any, label: str, input_names: Sequence[str] | None
                          hint="give them: input_names=['input:0'], output_names=['logits:0']")
     graph_def = _cut_at_inputs(graph_def, inputs, tf)
     nodes = {n.name: n for n in graph_def.node}
-    input_specs = tuple(GraphTensor(t, t, _node_dtype(nodes[t.split(":")[0]]),
-                                    _placeholder_shape(nodes[t.split(":")[0]])) for t in inputs)
-    output_specs = tuple(GraphTensor(t, t, _node_dtype(nodes[t.split(":")[0]]), None) for t in outputs)
+    input_specs = tuple(GraphTensor(t, t, tensor_dtype(nodes[tensor_ref(t)[0]], tensor_ref(t)[1]),
+                                    _placeholder_shape(nodes[tensor_ref(t)[0]])) for t in inputs)
+    output_specs = tuple(GraphTensor(t, t, tensor_dtype(nodes[tensor_ref(t)[0]], tensor_ref(t)[1]), None)
+                         for t in outputs)
     return FrozenGraph(graph_def, tuple(inputs), tuple(outputs), input_specs, (), output_specs)
 
 
@@ -429,7 +468,7 @@ def _cut_at_inputs(graph_def: Any, inputs: list[str], tf: Any) -> Any:
             if by_node[node.name].split(":")[1] != "0":
                 raise UsageError(f"input {by_node[node.name]} is not the first output of its node",
                                  hint="cut the graph at a node's first output (NODE:0)")
-            dtype = tf.as_dtype(_node_dtype(node)).as_datatype_enum
+            dtype = tf.as_dtype(tensor_dtype(node)).as_datatype_enum
             node.op = "Placeholder"
             del node.input[:]
             node.attr.clear()
@@ -468,14 +507,26 @@ def run_grappler(graph_def: Any, inputs: Sequence[str], outputs: Sequence[str], 
 
 
 # --- running -----------------------------------------------------------------------------
-def _prune(tf: Any, graph_def: Any, inputs: Sequence[str], outputs: Sequence[str]) -> Any:
+def pruned_function(graph_def: Any, feeds: Sequence[str], fetches: Sequence[str]) -> Any:
+    """``graph_def`` as a TF2 function of the tensors ``feeds`` returning ``fetches`` (a pruned
+    ``wrap_function``: TF1 graphs run without a Session; ``.inputs`` are the feeds in order)."""
+    tf = import_tensorflow("running a TensorFlow graph")
+
     def imported() -> None:
         tf.compat.v1.import_graph_def(graph_def, name="")
 
     wrapped = tf.compat.v1.wrap_function(imported, [])
     graph = wrapped.graph
-    return wrapped.prune(feeds=[graph.get_tensor_by_name(t) for t in inputs],
-                         fetches=[graph.get_tensor_by_name(t) for t in outputs])
+    return wrapped.prune(feeds=[graph.get_tensor_by_name(t) for t in feeds],
+                         fetches=[graph.get_tensor_by_name(t) for t in fetches])
+
+
+def run_on_cpu(function: Any, arrays: Sequence[Any]) -> Any:
+    """``function(*arrays)`` on ``/cpu:0``: references and constant folding must not depend on
+    (or take memory from) the GPU TensorRT builds on. Returns TensorFlow's results."""
+    tf = import_tensorflow("running a TensorFlow graph")
+    with tf.device("/cpu:0"):
+        return function(*[tf.constant(a) for a in arrays])
 
 
 def _ordered_feeds(frozen: FrozenGraph, feeds: Mapping[str, Any] | Sequence[Any]) -> list[Any]:

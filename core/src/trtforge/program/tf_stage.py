@@ -3,8 +3,8 @@
 The slice is its own GraphDef: the boundary tensors become Placeholders, the constants it
 reads become Const nodes holding their values, and its outputs are named tensors. It is saved
 as a serialized GraphDef (``.pb``, readable by any TensorFlow) and runs as a pruned
-``wrap_function``, so loading it needs neither the original model nor its code. Every graph
-route (``tf_trt``, ``uff``) builds its TensorFlow stages with :func:`stage_from_graph`.
+``wrap_function``, so loading it needs neither the original model nor its code. The
+``tf_trt`` route builds its TensorFlow stages with :func:`stage_from_graph`.
 """
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from trtforge.errors import ConversionError, EngineFileError
+from trtforge.arrays import to_numpy
+from trtforge.errors import ConversionError, EngineFileError, ModelSourceError
 from trtforge.program.stages import StageRunError
+from trtforge.tf_graphs import (canonical_tensor, pruned_function, read_graphdef, run_on_cpu, tensor_dtype,
+                                tensor_ref)
 
 log = logging.getLogger(__name__)
 
@@ -44,30 +47,20 @@ class TensorFlowStage:
 
     def function(self) -> Any:
         if self._function is None:
-            import tensorflow as tf
-
-            graph_def = self.graph_def
-
-            def imported() -> None:
-                tf.compat.v1.import_graph_def(graph_def, name="")
-
-            wrapped = tf.compat.v1.wrap_function(imported, [])
-            graph = wrapped.graph
-            feeds = [graph.get_tensor_by_name(t) for t in self.feeds]
-            self._dtypes = [t.dtype.as_numpy_dtype for t in feeds]
-            self._function = wrapped.prune(feeds=feeds, fetches=[graph.get_tensor_by_name(t) for t in self.fetches])
+            function = pruned_function(self.graph_def, self.feeds, self.fetches)
+            self._dtypes = [t.dtype.as_numpy_dtype for t in function.inputs]
+            self._function = function
         return self._function
 
     def run(self, feeds: Mapping[str, Any], *, device: str) -> dict[str, Any]:
         import numpy as np
-        import tensorflow as tf
 
         function = self.function()
-        # An engine hands int32 where the graph has int64 (TensorRT < 10), or FP16 values.
-        args = [np.asarray(_host(feeds[n])).astype(dtype, copy=False) for n, dtype in zip(self.inputs, self._dtypes)]
+        # An engine hands int32 where the graph has int64 (TensorRT < 10), or FP16 values;
+        # torch CUDA tensors from another stage come back to the host.
+        args = [to_numpy(feeds[n]).astype(dtype, copy=False) for n, dtype in zip(self.inputs, self._dtypes)]
         try:
-            with tf.device("/cpu:0"):
-                results = function(*[tf.constant(a) for a in args])
+            results = run_on_cpu(function, args)
         except Exception as exc:
             ops = ", ".join(self.ops[:8]) + (" ..." if len(self.ops) > 8 else "")
             raise StageRunError(
@@ -86,14 +79,6 @@ class TensorFlowStage:
                 "ops": list(self.ops), "file": self.file_name, "tensorflow": _tf_version()}
 
 
-def _host(value: Any) -> Any:
-    """A numpy view of a value from another stage (torch CUDA tensors come back to the host)."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().float().numpy() if str(value.dtype) in ("torch.bfloat16",) \
-            else value.detach().cpu().numpy()
-    return value
-
-
 def _tf_version() -> str:
     import tensorflow as tf
 
@@ -107,12 +92,11 @@ def load(folder: Path, entry: Mapping[str, Any]) -> TensorFlowStage:
         raise EngineFileError(f"program stage {entry.get('name')!r} runs in TensorFlow, which is not "
                               "installed here", hint="pip install tensorflow (or tensorflow-cpu)") from None
     path = folder / str(entry["file"])
-    graph_def = tf.compat.v1.GraphDef()
     try:
-        graph_def.ParseFromString(path.read_bytes())
-    except Exception as exc:
-        raise EngineFileError(f"program stage {entry.get('name')!r}: {path} is not a GraphDef: "
-                              f"{type(exc).__name__}: {exc}", hint="the program folder is damaged") from None
+        graph_def = read_graphdef(path, tf)
+    except ModelSourceError as exc:  # names the file
+        raise EngineFileError(f"program stage {entry.get('name')!r}: {exc.message}",
+                              hint="the program folder is damaged") from None
     return TensorFlowStage(str(entry["name"]), graph_def, list(entry["inputs"]), list(entry["outputs"]),
                            list(entry["feeds"]), list(entry["fetches"]), list(entry.get("ops", [])))
 
@@ -154,11 +138,11 @@ def stage_from_graph(name: str, graph_def: Any, members: Sequence[str], inputs: 
         placeholder.op = "Placeholder"
         given = (input_dtypes or {}).get(program_name)
         placeholder.attr["dtype"].type = tf.as_dtype(given).as_datatype_enum if given \
-            else _tensor_dtype(by_name, tensor)
-        remap[_canonical(tensor)] = f"{placeholder.name}:0"
+            else _tensor_dtype(by_name, tensor, tf)
+        remap[canonical_tensor(tensor)] = f"{placeholder.name}:0"
         feeds.append(f"{placeholder.name}:0")
     for tensor, value in constants.items():
-        if _canonical(tensor) in remap:
+        if canonical_tensor(tensor) in remap:
             continue
         const = sliced.node.add()
         const.name = _safe(f"const/{tensor.replace(':', '_')}", taken)
@@ -166,7 +150,7 @@ def stage_from_graph(name: str, graph_def: Any, members: Sequence[str], inputs: 
         array = np.asarray(value)
         const.attr["dtype"].type = tf.as_dtype(array.dtype).as_datatype_enum
         const.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(array))
-        remap[_canonical(tensor)] = f"{const.name}:0"
+        remap[canonical_tensor(tensor)] = f"{const.name}:0"
     for node_name in members:
         node = sliced.node.add()
         node.CopyFrom(by_name[node_name])
@@ -177,7 +161,7 @@ def stage_from_graph(name: str, graph_def: Any, members: Sequence[str], inputs: 
                 if ref[1:] in member_set:
                     kept.append(ref)
                 continue
-            canonical = _canonical(ref)
+            canonical = canonical_tensor(ref)
             if canonical in remap:
                 kept.append(remap[canonical])
             elif canonical.split(":")[0] in member_set:
@@ -188,28 +172,13 @@ def stage_from_graph(name: str, graph_def: Any, members: Sequence[str], inputs: 
                                       hint="this is a bug in the route's partitioning")
         del node.input[:]
         node.input.extend(kept)
-    fetches = [remap.get(_canonical(t), _canonical(t)) for t in outputs.values()]
+    fetches = [remap.get(canonical_tensor(t), canonical_tensor(t)) for t in outputs.values()]
     ops = [by_name[m].op for m in members]
     log.info("program stage %s: %d TensorFlow node(s)", name, len(members))
     return TensorFlowStage(name, sliced, list(inputs), list(outputs), feeds, fetches, ops)
 
 
-def _canonical(tensor: str) -> str:
-    node, _, index = tensor.partition(":")
-    return f"{node}:{index or 0}"
-
-
-def _tensor_dtype(by_name: Mapping[str, Any], tensor: str) -> int:
+def _tensor_dtype(by_name: Mapping[str, Any], tensor: str, tf: Any) -> int:
     """The DataType enum of a graph tensor, from its producer's attributes."""
-    import tensorflow as tf
-
-    node_name, _, index = tensor.partition(":")
-    node = by_name[node_name]
-    for key in ("dtype", "T", "out_type", "DstT", "Tout"):
-        if key in node.attr:
-            attr = node.attr[key]
-            if attr.type:
-                return attr.type
-            if attr.list.type:
-                return attr.list.type[int(index or 0)]
-    return tf.float32.as_datatype_enum
+    node, index = tensor_ref(tensor)
+    return tf.as_dtype(tensor_dtype(by_name[node], index)).as_datatype_enum

@@ -33,9 +33,6 @@ TORCH_KINDS = ("torch-module",)
 TF_KINDS = ("keras-model", "keras-file", "tf-savedmodel", "tf-frozen-graph", "tf-graphdef")
 TF_EXTRA = "pip install 'trtforge-onnx-trt[tf]'"
 TORCH_EXTRA = "pip install 'trtforge-onnx-trt[torch]'"
-# Graph nodes that are never a model's output even when nothing consumes them.
-_NOT_OUTPUTS = {"Const", "NoOp", "Assert", "Placeholder", "VarHandleOp", "VariableV2", "SaveV2",
-                "RestoreV2"}
 
 
 # Recent exports, so converting one model at several precisions (compare, tests) exports it
@@ -94,6 +91,8 @@ def _export(source: "ModelSource", spec: "BuildSpec", options: RouteOptions,
             return export_keras(source, options, ctx, tf, tf2onnx)
         if kind == "tf-savedmodel":
             return export_savedmodel(source, options, ctx, tf, tf2onnx)
+        from trtforge.tf_graphs import read_graphdef
+
         graph_def = source.model if kind == "tf-graphdef" else read_graphdef(source.path, tf)
         return export_graphdef(graph_def, source.name, options, ctx, tf, tf2onnx)
     raise ConversionError(
@@ -293,21 +292,12 @@ def import_tensorflow(kind: str) -> tuple[Any, Any]:
 
 def export_keras(source: "ModelSource", options: RouteOptions, ctx: "ConversionContext",
                  tf: Any, tf2onnx: Any) -> Any:
-    import keras
+    from trtforge.tf_graphs import keras_output_names, keras_serving_function, load_keras
 
-    model = source.model
-    if source.kind == "keras-file":
-        try:
-            model = keras.models.load_model(str(source.path), compile=False)
-        except Exception as exc:
-            raise ModelSourceError(f"Keras cannot load {source.path}: {type(exc).__name__}: {exc}",
-                                   hint="check that the file was saved by model.save()") from None
+    model = load_keras(source.path) if source.kind == "keras-file" else source.model
     names = list(options.input_names) if options.input_names else [t.name for t in model.inputs]
     if len(names) != len(model.inputs):
         raise UsageError(f"{source.name} has {len(model.inputs)} inputs but {len(names)} input names were given")
-    signature = [tf.TensorSpec(tuple(t.shape), t.dtype, name=n) for t, n in zip(model.inputs, names)]
-    from trtforge.tf_graphs import keras_output_names
-
     outputs = list(options.output_names) if options.output_names else keras_output_names(model)
     if len(outputs) != len(model.outputs):
         raise UsageError(f"{source.name} has {len(model.outputs)} outputs but {len(outputs)} output names were given")
@@ -315,15 +305,10 @@ def export_keras(source: "ModelSource", options: RouteOptions, ctx: "ConversionC
     # A tf.function returning {name: tensor} gives tf2onnx the output names directly;
     # tf2onnx's from_keras looks names up through model.output_names, which Keras 3
     # Sequential models fill with internal tensor names it cannot find.
-    @tf.function(input_signature=signature)
-    def serve(*args: Any) -> dict[str, Any]:
-        result = model(list(args) if len(args) > 1 else args[0], training=False)
-        results = result if isinstance(result, (list, tuple)) else [result]
-        return dict(zip(outputs, results))
-
+    serve = keras_serving_function(model, names, outputs, tf)
     with tf.device("/cpu:0"):
         onnx_model, _ = tf2onnx.convert.from_function(
-            serve, input_signature=signature, opset=options.opset,
+            serve, input_signature=list(serve.input_signature), opset=options.opset,
             inputs_as_nchw=list(options.inputs_as_nchw) if options.inputs_as_nchw else None)
     ctx.note(f"exported the Keras model with tf2onnx, opset {options.opset}, inputs {names}, outputs {outputs}")
     return onnx_model
@@ -354,30 +339,10 @@ def export_savedmodel(source: "ModelSource", options: RouteOptions, ctx: "Conver
     return onnx_model
 
 
-def read_graphdef(path: Path | None, tf: Any) -> Any:
-    graph_def = tf.compat.v1.GraphDef()
-    try:
-        graph_def.ParseFromString(Path(str(path)).read_bytes())
-    except Exception as exc:
-        raise ModelSourceError(f"{path} is not a TensorFlow GraphDef: {type(exc).__name__}: {exc}",
-                               hint="a frozen graph is written with graph_def.SerializeToString()") from None
-    return graph_def
-
-
-def detect_graph_io(graph_def: Any) -> tuple[list[str], list[str]]:
-    """Inputs = placeholders; outputs = tensors of nodes nothing else consumes."""
-    consumed = set()
-    for node in graph_def.node:
-        for name in node.input:
-            consumed.add(name.lstrip("^").split(":")[0])
-    inputs = [f"{n.name}:0" for n in graph_def.node if n.op == "Placeholder"]
-    outputs = [f"{n.name}:0" for n in graph_def.node
-               if n.name not in consumed and n.op not in _NOT_OUTPUTS]
-    return inputs, outputs
-
-
 def export_graphdef(graph_def: Any, name: str, options: RouteOptions, ctx: "ConversionContext",
                     tf: Any, tf2onnx: Any) -> Any:
+    from trtforge.tf_graphs import detect_graph_io
+
     inputs, outputs = detect_graph_io(graph_def)
     if options.input_names:
         inputs = list(options.input_names)

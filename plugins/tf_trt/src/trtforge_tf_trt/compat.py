@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from trtforge.arrays import to_numpy
 from trtforge.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def _precision(mode: str) -> str:
 def _arrays(item: Any) -> list[np.ndarray]:
     """One input_fn / calibration_input_fn item (a tensor, or a tuple/list of them) as arrays."""
     values = list(item) if isinstance(item, (tuple, list)) else [item]
-    return [np.asarray(v.numpy() if hasattr(v, "numpy") else v) for v in values]
+    return [to_numpy(v) for v in values]
 
 
 class TrtGraphConverterV2:
@@ -240,8 +241,7 @@ class _Signature:
             if spec["name"] not in given:
                 raise UsageError(f"missing input {spec['name']!r}", hint=f"inputs: {self.input_names}")
             value = given[spec["name"]]
-            feeds[spec["name"]] = np.asarray(value.numpy() if hasattr(value, "numpy") else value).astype(
-                spec["dtype"], copy=False)
+            feeds[spec["name"]] = to_numpy(value).astype(spec["dtype"], copy=False)
         result = self.program.run(feeds, device=self.device)
         return {name: np.asarray(value).view(_Tensor) for name, value in result.items()}
 

@@ -18,6 +18,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from trtforge.errors import ConversionError
+# tensor_ref is core's; converter modules import it from here.
+from trtforge.tf_graphs import canonical_tensor, pruned_function, run_on_cpu, tensor_ref
 
 from trtforge_tf_trt import ROUTE
 
@@ -31,13 +33,6 @@ _NEVER_FOLDED = frozenset({
 })
 # Ops whose value depends only on the static shape of their input.
 _SHAPE_OPS = frozenset({"Shape", "Size", "Rank", "ShapeN"})
-
-
-def tensor_ref(name: str) -> tuple[str, int]:
-    """``"node:1"`` -> ``("node", 1)``; ``"node"`` -> ``("node", 0)``."""
-    name = name.lstrip("^")
-    node, _, index = name.partition(":")
-    return node, int(index) if index else 0
 
 
 @dataclass
@@ -90,12 +85,13 @@ class TfGraph:
                  input_shapes: Mapping[str, Sequence[int]]) -> None:
         """``input_shapes``: network shapes by input tensor name (-1 = dynamic)."""
         self.graph_def = graph_def
-        self.inputs = [_tensor(t) for t in inputs]
-        self.outputs = [_tensor(t) for t in outputs]
+        self.inputs = [canonical_tensor(t) for t in inputs]
+        self.outputs = [canonical_tensor(t) for t in outputs]
         self.nodes: dict[str, TfNode] = {}
         for proto in graph_def.node:
             data = [i for i in proto.input if not i.startswith("^")]
-            self.nodes[proto.name] = TfNode(proto.name, proto.op, [_tensor(i) for i in data], proto, self)
+            self.nodes[proto.name] = TfNode(proto.name, proto.op, [canonical_tensor(i) for i in data], proto,
+                                            self)
         self._shapes: dict[str, tuple[int | None, ...] | None] = {}
         self._dtypes: dict[str, str] = {}
         self.output_counts: dict[str, int] = {}
@@ -107,16 +103,16 @@ class TfGraph:
 
     # --- queries -------------------------------------------------------------------
     def shape(self, tensor: str) -> tuple[int | None, ...] | None:
-        return self._shapes.get(_tensor(tensor))
+        return self._shapes.get(canonical_tensor(tensor))
 
     def dtype(self, tensor: str) -> str:
-        return self._dtypes.get(_tensor(tensor), "float32")
+        return self._dtypes.get(canonical_tensor(tensor), "float32")
 
     def constant(self, tensor: str) -> np.ndarray | None:
-        return self.constants.get(_tensor(tensor))
+        return self.constants.get(canonical_tensor(tensor))
 
     def is_constant(self, tensor: str) -> bool:
-        return _tensor(tensor) in self.constants or tensor_ref(tensor)[0] in self.const_nodes
+        return canonical_tensor(tensor) in self.constants or tensor_ref(tensor)[0] in self.const_nodes
 
     def consumed_outputs(self, node: str) -> set[int]:
         """Which outputs of ``node`` other nodes (or the graph's outputs) read."""
@@ -241,30 +237,13 @@ class TfGraph:
         return [np.array(len(shapes[0]), np.int32)]  # Rank
 
     def _evaluate(self, tensors: list[str], fed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        import tensorflow as tf
-
-        graph_def = self.graph_def
-
-        def imported() -> None:
-            tf.compat.v1.import_graph_def(graph_def, name="")
-
-        wrapped = tf.compat.v1.wrap_function(imported, [])
-        graph = wrapped.graph
-        feeds = [graph.get_tensor_by_name(t) for t in fed]
         try:
-            pruned = wrapped.prune(feeds=feeds, fetches=[graph.get_tensor_by_name(t) for t in tensors])
-            with tf.device("/cpu:0"):
-                values = pruned(*[tf.constant(v) for v in fed.values()])
+            values = run_on_cpu(pruned_function(self.graph_def, list(fed), tensors), list(fed.values()))
         except Exception as exc:
             raise ConversionError(f"TensorFlow could not evaluate the graph's constant parts "
                                   f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
                                   route=ROUTE) from exc
         return {t: np.asarray(v) for t, v in zip(tensors, values)}
-
-
-def _tensor(name: str) -> str:
-    node, index = tensor_ref(name)
-    return f"{node}:{index}"
 
 
 def _decode_attr(value: Any) -> Any:

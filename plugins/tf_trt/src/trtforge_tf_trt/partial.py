@@ -18,10 +18,11 @@ import numpy as np
 from trtforge.errors import ConversionError
 from trtforge.program.partition import GraphNode, Segment
 from trtforge.specs import InputSpec, ShapeProfile
+from trtforge.tf_graphs import canonical_tensor
 
 from trtforge_tf_trt import ROUTE
 from trtforge_tf_trt.convert import Prepared, add_input, convert_nodes, mark_output
-from trtforge_tf_trt.graph import TfGraph, tensor_ref
+from trtforge_tf_trt.graph import TfGraph
 from trtforge_tf_trt.network import NetworkContext
 from trtforge_tf_trt.precision import PrecisionPolicy
 
@@ -68,13 +69,14 @@ class TfPartialGraph:
         specs = []
         for name in segment.inputs:
             boundary = self.boundary_spec(name)
-            values[_canonical(self.tensors[name])] = add_input(net, name, boundary.dtype, boundary.network_shape())
+            values[canonical_tensor(self.tensors[name])] = add_input(net, name, boundary.dtype,
+                                                                     boundary.network_shape())
             specs.append(boundary)
         members = {self.node_of[n] for n in segment.names if n in self.node_of}
         nodes = [n for n in graph.converted_nodes() if n.name in members]
         convert_nodes(net, graph, self.prepared.report.chosen, nodes, values)
         for name in segment.outputs:
-            tensor = _canonical(self.tensors[name])
+            tensor = canonical_tensor(self.tensors[name])
             value = values.get(tensor)
             if value is None:
                 value = graph.constant(tensor)
@@ -121,16 +123,11 @@ class TfPartialGraph:
             for tensor in graph.nodes[node_name].inputs:
                 value = graph.constant(tensor)
                 if value is not None:
-                    constants[_canonical(tensor)] = value
+                    constants[canonical_tensor(tensor)] = value
         inputs = {n: self.tensors[n] for n in segment.inputs}
         outputs = {n: self.tensors[n] for n in segment.outputs}
         return stage_from_graph(name, graph.graph_def, real, inputs, outputs, constants, route=ROUTE,
                                 input_dtypes={n: self.dtypes[n] for n in segment.inputs})
-
-
-def _canonical(tensor: str) -> str:
-    node, index = tensor_ref(tensor)
-    return f"{node}:{index}"
 
 
 def _size(shape: Sequence[int | None] | None, dtype: str) -> tuple[int, str]:
@@ -149,14 +146,12 @@ def _macs(node: Any) -> int:
         return 0
     elements = int(np.prod([max(int(d), 1) for d in out]))
     if node.op in ("Conv2D", "DepthwiseConv2dNative", "Conv2DBackpropInput"):
-        kernel = node.input_shape(1 if node.op != "Conv2DBackpropInput" else 1)
+        kernel = node.input_shape(1)  # the filter
         if kernel is None or None in kernel:
             return 0
-        kh, kw, cin, cout = (int(d) for d in kernel)
+        kh, kw, cin, _ = (int(d) for d in kernel)
         if node.op == "DepthwiseConv2dNative":
             return elements * kh * kw
-        if node.op == "Conv2DBackpropInput":
-            return elements * kh * kw * cin
         return elements * kh * kw * cin
     if node.op in ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"):
         a = node.input_shape(0)
@@ -178,7 +173,7 @@ def partial_graph(prepared: Prepared) -> TfPartialGraph:
     program_name: dict[str, str] = {}  # graph tensor -> program tensor
     inputs = []
     for tensor in frozen.input_specs:
-        program_name[_canonical(tensor.tensor)] = tensor.name
+        program_name[canonical_tensor(tensor.tensor)] = tensor.name
         tensors[tensor.name] = tensor.tensor
         dtypes[tensor.name] = tensor.dtype
         inputs.append(_input_spec(tensor, prepared))
@@ -198,7 +193,7 @@ def partial_graph(prepared: Prepared) -> TfPartialGraph:
         verdict = verdicts[node.name]
         reads = []
         for tensor in node.inputs:
-            canonical = _canonical(tensor)
+            canonical = canonical_tensor(tensor)
             if canonical in program_name and not graph.is_constant(canonical):
                 reads.append(program_name[canonical])
         reads = list(dict.fromkeys(reads))
@@ -222,7 +217,7 @@ def partial_graph(prepared: Prepared) -> TfPartialGraph:
                                    outputs=((extra, size, shape),)))
     outputs = []
     for tensor in frozen.output_specs:
-        canonical = _canonical(tensor.tensor)
+        canonical = canonical_tensor(tensor.tensor)
         source = program_name.get(canonical)
         if source is None:
             raise ConversionError(f"model output {tensor.name} ({tensor.tensor}) is a constant or an "

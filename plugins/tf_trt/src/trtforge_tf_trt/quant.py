@@ -20,20 +20,16 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from trtforge.calibration import INT8_MAX
 from trtforge.network_builder import activation_scale
+from trtforge.tf_graphs import canonical_tensor, pruned_function, run_on_cpu
 
 from trtforge_tf_trt import ROUTE
-from trtforge_tf_trt.graph import TfGraph, tensor_ref
+from trtforge_tf_trt.graph import TfGraph
 from trtforge_tf_trt.network import NetworkContext
 
 log = logging.getLogger(__name__)
 
 QUANTIZED_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul", "BatchMatMul", "BatchMatMulV2",
                            "BatchMatMulV3"})
-
-
-def _canonical(tensor: str) -> str:
-    node, index = tensor_ref(tensor)
-    return f"{node}:{index}"
 
 
 def quantized_nodes(graph: TfGraph) -> list[Any]:
@@ -51,7 +47,7 @@ def quantized_nodes(graph: TfGraph) -> list[Any]:
 
 
 def activation_keys(nodes: Sequence[Any]) -> list[str]:
-    return list(dict.fromkeys(_canonical(n.inputs[0]) for n in nodes))
+    return list(dict.fromkeys(canonical_tensor(n.inputs[0]) for n in nodes))
 
 
 def weight_axes(node: Any) -> tuple[int, ...]:
@@ -65,12 +61,20 @@ def weight_axes(node: Any) -> tuple[int, ...]:
     return (weight.ndim - 2,) if transposed else (weight.ndim - 1,)
 
 
+def channel_scales(weight: np.ndarray, axes: Sequence[int], *, keepdims: bool = False) -> np.ndarray:
+    """Symmetric int8 scales (amax / 127) of ``weight`` per index along ``axes``: the one rule
+    both the TensorRT Q/DQ and the TensorFlow simulation use, so accuracy control scores what
+    the engine computes."""
+    w = np.asarray(weight, np.float32)
+    other = tuple(a for a in range(w.ndim) if a not in axes)
+    amax = np.abs(w).max(axis=other, keepdims=keepdims) if other else np.abs(w)
+    return (np.maximum(amax, 1e-8) / INT8_MAX).astype(np.float32)
+
+
 def fake_quantize_weight(weight: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     """Per-output-channel symmetric int8 (round half to even), back in float32."""
     w = np.asarray(weight, np.float32)
-    other = tuple(a for a in range(w.ndim) if a not in axes)
-    amax = np.abs(w).max(axis=other, keepdims=True) if other else np.abs(w)
-    scale = np.maximum(amax, 1e-8) / INT8_MAX
+    scale = channel_scales(w, axes, keepdims=True)
     return (np.clip(np.round(w / scale), -INT8_MAX, INT8_MAX) * scale).astype(np.float32)
 
 
@@ -88,7 +92,7 @@ class Quantizer:
 
     def activation(self, net: NetworkContext, x: Any, key: str | None) -> Any:
         """Q/DQ ``x`` (the value of TensorFlow tensor ``key``) where a range exists."""
-        key = _canonical(key) if key else None
+        key = canonical_tensor(key) if key else None
         if not self._quantizing(net) or key is None or key not in self.ranges or not net.is_float(x):
             return x
         if x.name not in self._done:
@@ -102,30 +106,14 @@ class Quantizer:
         tensor = net.constant(w, f"{name}/weight", "float32")
         if not self._quantizing(net):
             return tensor
-        other = tuple(a for a in range(w.ndim) if a != axis)
-        scales = (np.maximum(np.abs(w).max(axis=other), 1e-8) / INT8_MAX).astype(np.float32)
+        scales = channel_scales(w, (axis,))
         return net.qdq(tensor, scales, axis, f"{name}/weight")
 
 
 # --- TensorFlow runs: calibration and the fake-quant simulation ---------------------------------
-def _function(graph_def: Any, inputs: Sequence[str], fetches: Sequence[str]) -> Any:
-    import tensorflow as tf
-
-    def imported() -> None:
-        tf.compat.v1.import_graph_def(graph_def, name="")
-
-    wrapped = tf.compat.v1.wrap_function(imported, [])
-    graph = wrapped.graph
-    return wrapped.prune(feeds=[graph.get_tensor_by_name(t) for t in inputs],
-                         fetches=[graph.get_tensor_by_name(t) for t in fetches])
-
-
 def _run(function: Any, frozen: Any, batch: dict[str, Any]) -> list[np.ndarray]:
-    import tensorflow as tf
-
-    args = [tf.constant(np.asarray(batch[t.name]).astype(t.dtype, copy=False)) for t in frozen.input_specs]
-    with tf.device("/cpu:0"):
-        return [np.asarray(v) for v in function(*args)]
+    args = [np.asarray(batch[t.name]).astype(t.dtype, copy=False) for t in frozen.input_specs]
+    return [np.asarray(v) for v in run_on_cpu(function, args)]
 
 
 def measure_ranges(frozen: Any, graph: TfGraph, batches: Iterable[dict[str, Any]], keys: Sequence[str],
@@ -135,7 +123,7 @@ def measure_ranges(frozen: Any, graph: TfGraph, batches: Iterable[dict[str, Any]
     from trtforge.calibration_methods import RangeRecorder
 
     wanted = [k for k in keys if graph.dtype(k) in ("float32", "float16", "bfloat16")]
-    function = _function(graph.graph_def, frozen.inputs, wanted)
+    function = pruned_function(graph.graph_def, frozen.inputs, wanted)
     recorder = RangeRecorder(method)
     count, kept, samples = 0, 0, []
     for batch in batches:
@@ -161,7 +149,7 @@ def simulated_graph(graph: TfGraph, nodes: Sequence[Any], ranges: dict[str, floa
         if node.name in float_nodes:
             continue
         proto = by_name[node.name]
-        key = _canonical(node.inputs[0])
+        key = canonical_tensor(node.inputs[0])
         amax = max(float(ranges.get(key, 0.0)), 1e-8)
         act = rewritten.node.add()
         act.name, act.op = f"{node.name}/trtforge_fake_quant", "FakeQuantWithMinMaxArgs"
@@ -196,12 +184,12 @@ def int8_quantizer(source: Any, frozen: Any, graph: TfGraph, spec: Any, ctx: Any
         return measure_ranges(frozen, graph, batches, names, method, keep)
 
     def choose(cache: Any, samples: Sequence[dict[str, Any]], min_cosine: float) -> AccuracyReport:
-        reference_fn = _function(graph.graph_def, frozen.inputs, frozen.outputs)
+        reference_fn = pruned_function(graph.graph_def, frozen.inputs, frozen.outputs)
         references = [_run(reference_fn, frozen, batch) for batch in samples]
 
         def score(kept_float: set[str]) -> float:
             simulated = simulated_graph(graph, nodes, cache.ranges, kept_float)
-            function = _function(simulated, frozen.inputs, frozen.outputs)
+            function = pruned_function(simulated, frozen.inputs, frozen.outputs)
             scores = [cosine(ref, _run(function, frozen, batch)) for ref, batch in zip(references, samples)]
             return min(scores) if scores else 1.0
 
