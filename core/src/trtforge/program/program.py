@@ -41,6 +41,27 @@ class Program(MetadataViews):
     path: Path | None = None
     extras: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def from_engine(cls, engine: Any, framework: str) -> "Program":
+        """A one-stage program of a fully converted engine: for callers whose artifact is a
+        program folder whatever converted (e.g. TF-TRT's SavedModel-directory API)."""
+        meta = engine.metadata
+        inputs = [{"name": i["name"], "dtype": i["dtype"], "shape": list(i["shape"])} for i in meta["inputs"]]
+        outputs = [{"name": o["name"], "dtype": o["dtype"]} for o in meta["outputs"]]
+        names_in, names_out = [i["name"] for i in inputs], [o["name"] for o in outputs]
+        stage = EngineStage("stage0_tensorrt", engine, names_in, names_out, [])
+        metadata = {key: meta[key] for key in ("route", "precision", "source", "tensorrt",
+                                              "trtforge_version", "created") if key in meta}
+        # the fallback report of a model that converted whole: one TensorRT segment
+        fallback = {"route": meta.get("route"), "framework_segments": 0, "graph_breaks": 0,
+                    "stages": [{"kind": "tensorrt", "nodes": 0, "ops": {}, "inputs": names_in,
+                                "outputs": names_out}],
+                    "boundaries": [], "boundary_bytes": 0, "framework_ops": [],
+                    "framework_mac_share": 0.0, "forced": [], "demoted": []}
+        metadata.update({"inputs": inputs, "outputs": outputs, "profiles": list(meta.get("profiles", [])),
+                         "framework": framework, "fallback": fallback})
+        return cls(stages=[stage], metadata=metadata)
+
     # --- views (inputs, outputs, route, precision: MetadataViews) ----------------------
     @property
     def profiles(self) -> list[dict[str, Any]]:

@@ -198,22 +198,9 @@ class TrtGraphConverterV2:
 
 def as_program(built: Any) -> Any:
     """A program for an engine (one TensorRT stage) or the program itself."""
-    from trtforge.program import EngineStage, Program
+    from trtforge.program import Program
 
-    if isinstance(built, Program):
-        return built
-    meta = built.metadata
-    inputs = [{"name": i["name"], "dtype": i["dtype"], "shape": list(i["shape"])} for i in meta["inputs"]]
-    outputs = [{"name": o["name"], "dtype": o["dtype"]} for o in meta["outputs"]]
-    stage = EngineStage("stage0_tensorrt", built, [i["name"] for i in inputs], [o["name"] for o in outputs],
-                        [])
-    metadata = {key: meta[key] for key in ("route", "precision", "source", "tensorrt", "trtforge_version",
-                                          "created") if key in meta}
-    metadata.update({"inputs": inputs, "outputs": outputs, "profiles": list(meta.get("profiles", [])),
-                     "framework": "tensorflow",
-                     "fallback": {"route": meta.get("route"), "framework_segments": 0, "graph_breaks": 0,
-                                  "framework_ops": [], "stages": [{"kind": "tensorrt"}]}})
-    return Program(stages=[stage], metadata=metadata)
+    return built if isinstance(built, Program) else Program.from_engine(built, framework="tensorflow")
 
 
 class _Tensor(np.ndarray):
