@@ -7,9 +7,10 @@ so a saved program finds the code that reads each stage's files.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from trtforge.errors import EngineFileError, TrtforgeError
 
@@ -20,6 +21,32 @@ ENGINE_KIND = "tensorrt"
 
 class StageRunError(TrtforgeError):
     """A stage failed at run time; the message names the stage and the source ops in it."""
+
+    @classmethod
+    def of(cls, stage: Any, framework: str, exc: BaseException, args: Sequence[Any]) -> "StageRunError":
+        """The error of framework stage ``stage`` failing on ``args`` (one per stage input)."""
+        ops = ", ".join(stage.ops[:8]) + (" ..." if len(stage.ops) > 8 else "")
+        return cls(f"program stage {stage.name} ({framework}: {ops}) failed: {type(exc).__name__}: "
+                   f"{str(exc).splitlines()[0] if str(exc) else ''}",
+                   hint="the inputs reaching this stage: "
+                   + ", ".join(f"{n} {tuple(a.shape)} {a.dtype}" for n, a in zip(stage.inputs, args)))
+
+
+def stage_entry(stage: Any, **extra: Any) -> dict[str, Any]:
+    """A stage's manifest entry: what every kind records, plus its own ``extra`` fields."""
+    return {"name": stage.name, "kind": stage.kind, "inputs": list(stage.inputs),
+            "outputs": list(stage.outputs), "ops": list(stage.ops), "file": stage.file_name, **extra}
+
+
+def unique_name(name: str, taken: set[str], unsafe: str = r"\W", strip: str = "") -> str:
+    """``name`` with characters matching ``unsafe`` replaced (leading ``strip`` characters
+    dropped), made unique among ``taken``: names for nodes a stage adds to its graph."""
+    base = re.sub(unsafe, "_", name).lstrip(strip) or "value"
+    candidate, k = base, 1
+    while candidate in taken:
+        candidate, k = f"{base}_{k}", k + 1
+    taken.add(candidate)
+    return candidate
 
 
 class Stage(Protocol):

@@ -16,13 +16,14 @@ from typing import Any, Mapping, Sequence
 
 from trtforge.arrays import to_numpy
 from trtforge.errors import ConversionError, EngineFileError, ModelSourceError
-from trtforge.program.stages import StageRunError
+from trtforge.program.stages import StageRunError, stage_entry, unique_name
 from trtforge.tf_graphs import (canonical_tensor, pruned_function, read_graphdef, run_on_cpu, tensor_dtype,
                                 tensor_ref)
 
 log = logging.getLogger(__name__)
 
 KIND = "tensorflow.graphdef"
+_UNSAFE = r"[^A-Za-z0-9_./-]"  # what TensorFlow node names may not hold
 
 
 @dataclass
@@ -62,27 +63,17 @@ class TensorFlowStage:
         try:
             results = run_on_cpu(function, args)
         except Exception as exc:
-            ops = ", ".join(self.ops[:8]) + (" ..." if len(self.ops) > 8 else "")
-            raise StageRunError(
-                f"program stage {self.name} (TensorFlow: {ops}) failed: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}",
-                hint="the inputs reaching this stage: "
-                + ", ".join(f"{n} {a.shape} {a.dtype}" for n, a in zip(self.inputs, args))) from exc
+            raise StageRunError.of(self, "TensorFlow", exc, args) from exc
         return {n: np.array(r) for n, r in zip(self.outputs, results)}  # writable copies
 
     def files(self, folder: Path) -> dict[Path, bytes]:
         return {folder / self.file_name: self.graph_def.SerializeToString()}
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "inputs": list(self.inputs),
-                "outputs": list(self.outputs), "feeds": list(self.feeds), "fetches": list(self.fetches),
-                "ops": list(self.ops), "file": self.file_name, "tensorflow": _tf_version()}
+        import tensorflow as tf
 
-
-def _tf_version() -> str:
-    import tensorflow as tf
-
-    return str(tf.__version__)
+        return stage_entry(self, feeds=list(self.feeds), fetches=list(self.fetches),
+                           tensorflow=str(tf.__version__))
 
 
 def load(folder: Path, entry: Mapping[str, Any]) -> TensorFlowStage:
@@ -99,15 +90,6 @@ def load(folder: Path, entry: Mapping[str, Any]) -> TensorFlowStage:
                               hint="the program folder is damaged") from None
     return TensorFlowStage(str(entry["name"]), graph_def, list(entry["inputs"]), list(entry["outputs"]),
                            list(entry["feeds"]), list(entry["fetches"]), list(entry.get("ops", [])))
-
-
-def _safe(name: str, taken: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_./-]", "_", name).lstrip("_./-") or "value"
-    candidate, k = base, 1
-    while candidate in taken:
-        candidate, k = f"{base}_{k}", k + 1
-    taken.add(candidate)
-    return candidate
 
 
 def stage_from_graph(name: str, graph_def: Any, members: Sequence[str], inputs: Mapping[str, str],
@@ -134,7 +116,7 @@ def stage_from_graph(name: str, graph_def: Any, members: Sequence[str], inputs: 
     feeds: list[str] = []
     for program_name, tensor in inputs.items():
         placeholder = sliced.node.add()
-        placeholder.name = _safe(f"feed/{program_name}", taken)
+        placeholder.name = unique_name(f"feed/{program_name}", taken, _UNSAFE, "_./-")
         placeholder.op = "Placeholder"
         given = (input_dtypes or {}).get(program_name)
         placeholder.attr["dtype"].type = tf.as_dtype(given).as_datatype_enum if given \
@@ -145,7 +127,7 @@ def stage_from_graph(name: str, graph_def: Any, members: Sequence[str], inputs: 
         if canonical_tensor(tensor) in remap:
             continue
         const = sliced.node.add()
-        const.name = _safe(f"const/{tensor.replace(':', '_')}", taken)
+        const.name = unique_name(f"const/{tensor.replace(':', '_')}", taken, _UNSAFE, "_./-")
         const.op = "Const"
         array = np.asarray(value)
         const.attr["dtype"].type = tf.as_dtype(array.dtype).as_datatype_enum

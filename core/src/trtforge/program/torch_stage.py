@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from trtforge.errors import ConversionError, EngineFileError
-from trtforge.program.stages import StageRunError
+from trtforge.program.stages import StageRunError, stage_entry, unique_name
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,7 @@ class TorchStage:
             with torch.no_grad():
                 result = self.module(device)(*args)
         except Exception as exc:
-            ops = ", ".join(self.ops[:8]) + (" ..." if len(self.ops) > 8 else "")
-            raise StageRunError(
-                f"program stage {self.name} (PyTorch: {ops}) failed: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}",
-                hint="the inputs reaching this stage: "
-                + ", ".join(f"{n} {tuple(a.shape)} {a.dtype}" for n, a in zip(self.inputs, args))) from exc
+            raise StageRunError.of(self, "PyTorch", exc, args) from exc
         flat = list(result) if isinstance(result, (tuple, list)) else [result]
         if device == "gpu":
             return dict(zip(self.outputs, flat))
@@ -83,15 +78,9 @@ class TorchStage:
         return {folder / self.file_name: buffer.getvalue()}
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "inputs": list(self.inputs),
-                "outputs": list(self.outputs), "ops": list(self.ops), "file": self.file_name,
-                "torch": _torch_version()}
+        import torch
 
-
-def _torch_version() -> str:
-    import torch
-
-    return str(torch.__version__)
+        return stage_entry(self, torch=str(torch.__version__))
 
 
 def load(folder: Path, entry: Mapping[str, Any]) -> TorchStage:
@@ -113,15 +102,6 @@ def load(folder: Path, entry: Mapping[str, Any]) -> TorchStage:
 
 
 # --- building a stage from FX nodes ----------------------------------------------------------
-def _attr_name(name: str, taken: set[str]) -> str:
-    base = re.sub(r"\W", "_", name) or "value"
-    candidate, k = base, 1
-    while candidate in taken:
-        candidate, k = f"{base}_{k}", k + 1
-    taken.add(candidate)
-    return candidate
-
-
 def _example(value: Any, torch: Any, seed: int) -> tuple[Any, dict[int, Any] | None]:
     """A real tensor shaped like a traced value, and its dynamic dims for torch.export."""
     shape, dynamic = [], {}
@@ -162,7 +142,7 @@ def stage_from_nodes(name: str, nodes: Sequence[Any], inputs: Sequence[Any], out
     env: dict[Any, Any] = {}
     taken: set[str] = set()
     for node in inputs:
-        env[node] = graph.placeholder(_attr_name(node.name, taken))
+        env[node] = graph.placeholder(unique_name(node.name, taken))
         env[node].meta = dict(node.meta)
 
     def lookup(arg: Any) -> Any:
@@ -170,7 +150,7 @@ def stage_from_nodes(name: str, nodes: Sequence[Any], inputs: Sequence[Any], out
             value = constant(arg)
             if not isinstance(value, torch.Tensor):
                 return value
-            attr = _attr_name(arg.name, taken)
+            attr = unique_name(arg.name, taken)
             root.register_buffer(attr, value.detach().clone())
             env[arg] = graph.get_attr(attr)
         return env[arg]
