@@ -9,7 +9,6 @@ as a serialized GraphDef (``.pb``, readable by any TensorFlow) and runs as a pru
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
