@@ -188,7 +188,7 @@ def partition(nodes: Sequence[GraphNode], outputs: Sequence[str], *, route: str,
     """Cut ``nodes`` (topological order) into stages; ``outputs``: node names the graph returns."""
     check_policy("auto", min_block_size, framework_ops)
     forced_ops = set(framework_ops)
-    forced = [n.name for n in nodes if n.op in forced_ops or _short(n.op) in forced_ops]
+    forced = [n.name for n in nodes if n.op in forced_ops or short_op(n.op) in forced_ops]
     on_trt = {n.name: n.supported and n.name not in forced for n in nodes}
     demoted: list[str] = []
     while True:
@@ -218,8 +218,9 @@ def require_full(report: FallbackReport) -> None:
         hint="allow the framework to run them (fallback='auto'), add converters, or use another route")
 
 
-def _short(op: str) -> str:
-    """``aten.softmax.int`` -> ``aten.softmax``: a forced op may omit its overload."""
+def short_op(op: str) -> str:
+    """``aten.softmax.int`` -> ``aten.softmax``: a forced op (or a route's op table) may omit
+    its overload."""
     parts = op.split(".")
     return ".".join(parts[:2]) if len(parts) > 2 else op
 
