@@ -23,7 +23,7 @@ from trtforge_torch2trt.capture import Captured, module_path
 from trtforge_torch2trt.converters import CONST
 from trtforge_torch2trt.coverage import mark_constants
 from trtforge_torch2trt.fold import BatchNormFolds, batch_norm_folds
-from trtforge_torch2trt.network import FLOAT_NAMES, TORCH_TO_TRT, NetworkContext
+from trtforge_torch2trt.network import TORCH_TO_TRT, NetworkContext
 from trtforge_torch2trt.precision import PrecisionPolicy
 from trtforge_torch2trt.registry import ConverterRegistry, ConverterSupport, target_name
 
@@ -140,11 +140,7 @@ class TorchPartialGraph:
         for tensor in segment.inputs:
             node = self.by_tensor[tensor]
             boundary = self.boundary_spec(tensor, node, net)
-            trt_tensor = network.add_input(tensor, net.trt_dtype(boundary.dtype), boundary.network_shape())
-            net._names.add(tensor)
-            if boundary.dtype in FLOAT_NAMES and boundary.dtype != policy.compute:
-                trt_tensor = net.cast(trt_tensor, policy.compute, f"{tensor}/to_{policy.compute}")
-            values[node.name] = trt_tensor
+            values[node.name] = net.add_input(tensor, boundary.dtype, boundary.network_shape())
             specs.append(boundary)
         nodes = list(self.captured.graph.nodes)
         for node in nodes:
