@@ -16,7 +16,9 @@ Converters of one op are tried by ``priority`` (lower first, the order backends 
 the later registration wins, so a plugin can override a built-in one), and the first whose
 validator accepts the node is used. A validator gets the node (and whatever context the route
 passes, e.g. the graph) and returns ``True`` to accept, ``False`` or a reason string to refuse;
-validators run before any layer is built, for the coverage report.
+validators run before any layer is built, for the coverage report: :meth:`ConverterRegistry.plan`
+picks every node's converter and gathers the nodes none takes into :class:`Gap` s, which
+:func:`unsupported_error` turns into the one error that names them all.
 """
 from __future__ import annotations
 
@@ -25,11 +27,12 @@ import pkgutil
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
-from trtforge.errors import PluginError
+from trtforge.errors import PluginError, UnsupportedOperationsError
 
 ConverterFn = Callable[..., Any]
 Validator = Callable[..., "bool | str"]
 DEFAULT_PRIORITY = 100
+MAX_PLACES = 4  # places a gap names before "..."
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,80 @@ class ConverterRegistry:
 
     def ops(self) -> list[str]:
         return sorted(self._by_op)
+
+    def plan(self, nodes: Iterable[Any], *context: Any, key: Callable[[Any], str],
+             op: Callable[[Any], str], place: Callable[[Any], str],
+             distinct_places: bool = True) -> "Plan":
+        """Every node's converter, and the nodes none takes as gaps (nothing is built).
+
+        ``key`` names a node in ``chosen``/``refusals``, ``op`` and ``place`` say what and where
+        it is in a gap; ``distinct_places``: a place is listed once however many nodes it has."""
+        chosen: dict[str, ConverterSupport] = {}
+        refusals: dict[str, list[str]] = {}
+        refused: list[tuple[str, str, list[str]]] = []
+        for node in nodes:
+            support, reasons = self.select(node, *context)
+            if support is not None:
+                chosen[key(node)] = support
+                continue
+            refusals[key(node)] = reasons
+            refused.append((op(node), place(node), reasons))
+        return Plan(chosen, refusals, collect_gaps(refused, distinct_places))
+
+
+@dataclass
+class Gap:
+    """One op no converter takes: how many nodes, where, and every reason converters gave."""
+
+    op: str
+    count: int = 0
+    places: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    def add(self, place: str, reasons: Iterable[str], distinct_places: bool = True) -> None:
+        """Count one more node of this op (at ``place``, refused for ``reasons``)."""
+        self.count += 1
+        if not distinct_places or place not in self.places:
+            self.places.append(place)
+        for reason in reasons:
+            if reason not in self.reasons:
+                self.reasons.append(reason)
+
+    def describe(self, max_places: int = MAX_PLACES) -> str:
+        """``op xN (at place, ...): reasons`` -- one line of the coverage error."""
+        places = self.places[:max_places] + (["..."] if len(self.places) > max_places else [])
+        why = "; ".join(self.reasons) if self.reasons else "no converter"
+        return f"{self.op} x{self.count} (at {', '.join(places)}): {why}"
+
+
+def collect_gaps(refused: Iterable[tuple[str, str, Sequence[str]]],
+                 distinct_places: bool = True) -> list[Gap]:
+    """``(op, place, reasons)`` of every refused node -> one :class:`Gap` per op, in first-seen order."""
+    gaps: dict[str, Gap] = {}
+    for op, place, reasons in refused:
+        gaps.setdefault(op, Gap(op)).add(place, reasons, distinct_places)
+    return list(gaps.values())
+
+
+@dataclass
+class Plan:
+    """What :meth:`ConverterRegistry.plan` found: the converters and the gaps."""
+
+    chosen: dict[str, ConverterSupport]  # node key -> its converter
+    refusals: dict[str, list[str]]  # node key -> why every converter refused it (no converter: [])
+    gaps: list[Gap]
+
+
+def unsupported_error(route: str, gaps: Sequence[Gap], hint: str, *, of: str = "",
+                      max_places: int = MAX_PLACES) -> UnsupportedOperationsError:
+    """The one error naming every gap (raise it), so ``backend="auto"`` moves on before any layer
+    is built; ``of``: what was converted, for the message (e.g. the file)."""
+    unsupported = [gap.describe(max_places) for gap in gaps]
+    total = sum(gap.count for gap in gaps)
+    where = f" of {of}" if of else ""
+    return UnsupportedOperationsError(
+        f"{route} cannot convert {len(gaps)} op kind(s) ({total} node(s)){where}: " + "; ".join(unsupported),
+        route=route, unsupported=unsupported, hint=hint)
 
 
 def marked_in_package(package: str, attribute: str) -> list[Any]:

@@ -1,19 +1,22 @@
-"""What every layer-by-layer route (torch2trt, tf_trt) builds networks with: the precision
-policy, unique layer names, dtypes as the installed TensorRT holds them, casts and Q/DQ pairs.
+"""What every layer-by-layer route (torch2trt, tf_trt, uff) builds networks with: the precision
+policy, unique layer names, network inputs and outputs, dtypes as the installed TensorRT holds
+them, int64 constants narrowed to int32, casts and Q/DQ pairs.
 
-A route's ``NetworkContext`` subclasses :class:`LayerBuilder` and adds what is its own: how
-constants become weights (torch tensors, numpy arrays), layouts, the node being converted.
+A route's context (torch2trt's and tf_trt's ``NetworkContext``, uff's ``ImportContext``)
+subclasses :class:`LayerBuilder` and adds what is its own: how constants become weights (torch
+tensors, numpy arrays), layouts, how a layer names the node it came from, errors.
 
-Naming convention both follow: the layer producing a node's value and that value's tensor are
-named after the node; helper layers are ``<node>/<what>``; casts ``<tensor>/to_<dtype>``; Q/DQ
-``<tensor>/quantize`` and ``<tensor>/dequantize``.
+Naming convention every route follows: the layer producing a node's value and that value's
+tensor are named after the node; helper layers are ``<node>/<what>``; casts ``<tensor>/to_<dtype>``;
+Q/DQ ``<tensor>/quantize`` and ``<tensor>/dequantize``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from trtforge.calibration import INT8_MAX
+from trtforge.errors import ConversionError
 from trtforge.specs import Precision
 
 FLOAT_NAMES = ("float32", "float16", "bfloat16")
@@ -75,6 +78,10 @@ class LayerBuilder:
         """What a layer records of the node it came from (layer metadata, shown by profilers)."""
         return None
 
+    def error(self, message: str, hint: str | None = None) -> ConversionError:
+        """An error about the node being converted (routes say which node and route)."""
+        return ConversionError(message, hint=hint)
+
     # --- names ----------------------------------------------------------------------
     def reserve(self, names: Iterable[str]) -> None:
         """Keep ``names`` (e.g. the network's outputs) out of :meth:`unique`'s reach."""
@@ -94,7 +101,10 @@ class LayerBuilder:
         layer.name = unique
         metadata = self.layer_metadata() if self.node is not None else None
         if metadata:
-            layer.metadata = metadata
+            try:
+                layer.metadata = metadata
+            except AttributeError:  # TensorRT 8.6 layers have no metadata
+                pass
         tensor = layer.get_output(output)
         tensor.name = unique
         self._layers[unique] = layer
@@ -110,6 +120,43 @@ class LayerBuilder:
             self._layers[new] = layer
         tensor.name = new
         self._names.discard(old)
+
+    # --- network inputs and outputs --------------------------------------------------
+    def add_input(self, name: str, dtype: str, shape: Sequence[int]) -> Any:
+        """Network input ``name`` (its name reserved) in ``dtype``; a float input of another
+        dtype than the compute dtype is cast to it (``<name>/to_<dtype>``), so the network's
+        I/O keeps the model's dtypes while the inside computes in the policy's."""
+        tensor = self.network.add_input(name, self.trt_dtype(dtype), tuple(int(d) for d in shape))
+        self.reserve([name])
+        compute = self.policy.compute
+        if dtype in FLOAT_NAMES and dtype != compute:
+            return self.cast(tensor, compute, f"{name}/to_{compute}")
+        return tensor
+
+    def is_network_io(self, tensor: Any) -> bool:
+        """True where ``tensor`` is a network input or already an output: TensorRT marks a tensor
+        once and never an input, so such a value needs a copy to become (another) output."""
+        return bool(tensor.is_network_input) or any(
+            self.network.get_output(i).name == tensor.name for i in range(self.network.num_outputs))
+
+    def mark_output(self, tensor: Any, name: str | None = None, *, copy: str | None = None) -> Any:
+        """Mark ``tensor`` as a network output (renamed ``name`` where given) and return it.
+        An input or already-marked tensor is copied by an identity layer first, named ``copy``
+        (made unique) or, by default, ``name`` as it is (an output's name is reserved for it)."""
+        if self.is_network_io(tensor):
+            layer = self.network.add_identity(tensor)
+            if copy is not None:
+                tensor = self.finish(layer, copy)
+            elif name is not None:
+                layer.name = name
+                tensor = layer.get_output(0)
+                self._layers[name] = layer
+            else:
+                raise ValueError("mark_output of an input or output needs name or copy")
+        if name is not None and tensor.name != name:
+            tensor.name = name
+        self.network.mark_output(tensor)
+        return tensor
 
     # --- dtypes ---------------------------------------------------------------------
     def dtype_name(self, tensor: Any) -> str:
@@ -135,6 +182,22 @@ class LayerBuilder:
             return tensor
         layer = self.network.add_cast(tensor, self.trt_dtype(dtype))
         return self.finish(layer, name or f"{tensor.name}/to_{dtype}")
+
+    def checked_int32(self, array: Any) -> Any:
+        """``array`` (integers, numpy or a CPU torch tensor) as int32 numpy; refused where a value
+        does not fit, rather than TensorRT wrapping it silently."""
+        import numpy as np
+
+        values = np.asarray(array)
+        if values.size:
+            low, high = int(values.min()), int(values.max())
+            if low < -2**31 or high > 2**31 - 1:
+                facts = self.tensorrt.facts
+                raise self.error(
+                    f"an integer constant holds values outside int32 ([{low}, {high}])"
+                    + ("" if facts.int64_tensors else f", and {facts.label} has no INT64 tensors"),
+                    hint="keep integer constants within int32, or use TensorRT 10 or newer")
+        return values.astype(np.int32)
 
     def constant(self, value: Any, name: str, dtype: str | None = None) -> Any:
         raise NotImplementedError  # the route's: how its constants become weights

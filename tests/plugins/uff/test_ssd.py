@@ -105,6 +105,23 @@ def test_hybrid_program_engine_then_host_nms(ssd_uff, tmp_path):
     assert result.stdout.strip() == "['tensorrt', 'uff.nms']"
 
 
+def test_host_nms_boundaries_report_their_bytes(ssd_uff):
+    from trtforge.program.partition import partition
+    from trtforge.specs import BuildSpec
+    from trtforge.trt import get_tensorrt
+    from trtforge_uff.format.graph import UffGraph
+    from trtforge_uff.partial import partial_graph
+
+    _, result, _ = ssd_uff
+    graph = partial_graph(UffGraph.of(result.meta), BuildSpec(), "ssd.uff", tensorrt=get_tensorrt())
+    report = partition(graph.nodes, graph.outputs, route="uff")
+    sizes = {b.tensor: (b.bytes, b.shape) for b in report.boundaries}
+    assert sorted(sizes) == sorted(NMS_INPUTS)
+    for size, shape in sizes.values():  # float32 values: 4 bytes an element
+        elements = int(np.prod([int(d) for d in shape.split("x")]))
+        assert size == 4 * elements > 0
+
+
 def test_engine_plus_host_nms_matches_tensorflow(ssd_uff):
     from trtforge.checking import FrozenGraphRunner
     from trtforge.reference import Executor

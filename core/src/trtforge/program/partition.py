@@ -187,7 +187,7 @@ def partition(nodes: Sequence[GraphNode], outputs: Sequence[str], *, route: str,
     """Cut ``nodes`` (topological order) into stages; ``outputs``: node names the graph returns."""
     check_policy("auto", min_block_size, framework_ops)
     forced_ops = set(framework_ops)
-    forced = [n.name for n in nodes if n.op in forced_ops or _short(n.op) in forced_ops]
+    forced = [n.name for n in nodes if n.op in forced_ops or short_op(n.op) in forced_ops]
     on_trt = {n.name: n.supported and n.name not in forced for n in nodes}
     demoted: list[str] = []
     while True:
@@ -217,8 +217,24 @@ def require_full(report: FallbackReport) -> None:
         hint="allow the framework to run them (fallback='auto'), add converters, or use another route")
 
 
-def _short(op: str) -> str:
-    """``aten.softmax.int`` -> ``aten.softmax``: a forced op may omit its overload."""
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int32": 4, "int64": 8, "uint8": 1, "int8": 1,
+               "bool": 1, "float64": 8}
+
+
+def value_size(shape: Sequence[int | None] | None, dtype: str) -> tuple[int, str]:
+    """A value's bytes and shape text for :attr:`GraphNode.outputs`; an unknown or dynamic size
+    counts 1 (so a batch dimension gives bytes per sample), an unknown shape 0 bytes."""
+    if shape is None:
+        return 0, "?"
+    count = 1
+    for d in shape:
+        count *= 1 if d is None or d < 0 else int(d)
+    return count * DTYPE_BYTES.get(dtype, 4), "x".join("?" if d is None or d < 0 else str(d) for d in shape)
+
+
+def short_op(op: str) -> str:
+    """``aten.softmax.int`` -> ``aten.softmax``: a forced op (or a route's op table) may omit
+    its overload."""
     parts = op.split(".")
     return ".".join(parts[:2]) if len(parts) > 2 else op
 

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, ContextManager, Mapping, Sequence
 
 from trtforge.errors import ConversionError, TrtforgeError, UsageError
 
 from trtforge_tf_trt import ROUTE
 from trtforge_tf_trt.coverage import CoverageReport, assess
 from trtforge_tf_trt.graph import TfGraph, tensor_ref
-from trtforge_tf_trt.network import FLOAT_NAMES, Act, NetworkContext
+from trtforge_tf_trt.network import Act, NetworkContext
 from trtforge_tf_trt.precision import PrecisionPolicy
 from trtforge_tf_trt.registry import ConverterRegistry, ConverterSupport, build_registry
 
@@ -75,36 +76,33 @@ def network_shapes(frozen: Any, input_specs: Sequence[Any],
 
 
 def prepare(source: Any, spec: Any, registry: ConverterRegistry | None = None,
-            options: Mapping[str, Any] | None = None) -> Prepared:
-    """Freeze ``source`` and give every node a verdict (nothing is built)."""
+            options: Mapping[str, Any] | None = None,
+            stage: Callable[[str, str], ContextManager[Any]] | None = None) -> Prepared:
+    """Freeze ``source`` and give every node a verdict (nothing is built); ``stage``: the
+    conversion's timer (``ctx.stage``), when there is one."""
+    stage = stage or (lambda name, detail: nullcontext())
     options = options if options is not None else spec.options
-    frozen = freeze(source, {k: v for k, v in options.items() if k in OPTIONS})
+    with stage("freeze", "frozen graph + Grappler"):
+        frozen = freeze(source, {k: v for k, v in options.items() if k in OPTIONS})
     matched: dict[str, Any] = {}
     shapes, notes = network_shapes(frozen, spec.inputs, matched)
-    by_tensor = {t.tensor: shapes[t.name] for t in frozen.input_specs}
-    graph = TfGraph(frozen.graph_def, frozen.inputs, frozen.outputs, by_tensor)
-    report = assess(graph, registry or build_registry())
+    with stage("coverage", "every node has a converter"):
+        by_tensor = {t.tensor: shapes[t.name] for t in frozen.input_specs}
+        graph = TfGraph(frozen.graph_def, frozen.inputs, frozen.outputs, by_tensor)
+        report = assess(graph, registry or build_registry())
     frozen.notes = tuple(frozen.notes) + tuple(notes)
     return Prepared(frozen, graph, shapes, report, matched)
 
 
 def populate(network: Any, source: Any, spec: Any, ctx: Any) -> None:
     """The route's ``Backend.populate``: model in, network filled."""
-    with ctx.stage("freeze", "frozen graph + Grappler"):
-        options = {k: v for k, v in spec.options.items() if k in OPTIONS}
-        frozen = freeze(source, options)
+    prepared = prepare(source, spec, stage=ctx.stage)
+    frozen, graph, shapes, report = prepared.frozen, prepared.graph, prepared.shapes, prepared.report
     for note in frozen.notes:
         ctx.note(note)
-    shapes, notes = network_shapes(frozen, spec.inputs)
-    for note in notes:
-        ctx.note(note)
-    with ctx.stage("coverage", "every node has a converter"):
-        by_tensor = {t.tensor: shapes[t.name] for t in frozen.input_specs}
-        graph = TfGraph(frozen.graph_def, frozen.inputs, frozen.outputs, by_tensor)
-        report = assess(graph, build_registry())
-        ctx.artifacts["tf_trt_coverage"] = report.to_dict()
-        ctx.note(report.summary())
-        report.raise_if_incomplete()
+    ctx.artifacts["tf_trt_coverage"] = report.to_dict()
+    ctx.note(report.summary())
+    report.raise_if_incomplete()
     policy = PrecisionPolicy.of(spec.precision)
     quantizer = None
     if policy.quantized:
@@ -191,11 +189,7 @@ def add_input(net: NetworkContext, name: str, dtype: str, shape: Sequence[int]) 
     if dtype == "float64":
         raise ConversionError(f"input {name!r} is float64, which TensorRT has not",
                               route=ROUTE, hint="cast the model's input to float32")
-    trt_input = net.network.add_input(name, net.trt_dtype(dtype), tuple(int(d) for d in shape))
-    net._names.add(name)
-    if dtype in FLOAT_NAMES and dtype != net.policy.compute:
-        return Act(net.cast(trt_input, net.policy.compute, f"{name}/to_{net.policy.compute}"))
-    return Act(trt_input)
+    return Act(net.add_input(name, dtype, shape))
 
 
 def mark_output(net: NetworkContext, name: str, dtype: str, value: Any) -> None:
@@ -207,10 +201,4 @@ def mark_output(net: NetworkContext, name: str, dtype: str, value: Any) -> None:
     wanted = net.native(dtype) if dtype != "float64" else "float32"
     if net.dtype_name(out) != wanted:
         out = net.cast(out, wanted, f"{name}/to_{wanted}")
-    marked = {net.network.get_output(i).name for i in range(net.network.num_outputs)}
-    if out.is_network_input or out.name in marked:
-        layer = net.network.add_identity(out)
-        layer.name = name
-        out = layer.get_output(0)
-    out.name = name  # reserved (NetworkContext.reserve): no other tensor has it
-    net.network.mark_output(out)
+    net.mark_output(out, name)  # name is reserved (NetworkContext.reserve): no other tensor has it

@@ -8,17 +8,18 @@ anything, so ``backend="auto"`` moves to the next route cleanly.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from trtforge.errors import UnsupportedOperationsError
+from trtforge.converters import Gap, collect_gaps, unsupported_error
 
 from trtforge_tf_trt import ROUTE
 from trtforge_tf_trt.graph import TfGraph
 from trtforge_tf_trt.registry import ConverterRegistry, ConverterSupport
 
 MAX_NODES = 6
+HINT = ("add a converter through the register_converters hook (see the tf_trt README), "
+        "rewrite those parts of the model, or use backend='onnx_trt'")
 
 
 @dataclass(frozen=True)
@@ -55,19 +56,16 @@ class CoverageReport:
     def complete(self) -> bool:
         return not self.unsupported
 
+    def gap_records(self) -> list[Gap]:
+        """One :class:`Gap` per unsupported op type: its node names (each), reasons sorted."""
+        gaps = collect_gaps(((n.op, n.name, n.reasons) for n in self.unsupported), distinct_places=False)
+        for gap in gaps:
+            gap.reasons.sort()
+        return gaps
+
     def gaps(self) -> list[str]:
         """One line per unsupported op type: count, node names, reasons."""
-        by_op: "OrderedDict[str, list[NodeCapability]]" = OrderedDict()
-        for node in self.unsupported:
-            by_op.setdefault(node.op, []).append(node)
-        lines = []
-        for op, nodes in by_op.items():
-            names = [n.name for n in nodes]
-            shown = names[:MAX_NODES] + (["..."] if len(names) > MAX_NODES else [])
-            reasons = sorted({r for n in nodes for r in n.reasons})
-            lines.append(f"{op} x{len(nodes)} (at {', '.join(shown)}): "
-                         + ("; ".join(reasons) if reasons else "no converter"))
-        return lines
+        return [gap.describe(MAX_NODES) for gap in self.gap_records()]
 
     def summary(self) -> str:
         ops: dict[str, int] = {}
@@ -82,25 +80,20 @@ class CoverageReport:
                 "nodes": [n.to_dict() for n in self.nodes], "gaps": self.gaps()}
 
     def raise_if_incomplete(self) -> None:
-        if self.complete:
-            return
-        gaps = self.gaps()
-        raise UnsupportedOperationsError(
-            f"{ROUTE} cannot convert {len(gaps)} op kind(s) ({len(self.unsupported)} node(s)): "
-            + "; ".join(gaps),
-            route=ROUTE, unsupported=gaps,
-            hint="add a converter through the register_converters hook (see the tf_trt README), "
-            "rewrite those parts of the model, or use backend='onnx_trt'")
+        if not self.complete:
+            raise unsupported_error(ROUTE, self.gap_records(), HINT, max_places=MAX_NODES)
 
 
 def assess(graph: TfGraph, registry: ConverterRegistry) -> CoverageReport:
     """The verdict on every node TensorRT layers must compute."""
-    nodes, chosen = [], {}
-    for node in graph.converted_nodes():
-        support, reasons = registry.select(node)
+    converted = graph.converted_nodes()
+    found = registry.plan(converted, key=lambda n: n.name, op=lambda n: n.op, place=lambda n: n.name,
+                          distinct_places=False)
+    nodes = []
+    for node in converted:
+        support = found.chosen.get(node.name)
         if support is not None:
-            chosen[node.name] = support
             nodes.append(NodeCapability(node.name, node.op, support.name))
         else:
-            nodes.append(NodeCapability(node.name, node.op, None, tuple(reasons)))
-    return CoverageReport(nodes, folded=len(graph.const_nodes), chosen=chosen)
+            nodes.append(NodeCapability(node.name, node.op, None, tuple(found.refusals[node.name])))
+    return CoverageReport(nodes, folded=len(graph.const_nodes), chosen=found.chosen)

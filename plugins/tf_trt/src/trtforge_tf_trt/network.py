@@ -103,11 +103,8 @@ class NetworkContext(LayerBuilder):
         dtype = self.native(dtype)
         if dtype == "bool":
             return np.ascontiguousarray(array.astype(np.bool_))
-        if dtype == "int32" and array.dtype == np.int64 and array.size:
-            low, high = int(array.min()), int(array.max())
-            if low < -2**31 or high > 2**31 - 1:
-                raise self.error(f"an integer constant holds values outside int32 ([{low}, {high}])",
-                                 hint="keep integer constants within int32, or use TensorRT 10 or newer")
+        if dtype == "int32" and array.dtype == np.int64:
+            return np.ascontiguousarray(self.checked_int32(array))
         if dtype == "bfloat16":
             raise self.error("bfloat16 constants go through constant()")
         return np.ascontiguousarray(array.astype(dtype))

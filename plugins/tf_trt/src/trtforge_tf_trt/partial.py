@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from trtforge.errors import ConversionError
-from trtforge.program.partition import GraphNode, Segment
+from trtforge.program.partition import GraphNode, Segment, value_size
 from trtforge.specs import InputSpec, ShapeProfile
 from trtforge.tf_graphs import canonical_tensor
 
@@ -35,8 +35,6 @@ CHEAP_OPS = frozenset({
     "Shape", "Fill", "Tile", "GatherV2", "Pad", "PadV2", "MirrorPad", "Output",
 })
 OUTPUT_OP = "Output"  # the pseudo-node naming a model output or a further node output
-_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int32": 4, "int64": 8, "uint8": 1, "int8": 1,
-          "bool": 1, "float64": 8}
 
 
 @dataclass
@@ -130,13 +128,6 @@ class TfPartialGraph:
                                 input_dtypes={n: self.dtypes[n] for n in segment.inputs})
 
 
-def _size(shape: Sequence[int | None] | None, dtype: str) -> tuple[int, str]:
-    if shape is None:
-        return 0, "?"
-    count = 1
-    for d in shape:
-        count *= 1 if d is None or d < 0 else int(d)
-    return count * _BYTES.get(dtype, 4), "x".join("?" if d is None or d < 0 else str(d) for d in shape)
 
 
 def _macs(node: Any) -> int:
@@ -199,7 +190,7 @@ def partial_graph(prepared: Prepared) -> TfPartialGraph:
         reads = list(dict.fromkeys(reads))
         own = program_name[f"{node.name}:0"] if f"{node.name}:0" in program_name else node.name
         node_of[own] = node.name
-        size, shape = _size(node.output_shape(0), node.output_dtype(0))
+        size, shape = value_size(node.output_shape(0), node.output_dtype(0))
         reason = None if verdict.supported else ("; ".join(verdict.reasons) or "no converter")
         nodes.append(GraphNode(name=own, op=node.op, inputs=tuple(r for r in reads if r != own),
                                supported=verdict.supported, reason=reason, macs=_macs(node),
@@ -209,7 +200,7 @@ def partial_graph(prepared: Prepared) -> TfPartialGraph:
             if index == 0:
                 continue
             extra = program_name[f"{node.name}:{index}"]
-            size, shape = _size(node.output_shape(index), node.output_dtype(index))
+            size, shape = value_size(node.output_shape(index), node.output_dtype(index))
             # The further output is computed by its node: the pseudo-node only names it, on
             # the node's side (a TensorRT segment marks it, a TensorFlow stage fetches it).
             nodes.append(GraphNode(name=extra, op=OUTPUT_OP, inputs=(own,), supported=verdict.supported,
@@ -225,7 +216,7 @@ def partial_graph(prepared: Prepared) -> TfPartialGraph:
                                   hint="convert with fallback='never'")
         tensors[tensor.name] = canonical
         dtypes[tensor.name] = graph.dtype(canonical)
-        size, shape = _size(graph.shape(canonical), dtypes[tensor.name])
+        size, shape = value_size(graph.shape(canonical), dtypes[tensor.name])
         nodes.append(GraphNode(name=tensor.name, op=OUTPUT_OP, inputs=(source,), supported=True,
                                cheap=True, place=tensor.tensor, outputs=((tensor.name, size, shape),)))
         outputs.append(tensor.name)

@@ -11,7 +11,7 @@ from trtforge_torch2trt.capture import Captured, capture, module_path
 from trtforge_torch2trt.converters import CONST
 from trtforge_torch2trt.coverage import plan
 from trtforge_torch2trt.fold import batch_norm_folds
-from trtforge_torch2trt.network import FLOAT_NAMES, NetworkContext, ShapeScalar, TORCH_TO_TRT
+from trtforge_torch2trt.network import NetworkContext, ShapeScalar, TORCH_TO_TRT
 from trtforge_torch2trt.precision import PrecisionPolicy
 from trtforge_torch2trt.registry import ConverterRegistry, ConverterSupport, build_registry
 
@@ -137,11 +137,7 @@ def _add_input(net: NetworkContext, node: Any, name: str, input_spec: Any) -> An
         raise ConversionError(
             f"input {name!r}: the spec says {dtype} but the model was traced with {expected.dtype}",
             route=ROUTE)
-    tensor = net.network.add_input(name, net.trt_dtype(dtype), input_spec.network_shape())
-    net._names.add(name)
-    if dtype in FLOAT_NAMES and dtype != net.policy.compute:
-        return net.cast(tensor, net.policy.compute, f"{name}/to_{net.policy.compute}")
-    return tensor
+    return net.add_input(name, dtype, input_spec.network_shape())
 
 
 def _mark_outputs(net: NetworkContext, node: Any, values: dict[str, Any]) -> None:
@@ -167,17 +163,12 @@ def mark_output(net: NetworkContext, label: str, value: Any, index: int, *, exac
         if value.name == label:
             net.rename(value, f"{label}/{net.dtype_name(value)}")
         value = net.cast(value, "float32", label)
-    if value.is_network_input or any(
-        net.network.get_output(i).name == value.name for i in range(net.network.num_outputs)
-    ):
-        from trtforge_torch2trt.impl.cast import identity
-
-        value = identity(net, value, label if exact else f"{label}/output{index}")
-    elif exact and value.name != label:
+    if exact and value.name != label and not net.is_network_io(value):
         from trtforge_torch2trt.impl.cast import identity
 
         value = identity(net, value, label)
+    # An input or already-marked value is copied (by an identity layer) named after the output.
+    value = net.mark_output(value, copy=label if exact else f"{label}/output{index}")
     if exact and value.name != label:
         raise ConversionError(f"program stage output {label!r} came out as {value.name!r}",
                               route=ROUTE, hint="this is a bug in torch2trt's segment wiring")
-    net.network.mark_output(value)

@@ -6,35 +6,19 @@ and lets ``backend="auto"`` move to the next route without a half-built network.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any
 
-from trtforge.errors import UnsupportedOperationsError
+from trtforge.converters import Gap, unsupported_error
 
 from trtforge_torch2trt import ROUTE
 from trtforge_torch2trt.capture import module_path
 from trtforge_torch2trt.converters import CONST
 from trtforge_torch2trt.registry import ConverterRegistry, ConverterSupport, target_name
 
-MAX_PLACES = 4
+__all__ = ["Gap", "HINT", "mark_constants", "plan"]
 
-
-@dataclass
-class Gap:
-    op: str
-    count: int = 0
-    places: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        places = self.places[:MAX_PLACES] + (["..."] if len(self.places) > MAX_PLACES else [])
-        text = f"{self.op} x{self.count} (at {', '.join(places)})"
-        if self.reasons:
-            text += f": {'; '.join(self.reasons)}"
-        else:
-            text += ": no converter"
-        return text
+HINT = ("add a converter through the register_converters hook (see the torch2trt README), "
+        "rewrite those parts of the model, or use backend='onnx_trt'")
 
 
 def mark_constants(graph: Any, constant_inputs: set[str]) -> None:
@@ -58,32 +42,9 @@ def _is_random(node: Any) -> bool:
 def plan(graph: Any, registry: ConverterRegistry, constant_inputs: set[str]) -> dict[str, ConverterSupport]:
     """The converter of every non-constant node; raises listing every gap if any."""
     mark_constants(graph, constant_inputs)
-    chosen: dict[str, ConverterSupport] = {}
-    gaps: "OrderedDict[str, Gap]" = OrderedDict()
-    for node in graph.nodes:
-        if node.op != "call_function" or node.meta.get(CONST):
-            continue
-        support, reasons = registry.select(node)
-        if support is not None:
-            chosen[node.name] = support
-            continue
-        op = target_name(node.target)
-        gap = gaps.setdefault(op, Gap(op))
-        gap.count += 1
-        place = module_path(node)
-        if place not in gap.places:
-            gap.places.append(place)
-        for reason in reasons:
-            if reason not in gap.reasons:
-                gap.reasons.append(reason)
-    if gaps:
-        unsupported = [gap.describe() for gap in gaps.values()]
-        total = sum(g.count for g in gaps.values())
-        raise UnsupportedOperationsError(
-            f"{ROUTE} cannot convert {len(gaps)} op kind(s) ({total} node(s)): " + "; ".join(unsupported),
-            route=ROUTE,
-            unsupported=unsupported,
-            hint="add a converter through the register_converters hook (see the torch2trt "
-            "README), rewrite those parts of the model, or use backend='onnx_trt'",
-        )
-    return chosen
+    converted = [n for n in graph.nodes if n.op == "call_function" and not n.meta.get(CONST)]
+    found = registry.plan(converted, key=lambda n: n.name, op=lambda n: target_name(n.target),
+                          place=module_path)
+    if found.gaps:
+        raise unsupported_error(ROUTE, found.gaps, HINT)
+    return found.chosen

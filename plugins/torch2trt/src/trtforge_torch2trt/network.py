@@ -99,14 +99,8 @@ class NetworkContext(LayerBuilder):
         if dtype == "bool":
             return tensor.to(torch.bool).contiguous().numpy(), dtype
         dtype = self.native(dtype)  # int64 -> int32 on TensorRT < 10
-        if source == "int64" and dtype == "int32" and tensor.numel():
-            low, high = int(tensor.min()), int(tensor.max())
-            if low < -2**31 or high > 2**31 - 1:
-                raise self.error(
-                    f"an integer constant holds values outside int32 ([{low}, {high}])"
-                    + ("" if self.tensorrt.facts.int64_tensors else
-                       f", and {self.tensorrt.facts.label} has no INT64 tensors"),
-                    hint="keep integer constants within int32, or use TensorRT 10 or newer")
+        if source == "int64" and dtype == "int32":
+            self.checked_int32(tensor.numpy())  # refuses values outside int32
         torch_dtype = getattr(torch, dtype)
         return tensor.to(torch_dtype).contiguous().numpy(), dtype
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trtforge.errors import ConversionError
-from trtforge.program.partition import GraphNode, Segment
+from trtforge.program.partition import GraphNode, Segment, short_op
 from trtforge.specs import InputSpec, ShapeProfile
 
 from trtforge_torch2trt import ROUTE
@@ -23,7 +23,7 @@ from trtforge_torch2trt.capture import Captured, module_path
 from trtforge_torch2trt.converters import CONST
 from trtforge_torch2trt.coverage import mark_constants
 from trtforge_torch2trt.fold import BatchNormFolds, batch_norm_folds
-from trtforge_torch2trt.network import FLOAT_NAMES, TORCH_TO_TRT, NetworkContext
+from trtforge_torch2trt.network import TORCH_TO_TRT, NetworkContext
 from trtforge_torch2trt.precision import PrecisionPolicy
 from trtforge_torch2trt.registry import ConverterRegistry, ConverterSupport, target_name
 
@@ -40,11 +40,6 @@ CHEAP_OPS = frozenset({
 
 def _op(node: Any) -> str:
     return target_name(node.target)
-
-
-def _short(op: str) -> str:
-    parts = op.split(".")
-    return ".".join(parts[:2]) if len(parts) > 2 else op
 
 
 def _is_tensor(value: Any) -> bool:
@@ -69,7 +64,7 @@ def _numel(value: Any) -> int:
 
 def _macs(node: Any) -> int:
     """Multiply-accumulates of the ops that dominate a model's cost (others count 0)."""
-    op = _short(_op(node))
+    op = short_op(_op(node))
     out = node.meta.get("val")
     if not _is_tensor(out):
         return 0
@@ -105,12 +100,6 @@ class TorchPartialGraph:
     _constants: dict[str, Any] | None = None
 
     # --- shared -----------------------------------------------------------------------
-    def tensor_of(self, node: Any) -> str:
-        for name, known in self.by_tensor.items():
-            if known is node:
-                return name
-        return node.name
-
     def constant_values(self) -> dict[str, Any]:
         """Node name -> value of every weight, buffer and weights-only result, computed once."""
         if self._constants is None:
@@ -151,11 +140,7 @@ class TorchPartialGraph:
         for tensor in segment.inputs:
             node = self.by_tensor[tensor]
             boundary = self.boundary_spec(tensor, node, net)
-            trt_tensor = network.add_input(tensor, net.trt_dtype(boundary.dtype), boundary.network_shape())
-            net._names.add(tensor)
-            if boundary.dtype in FLOAT_NAMES and boundary.dtype != policy.compute:
-                trt_tensor = net.cast(trt_tensor, policy.compute, f"{tensor}/to_{policy.compute}")
-            values[node.name] = trt_tensor
+            values[node.name] = net.add_input(tensor, boundary.dtype, boundary.network_shape())
             specs.append(boundary)
         nodes = list(self.captured.graph.nodes)
         for node in nodes:
@@ -347,21 +332,17 @@ def partial_graph(captured: Captured, registry: ConverterRegistry) -> TorchParti
             name, _ = next(inputs)
             by_tensor[name] = node
             tensor_name[node.name] = name
-    chosen: dict[str, ConverterSupport] = {}
-    reasons: dict[str, str] = {}
+    converted = [n for n in graph.nodes if n.op == "call_function" and not n.meta.get(CONST)]
+    found = registry.plan(converted, key=lambda n: n.name, op=_op, place=module_path)
+    chosen: dict[str, ConverterSupport] = found.chosen
+    reasons = {name: "; ".join(why) or "no converter" for name, why in found.refusals.items()}
     shape_nodes: set[str] = set()
     deps: dict[str, tuple[str, ...]] = {}  # node -> tensor names it reads (through shape nodes)
     nodes: list[GraphNode] = []
     supported: dict[str, bool] = {}
     bad_shapes: set[str] = set()
-    for node in graph.nodes:
-        if node.op != "call_function" or node.meta.get(CONST):
-            continue
-        support, why = registry.select(node)
-        if support is not None:
-            chosen[node.name] = support
-        else:
-            reasons[node.name] = "; ".join(why) or "no converter"
+    for node in converted:
+        support = chosen.get(node.name)
         reads: list[str] = []
         blocked = [p.name for p in node.all_input_nodes if p.name in bad_shapes]
         own = [p for p in node.all_input_nodes if p.name not in shape_nodes]
@@ -392,7 +373,7 @@ def partial_graph(captured: Captured, registry: ConverterRegistry) -> TorchParti
         nodes.append(GraphNode(
             name=node.name, op=_op(node), inputs=tuple(reads), supported=ok,
             reason=None if ok else reasons.get(node.name, f"its tuple producer {node.args[0]} runs in PyTorch"),
-            macs=_macs(node), cheap=_short(_op(node)) in CHEAP_OPS or node.target is operator.getitem,
+            macs=_macs(node), cheap=short_op(_op(node)) in CHEAP_OPS or node.target is operator.getitem,
             place=module_path(node), outputs=outs))
     output_node = next(n for n in graph.nodes if n.op == "output")
     results = output_node.args[0] if isinstance(output_node.args[0], (tuple, list)) else [output_node.args[0]]

@@ -59,7 +59,7 @@ class UffBackend(Backend):
 
         options = RouteOptions.parse(spec.options)
         outputs = list(options.outputs) if options.outputs else None
-        return partial_graph(graph_of(source, spec, ctx), spec, source.name, outputs)
+        return partial_graph(graph_of(source, spec, ctx), spec, source.name, outputs, ctx.tensorrt)
 
     def populate(
         self, network: Any, source: "ModelSource", spec: "BuildSpec", ctx: "ConversionContext"

@@ -20,21 +20,6 @@ from trtforge.errors import ConversionError, EngineFileError
 from trtforge_uff import ROUTE
 
 KIND = "uff.nms"
-SUPPORTED_FIELDS = (
-    "shareLocation",
-    "varianceEncodedInTarget",
-    "backgroundLabelId",
-    "numClasses",
-    "topK",
-    "keepTopK",
-    "confidenceThreshold",
-    "nmsThreshold",
-    "inputOrder",
-    "confSigmoid",
-    "isNormalized",
-    "codeType",
-    "scoreBits",
-)
 
 
 @dataclass(frozen=True)

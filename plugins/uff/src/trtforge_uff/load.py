@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from trtforge.errors import ConversionError, UsageError
+from trtforge.network_builder import PrecisionPolicy
 from trtforge.specs import Precision
 
 from trtforge_uff import ROUTE
@@ -97,10 +98,10 @@ def compute_dtype(spec: Any, tensorrt: Any) -> str:
     """The float dtype inside the network: fp16 networks carry float16 tensors where TensorRT is
     strongly typed; on TensorRT 8.x (weak typing) the network stays float32 and core sets the
     builder's FP16 flag. bf16 and int8 are refused (no bf16 weights in numpy, no calibration)."""
-    if spec.precision is Precision.FP32:
-        return "float32"
-    if spec.precision is Precision.FP16:
-        return "float32" if tensorrt.facts.precision_via_builder_flags else "float16"
+    if spec.precision in (Precision.FP32, Precision.FP16):
+        if tensorrt.facts.precision_via_builder_flags:
+            return "float32"
+        return PrecisionPolicy.of(spec.precision).compute
     raise ConversionError(
         f"the {ROUTE} route builds fp32 and fp16 networks (asked: {spec.precision.value})",
         route=ROUTE,

@@ -9,6 +9,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from trtforge.errors import ConversionError, UsageError
+from trtforge.network_builder import PrecisionPolicy
+from trtforge.specs import Precision
 
 from trtforge_uff.format.graph import UffGraph
 from trtforge_uff.format.values import DType
@@ -50,6 +52,13 @@ def _input_shape(node: Any, specs: dict[str, Any], unnamed: list[Any], notes: li
     return tuple(declared)
 
 
+def compute_policy(compute: str) -> PrecisionPolicy:
+    """The policy of a network computing floats in ``compute`` (uff reads only the dtype: on
+    TensorRT 8.x an fp16 build computes in float32 and core sets the builder flag)."""
+    precision = Precision.FP16 if compute == "float16" else Precision.FP32
+    return PrecisionPolicy(precision, compute)
+
+
 def import_graph(
     network: Any,
     tensorrt: Any,
@@ -81,7 +90,7 @@ def import_graph(
     order = coverage.needed_order(graph, marks)
     chosen, gaps = coverage.plan(graph, registry, order)
     coverage.require_covered(gaps, origin)
-    ctx = ImportContext(network, tensorrt, graph, compute=compute)
+    ctx = ImportContext(network, tensorrt, compute_policy(compute), graph=graph)
     specs = {s.name: s for s in input_specs if s.name}
     unnamed = [s for s in input_specs if not s.name]
     notes: list[str] = []

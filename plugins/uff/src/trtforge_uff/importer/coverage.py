@@ -6,29 +6,20 @@ the import). Each gap says the op, how often, where, and why converters refused 
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any
 
-from trtforge.errors import UnsupportedOperationsError
+from trtforge.converters import Gap, unsupported_error
 
 from trtforge_uff import ROUTE
 from trtforge_uff.importer.registry import ConverterRegistry, ConverterSupport
 
+__all__ = ["STRUCTURAL", "Gap", "base_id", "needed_order", "plan", "require_covered"]
+
 STRUCTURAL = ("Input", "Const", "MarkOutput")
-MAX_PLACES = 4
-
-
-@dataclass
-class Gap:
-    op: str
-    places: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        places = self.places[:MAX_PLACES] + (["..."] if len(self.places) > MAX_PLACES else [])
-        why = "; ".join(self.reasons) if self.reasons else "no converter"
-        return f"{self.op} x{len(self.places)} (at {', '.join(places)}): {why}"
+HINT = (
+    "add a converter through the register_converters hook (route 'uff'), or replace "
+    "those nodes with graph surgery (trtforge_uff.surgery)"
+)
 
 
 def base_id(name: str) -> str:
@@ -64,33 +55,18 @@ def needed_order(graph: Any, outputs: list[str] | None = None) -> list[Any]:
 def plan(
     graph: Any, registry: ConverterRegistry, order: list[Any]
 ) -> tuple[dict[str, ConverterSupport], list[Gap]]:
-    chosen: dict[str, ConverterSupport] = {}
-    gaps: "OrderedDict[str, Gap]" = OrderedDict()
-    for node in order:
-        if node.op in STRUCTURAL:
-            continue
-        support, reasons = registry.select(node, graph)
-        if support is not None:
-            chosen[node.id] = support
-            continue
-        gap = gaps.setdefault(node.op, Gap(node.op))
-        gap.places.append(node.id)
-        for reason in reasons:
-            if reason not in gap.reasons:
-                gap.reasons.append(reason)
-    return chosen, list(gaps.values())
+    """The converter of every node in ``order`` and the gaps (a place is a node id, each listed)."""
+    converted = [node for node in order if node.op not in STRUCTURAL]
+    found = registry.plan(converted, graph, key=lambda n: n.id, op=lambda n: n.op,
+                          place=lambda n: n.id, distinct_places=False)
+    return found.chosen, found.gaps
 
 
 def require_covered(gaps: list[Gap], origin: str) -> None:
     if not gaps:
         return
-    unsupported = [gap.describe() for gap in gaps]
-    total = sum(len(g.places) for g in gaps)
     plugin_gaps = [g.op for g in gaps if g.op.startswith("_")]
-    hint = (
-        "add a converter through the register_converters hook (route 'uff'), or replace "
-        "those nodes with graph surgery (trtforge_uff.surgery)"
-    )
+    hint = HINT
     if plugin_gaps:
         hint = (
             f"{', '.join(plugin_gaps)} are plugin nodes this TensorRT cannot build here; "
@@ -98,10 +74,4 @@ def require_covered(gaps: list[Gap], origin: str) -> None:
             "options={'outputs': [...]} stops the engine before them, or build on a TensorRT "
             "that has the plugins; " + hint
         )
-    raise UnsupportedOperationsError(
-        f"{ROUTE} cannot convert {len(gaps)} op kind(s) ({total} node(s)) of {origin}: "
-        + "; ".join(unsupported),
-        route=ROUTE,
-        unsupported=unsupported,
-        hint=hint,
-    )
+    raise unsupported_error(ROUTE, gaps, hint, of=origin)

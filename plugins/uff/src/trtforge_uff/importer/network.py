@@ -5,7 +5,8 @@ what is computed from them only). Tensors keep the UFF graph's own layout (for a
 NHWC), so every network tensor named after a UFF node holds exactly that node's value and
 ``trtforge.check`` can compare it with TensorFlow; layout-sensitive layers (convolution,
 pooling) transpose to the channels-first form TensorRT wants and back, as the node's
-``inputs_orders`` say. Layers are named after the node; helper layers ``<node>/<what>``.
+``inputs_orders`` say. Layers are named after the node; helper layers ``<node>/<what>`` (core's
+``LayerBuilder`` convention, shared with torch2trt and tf_trt).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from trtforge.errors import ConversionError
+from trtforge.network_builder import LayerBuilder
 
 from trtforge_uff import ROUTE
 from trtforge_uff.format.values import DimOrder
@@ -31,40 +33,24 @@ NUMPY_OF_TRT = {
 
 
 @dataclass
-class ImportContext:
-    network: Any
-    tensorrt: Any  # trtforge.trt.TensorRT
-    graph: Any  # trtforge_uff.format.graph.UffGraph
-    node: Any = None
-    compute: str = "float32"  # float activations and weights: "float16" in strongly typed fp16
-    keepalive: list[Any] = field(default_factory=list)
-    _names: set[str] = field(default_factory=set)
+class ImportContext(LayerBuilder):
+    """Per-import state handed to every converter as ``ctx`` (names, dtypes, casts and int32
+    narrowing come from core's :class:`~trtforge.network_builder.LayerBuilder`)."""
+
+    graph: Any = None  # trtforge_uff.format.graph.UffGraph
 
     @property
-    def trt(self) -> Any:
-        return self.tensorrt.module
+    def compute(self) -> str:
+        """Float activations and weights: "float16" in strongly typed fp16, else "float32"."""
+        return self.policy.compute
 
     # --- names and errors -------------------------------------------------------------
-    def unique(self, name: str) -> str:
-        candidate, k = name, 1
-        while candidate in self._names:
-            k += 1
-            candidate = f"{name}#{k}"
-        self._names.add(candidate)
-        return candidate
+    def layer_metadata(self) -> str:
+        return f"{self.node.id} ({self.node.op})"
 
     def finish(self, layer: Any, name: str | None = None, output: int = 0) -> Any:
         """Name ``layer`` and its output (``name`` defaults to the node's id)."""
-        unique = self.unique(name or self.node.id)
-        layer.name = unique
-        if self.node is not None:
-            try:
-                layer.metadata = f"{self.node.id} ({self.node.op})"
-            except AttributeError:  # TensorRT 8.6 layers have no metadata
-                pass
-        tensor = layer.get_output(output)
-        tensor.name = unique
-        return tensor
+        return super().finish(layer, name or self.node.id, output)
 
     def sub(self, what: str) -> str:
         return f"{self.node.id}/{what}"
@@ -77,25 +63,14 @@ class ImportContext:
     def is_tensor(self, value: Any) -> bool:
         return isinstance(value, self.trt.ITensor)
 
-    def dtype_name(self, tensor: Any) -> str:
-        return self.tensorrt.dtype_name(tensor.dtype)
-
     def weights(self, array: Any, dtype: Any = None) -> Any:
         array = np.ascontiguousarray(array, dtype=dtype)
         if array.dtype == np.float64:
             array = array.astype(np.float32)
         if array.dtype == np.int64 and not self.tensorrt.facts.int64_tensors:
-            array = self._int32(array)
+            array = self.checked_int32(array)
         self.keepalive.append(array)
         return self.trt.Weights(array)
-
-    def _int32(self, array: np.ndarray) -> np.ndarray:
-        if array.size and (array.min() < -(2**31) or array.max() > 2**31 - 1):
-            raise self.error(
-                f"an int64 constant holds values outside int32, and "
-                f"{self.tensorrt.facts.label} has no INT64 tensors"
-            )
-        return array.astype(np.int32)
 
     def constant(self, array: Any, name: str, dtype: Any = None) -> Any:
         array = np.asarray(array, dtype=dtype)
@@ -112,12 +87,6 @@ class ImportContext:
         if like is not None:
             dtype = NUMPY_OF_TRT.get(self.dtype_name(like))
         return self.constant(np.asarray(value, dtype=dtype), name)
-
-    def cast(self, x: Any, dtype: str, name: str) -> Any:
-        """``x`` in ``dtype`` (a cast layer named ``name`` where it is not already)."""
-        if self.dtype_name(x) == dtype:
-            return x
-        return self.finish(self.network.add_cast(x, self.tensorrt.trt_dtype(dtype)), name)
 
     def float_weights(self, array: Any) -> Any:
         """Layer weights (kernels) in the compute dtype."""

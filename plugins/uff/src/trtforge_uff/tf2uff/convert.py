@@ -8,10 +8,10 @@ anything is written. Plugin nodes (ops ending in ``_TRT``, made by graph surgery
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from trtforge.converters import collect_gaps
 from trtforge.errors import UnsupportedOperationsError, UsageError
 
 from trtforge_uff import ROUTE
@@ -21,7 +21,6 @@ from trtforge_uff.tf2uff.ops.plugin import is_plugin_op, write_plugin
 from trtforge_uff.tf2uff.registry import table
 
 log = logging.getLogger(__name__)
-MAX_PLACES = 4
 RETYPED_INPUTS = {4: "uint8", 10: "bool"}
 
 
@@ -87,7 +86,7 @@ def graphdef_to_uff(
         code = nodes[name].attr["dtype"].type if "dtype" in nodes[name].attr else 1
         if code in RETYPED_INPUTS:
             ctx.retyped.add(name)
-    gaps: "OrderedDict[str, tuple[list[str], list[str]]]" = OrderedDict()
+    refused: list[tuple[str, str, list[str]]] = []
     # Coverage first: Const and Identity-like nodes are written on use, inputs are Inputs.
     for node in order:
         if node.name in input_names or node.op == "Const" or node.op in FORWARDED or is_plugin_op(node.op):
@@ -99,16 +98,10 @@ def graphdef_to_uff(
             verdict = support.check(ctx)
             reason = None if verdict is True else (verdict or "refused")
         if reason is not None:
-            places, reasons = gaps.setdefault(node.op, ([], []))
-            places.append(node.name)
-            if reason not in reasons:
-                reasons.append(reason)
+            refused.append((node.op, node.name, [reason]))
+    gaps = collect_gaps(refused, distinct_places=False)
     if gaps:
-        unsupported = [
-            f"{op} x{len(p)} (at {', '.join(p[:MAX_PLACES])}{', ...' if len(p) > MAX_PLACES else ''}): "
-            f"{'; '.join(r)}"
-            for op, (p, r) in gaps.items()
-        ]
+        unsupported = [gap.describe() for gap in gaps]
         raise UnsupportedOperationsError(
             f"{ROUTE} cannot write {len(gaps)} TF op kind(s) as UFF: " + "; ".join(unsupported),
             route=ROUTE,
