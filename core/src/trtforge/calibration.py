@@ -27,6 +27,11 @@ from trtforge.errors import UsageError
 FORMAT = "trtforge-calibration"
 FORMAT_VERSION = 1
 INT8_MAX = 127.0
+
+
+def activation_scale(amax: float) -> float:
+    """Symmetric per-tensor INT8 scale of a calibrated range (all zeros: a tiny scale)."""
+    return max(float(amax), 1e-8) / INT8_MAX
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".webp")
 
 
@@ -49,8 +54,7 @@ class CalibrationCache:
 
     def scale(self, key: str) -> float:
         """Symmetric INT8 scale for ``key`` (a tensor that is all zeros gets a tiny scale)."""
-        amax = self.ranges[key]
-        return max(amax, 1e-8) / INT8_MAX
+        return activation_scale(self.ranges[key])
 
     def missing(self, keys: Iterable[str]) -> list[str]:
         return [k for k in keys if k not in self.ranges]

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from trtforge.calibration import INT8_MAX
 from trtforge.errors import ConversionError
 from trtforge.specs import Precision
 
@@ -50,11 +49,6 @@ class PrecisionPolicy:
     @property
     def quantized(self) -> bool:
         return self.precision is Precision.INT8
-
-
-def activation_scale(amax: float) -> float:
-    """Symmetric per-tensor INT8 scale of a calibrated range."""
-    return max(float(amax), 1e-8) / INT8_MAX
 
 
 @dataclass

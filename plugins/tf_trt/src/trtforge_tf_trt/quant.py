@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from trtforge.calibration import INT8_MAX
-from trtforge.network_builder import activation_scale
+from trtforge.calibration import INT8_MAX, activation_scale
 from trtforge.tf_graphs import canonical_tensor, pruned_function, run_on_cpu
 
 from trtforge_tf_trt import ROUTE

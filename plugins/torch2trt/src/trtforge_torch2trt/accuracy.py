@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trtforge.accuracy_control import AccuracyReport, choose_float, cosine
-from trtforge.calibration import INT8_MAX
-from trtforge.network_builder import activation_scale
+from trtforge.calibration import INT8_MAX, activation_scale
 
 from trtforge_torch2trt.capture import Captured
 from trtforge_torch2trt.converters import CONST
