@@ -32,59 +32,37 @@ def _const_filter(position: int) -> Any:
     return check
 
 
+def _conv(ctx: TfContext, data_input: int, weights: np.ndarray, filter_order: str, *,
+          dilated: bool = True, **extra: Any) -> str:
+    """A UFF Conv node of input ``data_input`` with the constant ``weights`` (strides, padding,
+    dilations and layout from the TF node's attributes)."""
+    fmt = ctx.data_format()
+    filt = ctx.builder.const(ctx.sub("filter"), weights)
+    if dilated:
+        dilations = ctx.attr("dilations")
+        extra["dilation"] = spatial(dilations, fmt) if dilations else None
+    return ctx.builder.conv(ctx.name, ctx.input(data_input), filt, strides=spatial(ctx.attr("strides"), fmt),
+                            padding=padding_of(ctx), data_order=LAYOUTS[fmt], filter_order=filter_order,
+                            **extra)
+
+
 @tf_op("Conv2D", "Conv3D", check=_const_filter(1))
 def conv(ctx: TfContext) -> str:
-    fmt = ctx.data_format()
-    filt = ctx.builder.const(ctx.sub("filter"), ctx.const_input(1, "filter"))
-    dilations = ctx.attr("dilations")
-    return ctx.builder.conv(
-        ctx.name,
-        ctx.input(0),
-        filt,
-        strides=spatial(ctx.attr("strides"), fmt),
-        padding=padding_of(ctx),
-        dilation=spatial(dilations, fmt) if dilations else None,
-        data_order=LAYOUTS[fmt],
-        filter_order="+CK",
-    )
+    return _conv(ctx, 0, ctx.const_input(1, "filter"), "+CK")
 
 
 @tf_op("DepthwiseConv2dNative", check=_const_filter(1))
 def depthwise(ctx: TfContext) -> str:
-    fmt = ctx.data_format()
     weights = ctx.const_input(1, "filter")  # [H, W, C, M]; output channel c*M + m
     h, w, c, m = weights.shape
-    filt = ctx.builder.const(ctx.sub("filter"), weights.reshape(h, w, 1, c * m))
-    dilations = ctx.attr("dilations")
-    return ctx.builder.conv(
-        ctx.name,
-        ctx.input(0),
-        filt,
-        strides=spatial(ctx.attr("strides"), fmt),
-        padding=padding_of(ctx),
-        dilation=spatial(dilations, fmt) if dilations else None,
-        groups=int(c),
-        data_order=LAYOUTS[fmt],
-        filter_order="+CK",
-    )
+    return _conv(ctx, 0, weights.reshape(h, w, 1, c * m), "+CK", groups=int(c))
 
 
 @tf_op("Conv2DBackpropInput", check=_const_filter(1))
 def conv_transpose(ctx: TfContext) -> str:
-    fmt = ctx.data_format()
     sizes = ctx.const_input(0, "output size")
-    filt = ctx.builder.const(ctx.sub("filter"), ctx.const_input(1, "filter"))  # [H, W, out, in]
-    return ctx.builder.conv(
-        ctx.name,
-        ctx.input(2),
-        filt,
-        strides=spatial(ctx.attr("strides"), fmt),
-        padding=padding_of(ctx),
-        data_order=LAYOUTS[fmt],
-        filter_order="+KC",
-        transpose=True,
-        output_shape=[int(s) for s in sizes],
-    )
+    return _conv(ctx, 2, ctx.const_input(1, "filter"), "+KC",  # filter [H, W, out, in]
+                 dilated=False, transpose=True, output_shape=[int(s) for s in sizes])
 
 
 @tf_op("MaxPool", "AvgPool", "MaxPool3D", "AvgPool3D")
