@@ -355,3 +355,79 @@ def time_native(runner: NativeRunner, batch: Sequence[Any], *, name: str, iterat
     return time_host(lambda: runner.run(batch), name=name, batch_size=batch_size,
                      iterations=iterations, warmup=warmup, device=runner.device, sync=runner.sync,
                      details={"framework": runner.framework})
+
+
+def bench_native(model: Any, *, inputs: Sequence[Any] = (), batch_size: int = 1, iterations: int = 100,
+                 warmup: int = 10, log: str | Path | None = None) -> list[dict[str, Any]]:
+    """Time ``model`` in its own framework (seed 002's ``--native``): one result per native
+    runner, appended to ``log`` in the same log.txt format as the engines' entries."""
+    from trtforge.sources import detect
+
+    source = detect(model)
+    runners, skipped = native_runners(source, torch_compile=False)
+    if not runners:
+        raise UsageError(f"no native framework can run {source.name} here: "
+                         + "; ".join(f"{k}: {v}" for k, v in skipped.items()),
+                         hint="--native runs TensorFlow/Keras, PyTorch and ONNX models")
+    batch = native_batch(source, inputs, batch_size)
+    results = []
+    for runner in runners:
+        timed = time_native(runner, batch, name=f"native_{source.name}", iterations=iterations,
+                            warmup=warmup)
+        if log:
+            timed.append_to_log(log)
+        results.append(timed.to_dict())
+    return results
+
+
+def native_batch(source: Any, inputs: Sequence[Any], batch_size: int) -> list[Any]:
+    """Seeded inputs for a native run, in the model's input order: shapes from ``inputs``
+    (InputSpecs or their NAME[:DTYPE]:SHAPE text; opt shape) or, where the model fixes every
+    dim but the batch, from the model; the batch dim is ``batch_size``."""
+    from trtforge.arrays import seeded_inputs
+    from trtforge.specs import InputSpec
+
+    if batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, got {batch_size}")
+    if inputs:
+        specs = [s if isinstance(s, InputSpec) else InputSpec.parse(str(s)) for s in inputs]
+        return seeded_inputs([((batch_size, *s.profiles[0].opt[1:]), s.dtype) for s in specs], 0)
+    wanted = []
+    for name, shape, dtype in _declared_inputs(source):
+        rest = list(shape[1:])
+        if not shape or any(d is None or d < 0 for d in rest):
+            raise UsageError(f"input {name!r} of {source.name} has the shape {list(shape)}: only the "
+                             "batch may be left open for --native",
+                             hint=f"give --input {name}:{dtype}:" + "x".join(
+                                 str(d) if d is not None and d >= 0 else "D" for d in shape)
+                             + " with every D the size to time (the batch comes from --batch-size)")
+        wanted.append(((batch_size, *rest), dtype))
+    return seeded_inputs(wanted, 0)
+
+
+def _declared_inputs(source: Any) -> list[tuple[str, tuple[Any, ...], str]]:
+    """(name, shape with None for open dims, dtype) of each model input, in the runner's order."""
+    kind = source.kind
+    if kind in ("onnx-file", "onnx-model"):
+        import onnx
+
+        model = onnx.load(str(source.model)) if isinstance(source.model, Path) else source.model
+        initializers = {i.name for i in model.graph.initializer}
+        found = []
+        for value in model.graph.input:
+            if value.name in initializers:
+                continue
+            dims = tuple(d.dim_value if d.HasField("dim_value") else None
+                         for d in value.type.tensor_type.shape.dim)
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type).name
+            found.append((value.name, dims, dtype))
+        return found
+    if kind in ("keras-model", "keras-file", "tf-savedmodel", "tf-frozen-graph", "tf-graphdef"):
+        from trtforge.tf_graphs import frozen_graph
+
+        specs = list(frozen_graph(source, grappler=False).input_specs)
+        if kind == "tf-savedmodel":  # its runner feeds the signature's inputs by sorted name
+            specs.sort(key=lambda s: s.name)
+        return [(s.name, tuple(s.shape), s.dtype) for s in specs]
+    raise UsageError(f"{source.name} ({kind}) declares no input shapes",
+                     hint="give --input NAME:DTYPE:SHAPE for each input, in the model's order")

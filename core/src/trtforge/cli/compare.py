@@ -127,7 +127,15 @@ def run_compare(args: argparse.Namespace) -> int:
 
 # --- bench --------------------------------------------------------------------------------
 def configure_bench(p: argparse.ArgumentParser) -> None:
-    p.add_argument("engine", help="engine file written by trtforge (with its .json sidecar)")
+    p.add_argument("engine", help="engine file written by trtforge (with its .json sidecar); with "
+                   "--native, the model itself")
+    p.add_argument("--native", action="store_true",
+                   help="time the model in its own framework instead (seed 002's --native): "
+                   "TensorFlow, Keras, PyTorch or onnxruntime, on this machine's device")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="SPEC",
+                   help="with --native: NAME[:DTYPE]:SHAPE (e.g. x:float32:1x3x224x224) of an input "
+                   "whose shape the model does not fix (the batch comes from --batch-size); repeat "
+                   "per input, in the model's order")
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--iterations", type=int, default=100)
     p.add_argument("--warmup", type=int, default=10)
@@ -137,23 +145,34 @@ def configure_bench(p: argparse.ArgumentParser) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from trtforge.engine import Engine
-    from trtforge.runtime import check_runnable
+    if args.native:
+        from trtforge.benchmark import bench_native
 
-    # Compatibility is judged by the runtime check, which names every reason (GPU, version).
-    engine = Engine.load(args.engine, check_compatibility=False)
-    check_runnable(engine.metadata)
-    result = engine.benchmark(batch_size=args.batch_size, iterations=args.iterations,
-                              warmup=args.warmup, cuda_graph=args.cuda_graph, log=args.log)
+        results = bench_native(args.engine, inputs=args.input, batch_size=args.batch_size,
+                               iterations=args.iterations, warmup=args.warmup, log=args.log)
+    else:
+        if args.input:
+            raise UsageError("--input is for --native runs",
+                             hint="an engine's input shapes come from its profiles")
+        from trtforge.engine import Engine
+        from trtforge.runtime import check_runnable
+
+        # Compatibility is judged by the runtime check, which names every reason (GPU, version).
+        engine = Engine.load(args.engine, check_compatibility=False)
+        check_runnable(engine.metadata)
+        results = [engine.benchmark(batch_size=args.batch_size, iterations=args.iterations,
+                                    warmup=args.warmup, cuda_graph=args.cuda_graph, log=args.log)]
     if args.json:
-        sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        payload = results[0] if len(results) == 1 and not args.native else results
+        sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
         return 0
     from trtforge.cli.output import console as _console, table as _table
 
-    rows = [(k, f"{v:.6g}" if isinstance(v, float) else v) for k, v in result.items()
-            if k != "details"]
-    rows += [(k, v) for k, v in result.get("details", {}).items()]
-    _console().print(_table(f"benchmark {args.engine}", ["statistic", "value"], rows))
+    for result in results:
+        rows = [(k, f"{v:.6g}" if isinstance(v, float) else v) for k, v in result.items()
+                if k != "details"]
+        rows += [(k, v) for k, v in result.get("details", {}).items()]
+        _console().print(_table(f"benchmark {result.get('name', args.engine)}", ["statistic", "value"], rows))
     return 0
 
 
