@@ -122,16 +122,12 @@ def model1_frozen_convnet(
 
 def run_frozen_graph(path: str | Path, feeds: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
     """Run a frozen GraphDef with TensorFlow (the source framework of model1)."""
-    import tensorflow as tf
+    from trtforge.tf_graphs import canonical_tensor, pruned_function, read_graphdef, run_on_cpu
 
-    v1 = tf.compat.v1
-    graph_def = v1.GraphDef()
-    graph_def.ParseFromString(Path(path).read_bytes())
-    graph = tf.Graph()
-    with graph.as_default():
-        tf.graph_util.import_graph_def(graph_def, name="")
-    with v1.Session(graph=graph) as session:
-        return list(session.run(outputs, feed_dict=feeds))
+    names = list(feeds)
+    function = pruned_function(read_graphdef(path), [canonical_tensor(n) for n in names],
+                               [canonical_tensor(o) for o in outputs])
+    return [np.asarray(r) for r in run_on_cpu(function, [feeds[n] for n in names])]
 
 
 # --- model2: Keras ResNet50 with added shortcuts ----------------------------------------------
