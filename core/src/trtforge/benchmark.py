@@ -319,7 +319,7 @@ def _savedmodel_runner(source: Any) -> NativeRunner:
 def _graphdef_runner(source: Any) -> NativeRunner:
     import tensorflow as tf
 
-    from trtforge.tf_graphs import read_graphdef
+    from trtforge.tf_graphs import detect_graph_io, read_graphdef
 
     graph_def = source.model
     if isinstance(graph_def, Path):
@@ -327,14 +327,10 @@ def _graphdef_runner(source: Any) -> NativeRunner:
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.import_graph_def(graph_def, name="")
-    ops = graph.get_operations()
-    inputs = [op.outputs[0] for op in ops if op.type == "Placeholder"]
-    consumed = {t.name for op in ops for t in op.inputs}
-    outputs = [t for op in ops if op.type not in ("Const", "Placeholder", "NoOp")
-               for t in op.outputs if t.name not in consumed]
+    inputs, outputs = detect_graph_io(graph_def)  # the inputs and outputs the routes convert
     if not inputs or not outputs:
         raise UsageError(f"frozen graph {source.name} has no placeholder inputs or no outputs")
-    session = tf.compat.v1.Session(graph=graph)
+    session = tf.compat.v1.Session(graph=graph)  # TF1's own way to run it, as seed 002 timed it
 
     def run(batch: Sequence[Any]) -> list[Any]:
         return list(session.run(outputs, {t: _to_numpy(b) for t, b in zip(inputs, batch)}))
