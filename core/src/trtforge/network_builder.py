@@ -12,6 +12,7 @@ Q/DQ ``<tensor>/quantize`` and ``<tensor>/dequantize``.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -52,7 +53,7 @@ class PrecisionPolicy:
 
 
 @dataclass
-class LayerBuilder:
+class LayerBuilder(ABC):
     """Per-conversion state a route's converters share: the network, the adapter, the policy."""
 
     network: Any
@@ -193,8 +194,10 @@ class LayerBuilder:
                     hint="keep integer constants within int32, or use TensorRT 10 or newer")
         return values.astype(np.int32)
 
+    @abstractmethod
     def constant(self, value: Any, name: str, dtype: str | None = None) -> Any:
-        raise NotImplementedError  # the route's: how its constants become weights
+        """An ITensor holding ``value`` in ``dtype``: each route says how its constants (torch
+        tensors, numpy arrays) become TensorRT weights."""
 
     # --- INT8 -----------------------------------------------------------------------
     def qdq(self, x: Any, scale: Any, axis: int | None, name: str) -> Any:
