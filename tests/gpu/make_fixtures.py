@@ -7,9 +7,12 @@ seed model, into ``OUT/<model>/``:
 
 - ``<model>.onnx`` (model1..model3): the ONNX model the ``onnx_trt`` route prepared from the
   TF/Keras model (tf2onnx at opset 17, TensorRT 8.6's parser limit), dynamic batch kept;
-- ``<model>.snapshot.json`` + ``<model>.snapshot.npz`` (model1..model4): the network snapshot of
-  an fp32 conversion (model1..3 through ``onnx_trt``, model4 through ``torch2trt``), built for a
-  batch profile 1/4/8, to be rebuilt on the GPU by ``trtforge.build_snapshot``;
+- ``<model>-<route>-<precision>.snapshot.json`` + ``.snapshot.npz``: network snapshots, built for
+  a batch profile 1/4/8, to be rebuilt on the GPU by ``trtforge.build_snapshot`` / ``trtforge
+  build``: model1..3 through ``onnx_trt`` (fp32) and ``tf_trt`` (fp32; int8 for model1 and
+  model3, calibrated here by running the graph in TensorFlow), model4 through ``torch2trt``
+  (fp32). TensorFlow is absent on the GPU machine, so this is how the ``tf_trt`` route's
+  networks reach TensorRT 8.6;
 - ``inputs.npz`` (batch 4, seeded) and ``expected.npz``: the source framework's outputs for them
   (TensorFlow/Keras; torch for model4), keyed by the network's input and output names;
 
@@ -22,8 +25,7 @@ calls that move them are printed.
 
 Usage (from the repository root)::
 
-    PYTHONPATH=core/src:plugins/onnx_trt/src:plugins/torch2trt/src \\
-        .venv/bin/python tests/gpu/make_fixtures.py [--out DIR] [--models model1,model4]
+    .venv/bin/python tests/gpu/make_fixtures.py [--out DIR] [--models model1,model4]
 """
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = Path("/work/main/.gpu-fixtures")
 MANIFEST = "manifest.json"
 FORMAT = "trtforge-gpu-fixtures"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: several snapshots per model (route, precision)
 SEED = 20261201          # inputs of model k are drawn from default_rng(SEED + k)
 BATCH = 4                # stored inputs; also the profile's opt batch
 MAX_BATCH = 8            # the profile's max batch (min is 1)
@@ -76,25 +78,28 @@ class SeedPlan:
     make: Callable[[Path], Any]
     function: str
     zoo_args: dict[str, Any]
-    snapshot_route: str
+    snapshots: tuple[tuple[str, str], ...]  # (route, precision); the first onnx_trt one gives the ONNX file
     onnx: bool
 
 
 def _plans() -> dict[str, SeedPlan]:
     from trtforge import zoo
 
-    def plan(name: str, fn: Callable[..., Any], args: dict[str, Any], route: str, onnx: bool,
-             takes_dir: bool = True) -> SeedPlan:
+    def plan(name: str, fn: Callable[..., Any], args: dict[str, Any],
+             snapshots: tuple[tuple[str, str], ...], onnx: bool, takes_dir: bool = True) -> SeedPlan:
         make = (lambda d: fn(d, **args)) if takes_dir else (lambda d: fn(**args))
-        return SeedPlan(name, make, f"trtforge.zoo.{fn.__name__}", args, route, onnx)
+        return SeedPlan(name, make, f"trtforge.zoo.{fn.__name__}", args, snapshots, onnx)
 
+    tf_small = (("onnx_trt", "fp32"), ("tf_trt", "fp32"), ("tf_trt", "int8"))
+    # model2's weights are 100 MiB a copy: its tf_trt int8 snapshot would add a device call.
+    tf_large = (("onnx_trt", "fp32"), ("tf_trt", "fp32"))
     return {
-        "model1": plan("model1", zoo.model1_frozen_convnet, {"input_size": 32}, "onnx_trt", True),
-        "model2": plan("model2", zoo.model2_keras_resnet50, {"input_size": 32}, "onnx_trt", True),
+        "model1": plan("model1", zoo.model1_frozen_convnet, {"input_size": 32}, tf_small, True),
+        "model2": plan("model2", zoo.model2_keras_resnet50, {"input_size": 32}, tf_large, True),
         "model3": plan("model3", zoo.model3_tf_resnet50, {"input_size": 32, "width": 32},
-                       "onnx_trt", True),
-        "model4": plan("model4", zoo.model4_torch_resnet50, {"input_size": 64}, "torch2trt", False,
-                       takes_dir=False),
+                       tf_small, True),
+        "model4": plan("model4", zoo.model4_torch_resnet50, {"input_size": 64},
+                       (("torch2trt", "fp32"),), False, takes_dir=False),
     }
 
 
@@ -230,12 +235,89 @@ def _run_onnxruntime(path: Path, feeds: dict[str, np.ndarray]) -> list[np.ndarra
     return [np.asarray(v) for v in session.run(None, feeds)]
 
 
-def make_one(plan: SeedPlan, index: int, out: Path, scratch: Path) -> dict[str, Any]:
+def _calibration_inputs(model: Any, count: int = 8) -> np.ndarray:
+    """INT8 calibration batch (seeded; not the stored test inputs)."""
+    shape = (count, *model.input_shape[1:])
+    rng = np.random.default_rng(7)
+    if model.inputs[0].dtype == "uint8":
+        return rng.integers(0, 256, size=shape, dtype=np.uint8)
+    return rng.standard_normal(shape).astype(model.inputs[0].dtype)
+
+
+def _convert(plan: SeedPlan, model: Any, route: str, precision: str, spec: Any) -> Any:
     import trtforge
-    from trtforge import InputSpec
-    from trtforge.checking import resolve_snapshot
+
+    extra: dict[str, Any] = {}
+    if precision == "int8":
+        # Calibrated by running the source graph; accuracy control off (as the route's seed
+        # tests): the GPU compares against TensorFlow with the int8 tolerance and against the
+        # CPU simulation of this very network.
+        extra = {"calibration": _calibration_inputs(model), "options": {"int8_min_cosine": 0}}
+    engine = trtforge.convert(model.model, backend=route, precision=precision, target=TARGET,
+                              cache=False, inputs=[spec], **extra)
+    coverage = engine.extras.get("artifacts", {}).get("tf_trt_coverage")
+    if coverage is not None and not coverage.get("complete"):
+        raise SystemExit(f"{plan.name}: tf_trt left ops to TensorFlow at {precision} "
+                         f"({coverage}); the fixture must be one TensorRT network")
+    return engine
+
+
+def _snapshot_entry(plan: SeedPlan, model: Any, engine: Any, route: str, precision: str,
+                    x: np.ndarray, expected: np.ndarray, folder: Path) -> dict[str, Any]:
+    """Save one engine's snapshot, run it with the CPU reference executor, describe it."""
+    from trtforge.checking import compare_arrays, resolve_snapshot, tolerance_for
     from trtforge.reference.executor import execute
     from trtforge.snapshot import Snapshot
+
+    snapshot, _ = resolve_snapshot(engine)
+    if len(snapshot.inputs) != 1 or len(snapshot.outputs) != 1:
+        raise SystemExit(f"{plan.name} ({route}): expected one input and one output, the network has "
+                         f"{[t['name'] for t in snapshot.inputs]} -> {[t['name'] for t in snapshot.outputs]}")
+    input_name = snapshot.inputs[0]["name"]
+    output_name = snapshot.outputs[0]["name"]
+    stem = f"{plan.name}-{route}-{precision}"
+    graph_path, weights_path = snapshot.save(folder / stem)
+    saved = Snapshot.load(graph_path)  # check what is on disk, not what is in memory
+    got = np.asarray(execute(saved, {input_name: x})[output_name], dtype=np.float32)
+    error = _max_rel(got, expected)
+    what = f"{plan.name}: the saved {route} {precision} snapshot, run by trtforge's CPU reference executor,"
+    if precision == "fp32":
+        if not error <= CPU_MAX_REL:
+            raise SystemExit(f"{what} is {error:.3g} (max rel) from {model.framework}, above {CPU_MAX_REL:g}")
+    else:
+        metrics = compare_arrays(output_name, expected, got, tolerance_for(precision), classifier=True)
+        if not metrics.passed:
+            raise SystemExit(f"{what} fails {precision}'s tolerance against {model.framework}: "
+                             f"{metrics.reasons}")
+    log.info("%s %s %s: snapshot (CPU executor) vs %s max rel %.3g", plan.name, route, precision,
+             model.framework, error)
+    simulated = None
+    if precision != "fp32":
+        simulated = f"{plan.name}/{stem}.cpu.npz"
+        _write_npz(folder / f"{stem}.cpu.npz", {output_name: got})
+    dtypes = saved.tensor_dtypes()
+    return {
+        "route": route,
+        "precision": precision,
+        "file": f"{plan.name}/{graph_path.name}",
+        "weights": f"{plan.name}/{weights_path.name}",
+        "input_name": input_name,
+        "output_name": output_name,
+        "tensorrt": engine.metadata["tensorrt"],
+        "layers": len(saved.layers),
+        "layer_types": saved.summary(),
+        "tensor_dtypes": sorted(set(dtypes.values())),
+        # TensorRT < 10 has no INT64 tensors: a replay there must narrow these.
+        "int64_tensors": sorted(name for name, dtype in dtypes.items() if dtype == "int64"),
+        "profiles": saved.profiles,
+        "cpu_executor_max_rel": error,
+        "cpu_executor_outputs": simulated,
+        "notes": list(engine.metadata.get("notes", [])),
+    }
+
+
+def make_one(plan: SeedPlan, index: int, out: Path, scratch: Path) -> dict[str, Any]:
+    from trtforge import InputSpec
 
     started = time.perf_counter()
     folder = out / plan.name
@@ -246,14 +328,13 @@ def make_one(plan: SeedPlan, index: int, out: Path, scratch: Path) -> dict[str, 
     meta = model.inputs[0]
     profile = _profile(x.shape)
     spec = InputSpec(None, dtype=meta.dtype, min=profile["min"], opt=profile["opt"], max=profile["max"])
-    engine = trtforge.convert(model.model, backend=plan.snapshot_route, precision="fp32",
-                              target=TARGET, cache=False, inputs=[spec])
-    snapshot, _ = resolve_snapshot(engine)
-    if len(snapshot.inputs) != 1 or len(snapshot.outputs) != 1:
-        raise SystemExit(f"{plan.name}: expected one input and one output, the network has "
-                         f"{[t['name'] for t in snapshot.inputs]} -> {[t['name'] for t in snapshot.outputs]}")
-    input_name = snapshot.inputs[0]["name"]
-    output_name = snapshot.outputs[0]["name"]
+    engines = {(route, precision): _convert(plan, model, route, precision, spec)
+               for route, precision in plan.snapshots}
+    snapshots = [_snapshot_entry(plan, model, engine, route, precision, x, expected, folder)
+                 for (route, precision), engine in engines.items()]
+    # The stored arrays are keyed by the first snapshot's names; each snapshot says its own.
+    input_name = snapshots[0]["input_name"]
+    output_name = snapshots[0]["output_name"]
     entry: dict[str, Any] = {
         "name": plan.name,
         "description": model.description,
@@ -285,18 +366,21 @@ def make_one(plan: SeedPlan, index: int, out: Path, scratch: Path) -> dict[str, 
     _write_npz(folder / "expected.npz", {output_name: expected})
 
     if plan.onnx:
-        data = engine.extras["artifacts"]["onnx"]
+        source = next(e for (r, p), e in engines.items() if r == "onnx_trt" and p == "fp32")
+        onnx_snapshot = next(s for s in snapshots if s["route"] == "onnx_trt")
+        data = source.extras["artifacts"]["onnx"]
         opset, onnx_inputs, onnx_outputs = _onnx_io(data)
         if opset != 17:
             raise SystemExit(f"{plan.name}: the prepared ONNX model has opset {opset}, not 17")
-        if [i["name"] for i in onnx_inputs] != [input_name] or onnx_outputs != [output_name]:
+        if ([i["name"] for i in onnx_inputs] != [onnx_snapshot["input_name"]]
+                or onnx_outputs != [onnx_snapshot["output_name"]]):
             raise SystemExit(f"{plan.name}: ONNX io {onnx_inputs} -> {onnx_outputs} differs from the "
-                             f"network's {input_name} -> {output_name}")
+                             f"network's {onnx_snapshot['input_name']} -> {onnx_snapshot['output_name']}")
         if onnx_inputs[0]["dims"][0] is not None:
             raise SystemExit(f"{plan.name}: the ONNX model's batch is fixed ({onnx_inputs[0]['dims']})")
         onnx_path = folder / f"{plan.name}.onnx"
         _write(onnx_path, data)
-        (got,) = _run_onnxruntime(onnx_path, {input_name: x})
+        (got,) = _run_onnxruntime(onnx_path, {onnx_snapshot["input_name"]: x})
         error = _max_rel(got, expected)
         if not error <= CPU_MAX_REL:
             raise SystemExit(f"{plan.name}: onnxruntime on {onnx_path.name} is {error:.3g} (max rel) from "
@@ -307,34 +391,14 @@ def make_one(plan: SeedPlan, index: int, out: Path, scratch: Path) -> dict[str, 
             "opset": opset,
             "exporter": f"tf2onnx {_version('tf2onnx')} via trtforge onnx_trt (prepared model, "
                         "after the route's passes)",
+            "input_name": onnx_snapshot["input_name"],
+            "output_name": onnx_snapshot["output_name"],
             "input_dims": onnx_inputs[0]["dims"],
             "onnxruntime_max_rel": error,
         }
     else:
         entry["onnx"] = None
-
-    graph_path, weights_path = snapshot.save(folder / plan.name)
-    saved = Snapshot.load(graph_path)  # check what is on disk, not what is in memory
-    got = execute(saved, {input_name: x})[output_name]
-    error = _max_rel(got, expected)
-    if not error <= CPU_MAX_REL:
-        raise SystemExit(f"{plan.name}: the saved snapshot, run by trtforge's CPU reference executor, "
-                         f"is {error:.3g} (max rel) from {model.framework}, above {CPU_MAX_REL:g}")
-    log.info("%s: snapshot (CPU executor) vs %s max rel %.3g", plan.name, model.framework, error)
-    dtypes = saved.tensor_dtypes()
-    entry["snapshot"] = {
-        "file": f"{plan.name}/{graph_path.name}",
-        "weights": f"{plan.name}/{weights_path.name}",
-        "route": plan.snapshot_route,
-        "tensorrt": engine.metadata["tensorrt"],
-        "layers": len(saved.layers),
-        "layer_types": saved.summary(),
-        "tensor_dtypes": sorted(set(dtypes.values())),
-        # TensorRT < 10 has no INT64 tensors: a replay there must narrow these.
-        "int64_tensors": sorted(name for name, dtype in dtypes.items() if dtype == "int64"),
-        "profiles": saved.profiles,
-        "cpu_executor_max_rel": error,
-    }
+    entry["snapshots"] = snapshots
     entry["seconds"] = round(time.perf_counter() - started, 1)
     return entry
 

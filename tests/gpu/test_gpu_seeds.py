@@ -11,8 +11,10 @@ prints unpack them):
   with TensorFlow's outputs;
 - model4 is rebuilt here (torch only) and converts through every installed torch route at
   fp32/fp16/int8, agreeing with PyTorch run on this GPU;
-- each snapshot rebuilds with ``trtforge.build_snapshot`` at fp32/fp16 and agrees with the
-  stored outputs.
+- each snapshot (onnx_trt and tf_trt networks of models 1-3, torch2trt of model4) rebuilds
+  with ``trtforge build`` (the command, in a subprocess) - fp32 snapshots at fp32 and fp16, int8
+  snapshots at int8 - runs here and agrees with the stored outputs of the source framework
+  (int8 also with the CPU simulation of the same network, made with the fixtures).
 
 fp32 is held to relative error <= 1e-3 (and ``trtforge.check``'s fp32 tolerance) with TF32 off
 in the build (``convert(..., tf32=False)``) and in PyTorch's reference; TF32 alone moves a
@@ -63,8 +65,15 @@ def _load_manifest() -> tuple[dict[str, Any] | None, str]:
 MANIFEST, NO_FIXTURES = _load_manifest()
 ENTRIES: dict[str, dict[str, Any]] = {m["name"]: m for m in (MANIFEST or {}).get("models", [])}
 ONNX_MODELS = [n for n, m in ENTRIES.items() if m.get("onnx")] or [NONE]
-SNAPSHOT_MODELS = [n for n, m in ENTRIES.items() if m.get("snapshot")] or [NONE]
+SNAPSHOT_CASES = [pytest.param(n, i, p, id=f"{n}-{s['route']}-{s['precision']}-as-{p}")
+                  for n, m in ENTRIES.items() for i, s in enumerate(m.get("snapshots") or [])
+                  for p in (SNAPSHOT_PRECISIONS if s["precision"] == "fp32" else (s["precision"],))] \
+    or [pytest.param(NONE, 0, "fp32", id=NONE)]
 
+if MANIFEST is not None and MANIFEST.get("version") != 2:
+    MANIFEST, NO_FIXTURES = None, (f"GPU fixtures in {FIXTURES} have format version "
+                                   f"{MANIFEST.get('version')}, this suite reads 2: run "
+                                   "tests/gpu/make_fixtures.py again")
 if MANIFEST is None:
     pytestmark = [pytest.mark.gpu, pytest.mark.skip(reason=NO_FIXTURES)]
 
@@ -100,12 +109,18 @@ def _arrays(entry: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, np.
     return inputs, expected
 
 
-def _specs(entry: dict[str, Any]) -> list[Any]:
+def _renamed(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """The one stored array under the name a network gives it (routes name tensors their way)."""
+    (value,) = arrays.values()
+    return {name: value}
+
+
+def _specs(entry: dict[str, Any], name: str) -> list[Any]:
     from trtforge import InputSpec
 
-    return [InputSpec(i["name"], dtype=i["dtype"], min=tuple(i["profile"]["min"]),
-                      opt=tuple(i["profile"]["opt"]), max=tuple(i["profile"]["max"]))
-            for i in entry["inputs"]]
+    (i,) = entry["inputs"]
+    return [InputSpec(name, dtype=i["dtype"], min=tuple(i["profile"]["min"]),
+                      opt=tuple(i["profile"]["opt"]), max=tuple(i["profile"]["max"]))]
 
 
 def _opt_level() -> dict[str, Any]:
@@ -134,16 +149,19 @@ def test_onnx_fixture_runs_and_agrees_with_tensorflow(name: str, precision: str)
     entry = _entry(name)
     path = _file(entry["onnx"]["file"])
     inputs, expected = _arrays(entry)
+    inputs = _renamed(inputs, entry["onnx"]["input_name"])
+    expected = _renamed(expected, entry["onnx"]["output_name"])
     engine = trtforge.convert(str(path), backend="onnx_trt", precision=precision, cache=False,
-                              inputs=_specs(entry), tf32=precision != "fp32", **_opt_level())
+                              inputs=_specs(entry, entry["onnx"]["input_name"]),
+                              tf32=precision != "fp32", **_opt_level())
     assert engine.route == "onnx_trt" and engine.precision == precision
     outputs = engine.run(inputs)
-    for output in entry["outputs"]:
-        _check(output["name"], precision, expected[output["name"]], outputs[output["name"]], FP32_MAX_REL)
+    for name, ref in expected.items():
+        _check(name, precision, ref, outputs[name], FP32_MAX_REL)
     # The dynamic batch: one sample through the same engine.
     first = engine.run({k: np.ascontiguousarray(v[:1]) for k, v in inputs.items()})
-    for output in entry["outputs"]:
-        got, ref = first[output["name"]], expected[output["name"]][:1]
+    for name, full in expected.items():
+        got, ref = first[name], full[:1]
         assert got.shape == ref.shape
         peak = max(float(np.abs(ref).max()), 1e-12)
         bound = FP32_MAX_REL if precision == "fp32" else tolerance_bound(precision, ref)
@@ -259,40 +277,55 @@ def test_model4_routes_agree_with_pytorch_on_gpu(route: str, precision: str, mod
 
 
 # --- snapshots made on the CPU, rebuilt here -------------------------------------------------
-def _build_snapshot() -> Any:
-    import trtforge
+def _trtforge_build(graph_path: Path, precision: str, out: Path) -> Any:
+    """``trtforge build SNAPSHOT`` as a user runs it; the engine it wrote, loaded."""
+    import subprocess
 
-    build = getattr(trtforge, "build_snapshot", None)
-    if build is None:
-        pytest.skip("trtforge.build_snapshot does not exist in this trtforge yet (`trtforge build "
-                    "SNAPSHOT` is being added); the snapshot fixtures cannot be rebuilt")
-    return build
+    from trtforge import Engine
+
+    command = [sys.executable, "-m", "trtforge", "build", str(graph_path), "--precision", precision,
+               "--output", str(out)]
+    if precision == "fp32":
+        command.append("--no-tf32")
+    level = os.environ.get("TRTFORGE_GPU_OPT_LEVEL")
+    if level:
+        command += ["--opt-level", level]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise AssertionError(f"`{' '.join(command[1:])}` exited {done.returncode}:\n"
+                             f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return Engine.load(out)
 
 
-@pytest.mark.parametrize("precision", SNAPSHOT_PRECISIONS)
-@pytest.mark.parametrize("name", SNAPSHOT_MODELS)
-def test_snapshot_fixture_rebuilds_and_agrees(name: str, precision: str) -> None:
-    build = _build_snapshot()
+@pytest.mark.parametrize("name, index, precision", SNAPSHOT_CASES)
+def test_snapshot_fixture_rebuilds_and_agrees(name: str, index: int, precision: str,
+                                              tmp_path: Path) -> None:
+    from trtforge.arrays import cosine_similarity as cosine
+
     entry = _entry(name)
-    snapshot = entry["snapshot"]
+    snapshot = entry["snapshots"][index]
     graph_path = _file(snapshot["file"])
     _file(snapshot["weights"])
     inputs, expected = _arrays(entry)
-    from trtforge.specs import BuildSettings
-
-    settings = BuildSettings(tf32=precision != "fp32", **_opt_level())
-    kwargs: dict[str, Any] = {"precision": precision, "inputs": _specs(entry), "target": None,
-                              "settings": settings}
-    fp32_bound = FP32_MAX_REL
+    inputs = _renamed(inputs, snapshot["input_name"])
+    (ref,) = expected.values()
     try:
-        engine = build(graph_path, **kwargs)
-    except Exception as exc:
+        engine = _trtforge_build(graph_path, precision, tmp_path / f"{graph_path.stem}.engine")
+    except AssertionError as exc:
         int64 = snapshot.get("int64_tensors") or []
         extra = (f"; the snapshot (made with {snapshot['tensorrt']}) has INT64 tensors {int64}, "
                  "which TensorRT < 10 lacks") if int64 else ""
-        raise AssertionError(f"build_snapshot({graph_path.name}, precision={precision}) failed: "
-                             f"{type(exc).__name__}: {exc}{extra}") from exc
+        raise AssertionError(f"{exc}{extra}") from exc
     assert engine.precision == precision
-    outputs = engine.run(inputs)
-    for output in entry["outputs"]:
-        _check(output["name"], precision, expected[output["name"]], outputs[output["name"]], fp32_bound)
+    got = engine.run(inputs)[snapshot["output_name"]]
+    metrics = _check(snapshot["output_name"], precision, ref, got, FP32_MAX_REL)
+    figures: dict[str, Any] = {"route": snapshot["route"], "snapshot": snapshot["precision"],
+                               "built": precision, "max_rel_vs_source": metrics.max_rel,
+                               "cosine_vs_source": cosine(ref, got),
+                               "top1_vs_source": float(np.mean(ref.argmax(1) == got.argmax(1)))}
+    if snapshot.get("cpu_executor_outputs"):
+        with np.load(_file(snapshot["cpu_executor_outputs"]), allow_pickle=False) as data:
+            simulated = data[snapshot["output_name"]]
+        figures["cosine_vs_cpu_simulation"] = cosine(simulated, got)
+        figures["cpu_simulation_cosine_vs_source"] = cosine(ref, simulated)
+    print(f"GPU-SEED {name}: " + json.dumps(figures, default=float, sort_keys=True))
