@@ -255,6 +255,12 @@ def _convert(plan: SeedPlan, model: Any, route: str, precision: str, spec: Any) 
         extra = {"calibration": _calibration_inputs(model), "options": {"int8_min_cosine": 0}}
     engine = trtforge.convert(model.model, backend=route, precision=precision, target=TARGET,
                               cache=False, inputs=[spec], **extra)
+    from trtforge import Engine
+
+    if not isinstance(engine, Engine):
+        raise SystemExit(f"{plan.name}: {route} {precision} gave a {type(engine).__name__} (ops left to "
+                         f"the source framework: {engine.metadata.get('notes')}); the fixture must be "
+                         "one TensorRT network")
     coverage = engine.extras.get("artifacts", {}).get("tf_trt_coverage")
     if coverage is not None and not coverage.get("complete"):
         raise SystemExit(f"{plan.name}: tf_trt left ops to TensorFlow at {precision} "

@@ -479,7 +479,8 @@ class TensorRT:
         resolved: dict[str, InputSpec] = {}
         for i in range(network.num_inputs):
             tensor = network.get_input(i)
-            spec = by_name.pop(tensor.name, None)
+            # TensorFlow names tensors "op:0"; a spec may name the op ("x" for "x:0").
+            spec = by_name.pop(tensor.name, None) or by_name.pop(tensor.name.removesuffix(":0"), None)
             if spec is None and unnamed:
                 spec = unnamed.pop(0)
             shape = tuple(int(d) for d in tensor.shape)

@@ -50,7 +50,9 @@ def network_shapes(frozen: Any, input_specs: Sequence[Any],
     shapes, notes = {}, []
     matched = matched if matched is not None else {}
     for position, tensor in enumerate(frozen.input_specs):
-        spec = by_name.pop(tensor.name, None) or by_name.pop(tensor.tensor, None)
+        spec = (by_name.pop(tensor.name, None) or by_name.pop(tensor.tensor, None)
+                # "x" for the op's first output "x:0", as TensorFlow users name inputs
+                or by_name.pop(tensor.name.removesuffix(":0"), None))
         if spec is None and len(unnamed) == len(input_specs) and position < len(unnamed):
             spec = unnamed[position]
         if spec is not None:

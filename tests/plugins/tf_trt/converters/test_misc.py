@@ -42,6 +42,34 @@ def test_pads() -> None:
     assert_matches(lambda a: tf.pad(a, pads, mode="REFLECT"), seeded(1, 4, 4, 2), op="MirrorPad")
 
 
+@pytest.mark.parametrize("mode,value", [("CONSTANT", 0.0), ("CONSTANT", 1.5), ("REFLECT", 0.0)])
+def test_pads_with_a_dynamic_batch(mode: str, value: float) -> None:
+    """A dynamic batch (Keras ResNet50's stem pad under a batch profile): the slice's size comes
+    from the run-time shape; no TensorFlow fallback."""
+    import trtforge
+    from trtforge.checking import check
+    from trtforge.engine import Engine
+    from trtforge.tf_graphs import frozen_graph
+
+    from tftrt_harness import convert, converted_ops
+
+    kernel = seeded(1, 1, 2, 2, seed=1)
+    pads = [[0, 0], [2, 1], [1, 2], [0, 0]]
+
+    def fn(a: tf.Tensor) -> tf.Tensor:  # held NCHW after the convolution
+        return tf.pad(tf.nn.conv2d(a, kernel, 1, "SAME"), pads, mode=mode, constant_values=value)
+
+    spec = tf.TensorSpec([None, 4, 4, 2], tf.float32, name="x0")
+    graph_def = frozen_graph(tf.function(fn, input_signature=[spec]), grappler=False).graph_def
+    profile = trtforge.InputSpec("x0", min=(1, 4, 4, 2), opt=(2, 4, 4, 2), max=(4, 4, 4, 2))
+    engine = convert(graph_def, inputs=[profile])
+    assert isinstance(engine, Engine), "converted with a TensorFlow segment"
+    assert {"Pad", "PadV2", "MirrorPad"} & set(converted_ops(engine))
+    assert engine.metadata["outputs"][0]["shape"][0] == -1
+    x = seeded(3, 4, 4, 2, seed=2)
+    assert check(graph_def, engine, inputs=[x]).passed
+
+
 def test_pad_of_nchw_held_tensor() -> None:
     kernel = seeded(1, 1, 2, 2, seed=1)
     assert_matches(lambda a: tf.pad(tf.nn.conv2d(a, kernel, 1, "SAME"), [[0, 0], [1, 0], [0, 2], [0, 0]]),
