@@ -90,8 +90,9 @@ class UffBuilder:
         fields: dict[str, Any] = {
             "inputs_orders": self.orders(data_order, filter_order),
             "strides": list(strides),
-            "number_groups": int(groups),
         }
+        if int(groups) != 1:  # NVIDIA's converter writes number_groups for grouped convs only
+            fields["number_groups"] = int(groups)
         _padding(fields, padding)
         if dilation is not None:
             fields["dilation"] = list(dilation)
@@ -167,8 +168,14 @@ class UffBuilder:
     def fully_connected(self, node_id: str, x: str, weights: str) -> str:
         return self.node(node_id, "FullyConnected", (x, weights), {"inputs_orders": self.orders("NC", "CK")})
 
-    def softmax(self, node_id: str, x: str, axis: int) -> str:
-        return self.node(node_id, "Softmax", (x,), {"axis": int(axis)})
+    def softmax(self, node_id: str, x: str, axis: int, data_order: str | None = None) -> str:
+        """With ``data_order`` (NVIDIA's form, e.g. ``"N+C"`` for TF): ``axis`` counts in the
+        channels-first layout without the batch (0 = the channel axis), as TensorRT's UffParser
+        reads it; without: an axis of the tensor as stored (files of older trtforge writers)."""
+        fields: dict[str, Any] = {"axis": int(axis)}
+        if data_order is not None:
+            fields["inputs_orders"] = self.orders(data_order)
+        return self.node(node_id, "Softmax", (x,), fields)
 
     def squeeze(self, node_id: str, x: str, axis: Sequence[int]) -> str:
         return self.node(node_id, "Squeeze", (x,), {"axis": [int(a) for a in axis]})
@@ -235,9 +242,11 @@ class UffBuilder:
                 continue
             meta.descriptors.add(id=descriptor_id, version=version, optional=optional)
         graph = meta.graphs.add(id=self.graph_id)
+        plugin_ids = {node_id for node_id, op, _, _ in self._nodes if op.startswith("_")}
+        arity = output_counts(inp for _, _, inputs, _ in self._nodes for inp in inputs)
         for node_id, op, inputs, fields in self._nodes:
             node = graph.nodes.add(id=node_id, operation=op)
-            node.inputs.extend(inputs)
+            node.inputs.extend(nvidia_inputs(inputs, plugin_ids, arity))
             for key, value in fields.items():
                 node.fields[key].CopyFrom(to_data(value))
         for key, value in self._referenced.items():
@@ -245,8 +254,47 @@ class UffBuilder:
         return meta
 
 
+def split_output(name: str) -> tuple[str, int]:
+    """``"a:1"`` -> ("a", 1); ``"a"`` -> ("a", 0)."""
+    head, _, tail = name.rpartition(":")
+    return (head, int(tail)) if head and tail.isdigit() else (name, 0)
+
+
+def output_counts(references: Any) -> dict[str, int]:
+    """Node id -> how many outputs the references use (highest ``:k`` + 1)."""
+    counts: dict[str, int] = {}
+    for name in references:
+        base, index = split_output(name)
+        counts[base] = max(counts.get(base, 1), index + 1)
+    return counts
+
+
+def nvidia_inputs(inputs: Sequence[str], plugin_ids: set[str], arity: Mapping[str, int]) -> list[str]:
+    """Inputs as NVIDIA's converter writes them: node ids only. A plugin node with several
+    outputs (GridAnchor_TRT: numLayers) is referenced once by its bare id where a consumer takes
+    all its outputs in order (graphsurgeon keeps unique inputs, the converter strips ``:k``);
+    TensorRT's UffParser passes every output of the node there and refuses ``"GridAnchor:1"``
+    ("This input (GridAnchor:1) doesn't exist")."""
+    out: list[str] = []
+    i = 0
+    while i < len(inputs):
+        base, index = split_output(inputs[i])
+        n = arity.get(base, 1)
+        if base in plugin_ids and index == 0 and n > 1:
+            run = [f"{base}:{k}" if k else base for k in range(n)]
+            ours = [inputs[i + k] if i + k < len(inputs) else None for k in range(n)]
+            if ours == run or ours == [f"{base}:{k}" for k in range(n)]:
+                out.append(base)
+                i += n
+                continue
+        out.append(inputs[i])
+        i += 1
+    return out
+
+
 def _padding(fields: dict[str, Any], padding: Any) -> None:
     if isinstance(padding, str):
-        fields["implicit_padding"] = padding.lower()
+        if padding.lower() != "valid":  # NVIDIA: implicit_padding is "same" or absent (VALID)
+            fields["implicit_padding"] = padding.lower()
     else:
         fields["padding"] = [int(p) for p in padding]

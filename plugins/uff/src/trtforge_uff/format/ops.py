@@ -20,7 +20,8 @@ class OpSpec:
     required: dict[str, str] = field(default_factory=dict)
     optional: dict[str, str] = field(default_factory=dict)
     funcs: tuple[str, ...] = ()
-    one_of: tuple[tuple[str, ...], ...] = ()  # groups of fields of which exactly one is needed
+    one_of: tuple[tuple[str, ...], ...] = ()  # groups of fields of which at most one is given
+    # (padding: neither is NVIDIA's VALID, no padding)
 
 
 BINARY_FUNCS = ("add", "sub", "mul", "div", "max", "min", "pow", "floordiv")

@@ -158,9 +158,9 @@ def _graph_problems(graph: Any, referenced: dict[str, Any], descriptors: set[str
                 found.append(Problem(where, key, f"is missing (required by {node.operation})"))
         for group in spec.one_of:
             given = [k for k in group if k in fields]
-            if len(given) != 1:
+            if len(given) > 1:
                 found.append(
-                    Problem(where, "/".join(group), f"exactly one of them is needed, found {len(given)}")
+                    Problem(where, "/".join(group), f"at most one of them may be given, found {len(given)}")
                 )
         if spec.funcs and isinstance(fields.get("func"), str) and fields["func"] not in spec.funcs:
             found.append(Problem(where, "func", f"{fields['func']!r} is not one of {', '.join(spec.funcs)}"))

@@ -95,6 +95,7 @@ def import_graph(
     unnamed = [s for s in input_specs if not s.name]
     notes: list[str] = []
     values: dict[str, Any] = {}
+    arity: dict[str, int] = {}  # plugin node id -> its outputs, where more than one
     inputs: list[str] = []
     output_names: list[str] = []
     for node in order:
@@ -116,9 +117,7 @@ def import_graph(
         elif node.op == "MarkOutput":
             output_names.extend(_mark_node(ctx, values, node.inputs[0]))
         else:
-            args = [
-                values[name] if name in values else values[coverage.base_id(name)] for name in node.inputs
-            ]
+            args = _arguments(values, arity, node.inputs)
             try:
                 result = chosen[node.id].function(ctx, node, args)
             except ConversionError:
@@ -130,6 +129,8 @@ def import_graph(
                     "report it with `trtforge uff inspect` output",
                 ) from exc
             if isinstance(result, (list, tuple)):
+                if node.op.startswith("_") and len(result) > 1:
+                    arity[node.id] = len(result)
                 values[node.id] = result[0]
                 for k, extra in enumerate(result[1:], start=1):
                     values[f"{node.id}:{k}"] = extra
@@ -183,3 +184,24 @@ def _mark(ctx: ImportContext, value: Any, name: str) -> str:
         value.name = name
     ctx.network.mark_output(value)
     return value.name
+
+
+def _arguments(values: dict[str, Any], arity: dict[str, int], inputs: Any) -> list[Any]:
+    """A node's input tensors. A bare reference to a plugin node with several outputs is all
+    of them, in order (NVIDIA's files: ``concat_priorbox`` <- ``GridAnchor``, its numLayers
+    outputs), unless the node names it more than once (then the k-th mention is output k);
+    ``name:k`` is output k (older trtforge files)."""
+    names = list(inputs)
+    seen: dict[str, int] = {}
+    args: list[Any] = []
+    for name in names:
+        if name in arity and names.count(name) == 1:
+            args.append(values[name])
+            args.extend(values[f"{name}:{k}"] for k in range(1, arity[name]))
+        elif name in arity:
+            k = seen.get(name, 0)
+            seen[name] = k + 1
+            args.append(values[name] if k == 0 else values[f"{name}:{k}"])
+        else:
+            args.append(values[name] if name in values else values[coverage.base_id(name)])
+    return args

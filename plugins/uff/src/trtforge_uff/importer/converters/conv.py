@@ -62,6 +62,11 @@ def convolution(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
         raise ctx.error(f"input of rank {len(x.shape)} does not fit a {spatial}-D filter")
     groups = int(node.get("number_groups", 1) or 1)
     x = ctx.to_layout(x, data_order, canonical=True)
+    if node.op == "Conv" and groups > 1 and kernel.shape[1] == groups and x.shape[1] == groups:
+        # NVIDIA's depthwise form: the TF filter [H, W, C, M] as "+CK" (canonical K=M, C=C),
+        # output channel c*M + m -> TensorRT's grouped filter (C*M, 1, H, W)
+        m = kernel.shape[0]
+        kernel = np.ascontiguousarray(np.swapaxes(kernel, 0, 1)).reshape(groups * m, 1, *kernel.shape[2:])
     empty = ctx.trt.Weights(ctx.tensorrt.trt_dtype(ctx.compute))
     if node.op == "ConvTranspose":
         # canonical (K=out, C=in, ...) -> TensorRT deconvolution weights (in, out/groups, ...)

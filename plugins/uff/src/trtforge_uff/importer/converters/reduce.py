@@ -30,7 +30,20 @@ def softmax(ctx: ImportContext, node: Any, inputs: list[Any]) -> Any:
     dtype = ctx.dtype_name(x)
     wide = ctx.cast(x, "float32", ctx.sub("to_float32")) if dtype == "float16" else x
     layer = ctx.network.add_softmax(wide)
-    layer.axes = 1 << normalize_axis(int(node.get("axis", -1)), len(x.shape))
+    layer.axes = 1 << softmax_axis(node, len(x.shape))
     if wide is x:
         return ctx.finish(layer)
     return ctx.cast(ctx.finish(layer, ctx.sub("float32")), dtype, node.id)
+
+
+def softmax_axis(node: Any, rank: int) -> int:
+    """The storage axis of a Softmax. With ``inputs_orders`` (NVIDIA's converter: axis 0 and
+    "N+C" for TF's last-axis softmax) ``axis`` counts in the channels-first layout without the
+    batch, as TensorRT's UffParser reads it; without, it is an axis of the tensor as stored."""
+    orders = node.get("inputs_orders")
+    order = orders[0] if isinstance(orders, list) else orders
+    axis = int(node.get("axis", -1))
+    if order is None:
+        return normalize_axis(axis, rank)
+    canonical = normalize_axis(axis, rank - 1) + 1
+    return order.for_rank(rank).index(canonical)

@@ -53,9 +53,10 @@ def conv(ctx: TfContext) -> str:
 
 @tf_op("DepthwiseConv2dNative", check=_const_filter(1))
 def depthwise(ctx: TfContext) -> str:
-    weights = ctx.const_input(1, "filter")  # [H, W, C, M]; output channel c*M + m
-    h, w, c, m = weights.shape
-    return _conv(ctx, 0, weights.reshape(h, w, 1, c * m), "+CK", groups=int(c))
+    # NVIDIA's converter: the TF filter as it is, [H, W, C, M] as "+CK", number_groups = C
+    # (output channel c*M + m); importers read it as a depthwise filter (C == groups).
+    weights = ctx.const_input(1, "filter")
+    return _conv(ctx, 0, weights, "+CK", groups=int(weights.shape[2]))
 
 
 @tf_op("Conv2DBackpropInput", check=_const_filter(1))
@@ -110,7 +111,9 @@ def batchnorm(ctx: TfContext) -> str:
 
 @tf_op("Softmax")
 def softmax(ctx: TfContext) -> str:
-    return ctx.builder.softmax(ctx.name, ctx.input(0), axis=-1)
+    # TF's Softmax is over the last axis, the channel axis of "N+C": NVIDIA's converter writes
+    # axis 0 (channels-first, no batch) with the data format as inputs_orders.
+    return ctx.builder.softmax(ctx.name, ctx.input(0), axis=0, data_order="N+C")
 
 
 @tf_op("MatMul")
