@@ -1,6 +1,8 @@
 """Fixtures of the GPU suite (skipped with the reason where no engine can run: tests/conftest.py)."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,6 +10,21 @@ import pytest
 from gpu_support import torch_routes
 
 SMALL_BATCH = 4
+RESULTS_ENV = "TRTFORGE_GPU_RESULTS"  # a file: one record per test, written as each one ends
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Append each test's outcome (and its failure text) to $TRTFORGE_GPU_RESULTS at once: a lent
+    GPU can be taken back mid-run, and pytest prints failures only at the end of the session."""
+    target = os.environ.get(RESULTS_ENV)
+    if not target or (report.when != "call" and report.outcome == "passed"):
+        return
+    with Path(target).open("a", encoding="utf-8") as stream:
+        stream.write(f"== {report.nodeid} [{report.when}] {report.outcome} {report.duration:.1f}s\n")
+        if report.outcome != "passed":
+            stream.write(f"{report.longreprtext}\n")
+        if report.capstdout and report.when == "call":
+            stream.write(report.capstdout)
 
 
 @pytest.fixture(scope="module")

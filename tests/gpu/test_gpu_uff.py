@@ -58,7 +58,12 @@ def report(what: str, **figures: Any) -> None:
 
 def native_engine(trt: Any, path: Path, inputs: dict[str, tuple[int, ...]], outputs: list[str]) -> Any:
     """TensorRT's own UFF parser (implicit batch 1, inputs registered NHWC)."""
-    logger = trt.Logger(trt.Logger.WARNING)
+    from trtforge.trt import get_tensorrt
+
+    # One logger for the whole process, the one trtforge gives the plugin library too: the
+    # library keeps the first logger it is initialised with, and a freed one segfaults the next
+    # plugin that logs (seen on 8.6: parsing ssd.uff after two earlier tests).
+    logger = get_tensorrt().trt_logger
     trt.init_libnvinfer_plugins(logger, "")
     builder = trt.Builder(logger)
     network = builder.create_network(0)
