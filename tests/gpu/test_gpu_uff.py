@@ -56,15 +56,22 @@ def report(what: str, **figures: Any) -> None:
     print(f"UFF-GPU {what}: " + json.dumps(figures, default=float, sort_keys=True))
 
 
+_LOGGER: list[Any] = []
+
+
+def _native_logger(trt: Any) -> Any:
+    """One plain ``trt.Logger`` for the whole process, given to the plugin library once: the
+    library keeps the first logger it is initialised with, and a freed one segfaults the next
+    plugin that logs (8.6: parsing ssd.uff after two earlier tests). Errors print to stderr."""
+    if not _LOGGER:
+        _LOGGER.append(trt.Logger(trt.Logger.WARNING))
+        trt.init_libnvinfer_plugins(_LOGGER[0], "")
+    return _LOGGER[0]
+
+
 def native_engine(trt: Any, path: Path, inputs: dict[str, tuple[int, ...]], outputs: list[str]) -> Any:
     """TensorRT's own UFF parser (implicit batch 1, inputs registered NHWC)."""
-    from trtforge.trt import get_tensorrt
-
-    # One logger for the whole process, the one trtforge gives the plugin library too: the
-    # library keeps the first logger it is initialised with, and a freed one segfaults the next
-    # plugin that logs (seen on 8.6: parsing ssd.uff after two earlier tests).
-    logger = get_tensorrt().trt_logger
-    trt.init_libnvinfer_plugins(logger, "")
+    logger = _native_logger(trt)
     builder = trt.Builder(logger)
     network = builder.create_network(0)
     parser = trt.UffParser()
@@ -79,7 +86,9 @@ def native_engine(trt: Any, path: Path, inputs: dict[str, tuple[int, ...]], outp
     plan = builder.build_serialized_network(network, config)
     assert plan is not None, f"TensorRT could not build the UffParser network of {path.name}"
     runtime = trt.Runtime(logger)
-    return runtime, runtime.deserialize_cuda_engine(plan)
+    # bytes, not the IHostMemory: the rig's 8.6 bindings (built with a newer pybind11) convert
+    # an IHostMemory argument after releasing the GIL and fail PyGILState_Check.
+    return runtime, runtime.deserialize_cuda_engine(bytes(plan))
 
 
 def run_native(engine: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -80,7 +80,8 @@ def trt_run(onnx_bytes: bytes, x: np.ndarray, fp16: bool) -> tuple[np.ndarray, f
     plan = builder.build_serialized_network(network, config)
     assert plan is not None, "build failed"
     built = time.time() - start
-    engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
+    runtime = trt.Runtime(logger)
+    engine = runtime.deserialize_cuda_engine(bytes(plan))  # bytes: see tests/gpu/test_gpu_uff.py
     context = engine.create_execution_context()
     context.set_binding_shape(0, x.shape)
     buffers = []
@@ -148,7 +149,9 @@ def main() -> None:
     recompute_batchnorm_statistics(net, inputs(16, 2))
     x = inputs(BATCH, 1)
     calibration = [(inputs(8, 100 + i),) for i in range(4)]
-    cuts = [int(c) for c in (sys.argv[1:] or ["2", "4", "7", "14", "0"])]
+    args = sys.argv[1:] or ["2", "4", "7", "14", "0"]
+    min_cosine = 0.99 if "ac" in args else 0  # "ac": the route's default INT8 accuracy control
+    cuts = [int(c) for c in args if c != "ac"]
     for cut in cuts:
         model = torch.nn.Sequential(*net.features[:cut]).eval() if cut else net
         with torch.no_grad():
@@ -158,13 +161,14 @@ def main() -> None:
         start = time.time()
         engine = trtforge.convert(model, backend="onnx_trt", precision="int8", inputs=[spec], cache=False,
                                   calibration=Calibration(data=calibration), optimization_level=1,
-                                  options={"keep_onnx": True, "int8_min_cosine": 0})
+                                  options={"keep_onnx": True, "int8_min_cosine": min_cosine})
         name = engine.inputs[0]["name"]
         got = next(iter(engine.run({name: x.numpy()}).values()))
         qdq = onnx.load_from_string(engine.extras["artifacts"]["onnx"])
         sim = ort_run(qdq, x.numpy())
         label = f"features[:{cut}]" if cut else "full"
-        say(what=label, variant="trtforge engine", seconds=round(time.time() - start, 1),
+        say(what=label, variant=f"trtforge engine, int8_min_cosine={min_cosine}",
+            kept_float=engine.extras["artifacts"].get("kept_fp32"), notes=engine.metadata.get("notes"), seconds=round(time.time() - start, 1),
             gpu_vs_torch=cosine(ref, got), ortqdq_vs_torch=cosine(ref, sim), gpu_vs_ortqdq=cosine(sim, got),
             top1_gpu=top1(ref, got), top1_ort=top1(ref, sim), max_abs_ref=float(np.abs(ref).max()))
         variants = [("as built, plain TensorRT", None, False)]

@@ -14,11 +14,11 @@ out=${1:-/tmp/g}; mkdir -p "$out"
 here=benchmarks/results/2026-12-03d-h200-trt8.6
 export PYTHONUNBUFFERED=1
 stamp() { echo "$(date +%T) $*" >> "$out/progress.log"; }
-pt() { python3 -X faulthandler -m pytest -m gpu -rA -q -s -p no:cacheprovider --durations=10 "$@"; }
+pt=(python3 -X faulthandler -m pytest -m gpu -rA -q -s -p no:cacheprovider --durations=10)
 stamp "start $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader)"
 ( for t in convnet_native ssd_heads ssd_nms_native ssd_host_nms; do
     TRTFORGE_UFF_FIXTURES=/tmp/uff TRTFORGE_GPU_RESULTS=$out/results-uff.txt timeout 150 \
-        pt tests/gpu/test_gpu_uff.py -k "$t" > "$out/tests-uff-$t.log" 2>&1
+        "${pt[@]}" tests/gpu/test_gpu_uff.py -k "$t" > "$out/tests-uff-$t.log" 2>&1
     stamp "uff $t rc=$? $(tail -1 "$out/tests-uff-$t.log")"
   done ) &
 timeout 560 python3 -m trtforge optimize torchvision:resnet50 -b onnx_trt,torch2trt -p fp32,fp16 --batch 64 \
@@ -34,10 +34,10 @@ fi
 ( OUT=$out timeout 400 python3 $here/mnv2_int8_probe.py > "$out/mnv2.log" 2>&1; stamp "mnv2 probe rc=$?" ) &
 for i in $(seq 120); do [ -f /tmp/fx/.ready ] && break; sleep 2; done
 export TRTFORGE_GPU_FIXTURES=/tmp/fx TRTFORGE_GPU_OPT_LEVEL=1
-( TRTFORGE_GPU_RESULTS=$out/results-snapshots.txt timeout 480 pt tests/gpu/test_gpu_seeds.py -k snapshot \
+( TRTFORGE_GPU_RESULTS=$out/results-snapshots.txt timeout 480 "${pt[@]}" tests/gpu/test_gpu_seeds.py -k snapshot \
       > "$out/tests-seeds-snapshots.log" 2>&1
   stamp "seeds snapshots rc=$? $(tail -1 "$out/tests-seeds-snapshots.log")" ) &
-( TRTFORGE_GPU_RESULTS=$out/results-model4.txt timeout 480 pt tests/gpu/test_gpu_seeds.py -k model4_routes \
+( TRTFORGE_GPU_RESULTS=$out/results-model4.txt timeout 480 "${pt[@]}" tests/gpu/test_gpu_seeds.py -k model4_routes \
       > "$out/tests-seeds-model4.log" 2>&1
   stamp "seeds model4 rc=$? $(tail -1 "$out/tests-seeds-model4.log")" ) &
 wait; stamp done
