@@ -225,7 +225,7 @@ def test_default_target_is_left_to_the_adapter() -> None:
     import inspect
 
     from trtforge.comparison import default_target
-    from trtforge.demo import run_demo
+    from trtforge_zoo.demo import run_demo
     from trtforge.gpu import GpuInfo, GpuProbe
     from trtforge.trt import TrtFacts
 

@@ -114,8 +114,8 @@ def test_measured_ranking_by_throughput_or_p99_latency() -> None:
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The trained digits CNN, its compare arguments, and one engine cache for the module."""
-    from trtforge import zoo
-    from trtforge.demo import compare_arguments
+    from trtforge_zoo import models as zoo
+    from trtforge_zoo.demo import compare_arguments
 
     cache = tmp_path_factory.mktemp("engine-cache")
     with pytest.MonkeyPatch.context() as patch:

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.errors import ModelSourceError, UsageError
 from trtforge.tf_graphs import FrozenGraph, frozen_graph
 

@@ -83,12 +83,12 @@ class SeedPlan:
 
 
 def _plans() -> dict[str, SeedPlan]:
-    from trtforge import zoo
+    from trtforge_zoo import models as zoo
 
     def plan(name: str, fn: Callable[..., Any], args: dict[str, Any],
              snapshots: tuple[tuple[str, str], ...], onnx: bool, takes_dir: bool = True) -> SeedPlan:
         make = (lambda d: fn(d, **args)) if takes_dir else (lambda d: fn(**args))
-        return SeedPlan(name, make, f"trtforge.zoo.{fn.__name__}", args, snapshots, onnx)
+        return SeedPlan(name, make, f"trtforge_zoo.models.{fn.__name__}", args, snapshots, onnx)
 
     tf_small = (("onnx_trt", "fp32"), ("tf_trt", "fp32"), ("tf_trt", "int8"))
     # model2's weights are 100 MiB a copy: its tf_trt int8 snapshot would add a device call.

@@ -31,7 +31,7 @@ def _opt_level() -> int:
 @pytest.fixture(scope="module", params=MODELS)
 def model(request: pytest.FixtureRequest, torch_cuda: Any) -> Iterator[Any]:
     torchvision = pytest.importorskip("torchvision")
-    from trtforge.zoo import recompute_batchnorm_statistics
+    from trtforge_zoo.models import recompute_batchnorm_statistics
 
     torch_cuda.manual_seed(0)
     net = getattr(torchvision.models, request.param)(weights=None).eval()

@@ -182,7 +182,7 @@ def tolerance_bound(precision: str, ref: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def model4(torch_cuda: Any) -> Any:
     """Seed model4 built here with the manifest's zoo arguments (torch only: no TensorFlow)."""
-    from trtforge import zoo
+    from trtforge_zoo import models as zoo
 
     entry = _entry("model4")
     had_tf = "tensorflow" in sys.modules

@@ -78,7 +78,7 @@ if part in ("snap", "all"):
             os.remove(os.path.join(out, f_))
 
 if part in ("mnv2", "all"):
-    from trtforge.zoo import recompute_batchnorm_statistics
+    from trtforge_zoo.models import recompute_batchnorm_statistics
     from trtforge.calibration import Calibration
     from trtforge.snapshot import engine_snapshot
     from trtforge.reference.executor import execute

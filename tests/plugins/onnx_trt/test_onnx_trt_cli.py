@@ -7,7 +7,7 @@ from typing import Callable
 
 import pytest
 
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.cli import main
 from trtforge.engine import Engine
 

@@ -10,7 +10,7 @@ import onnx
 import pytest
 
 import trtforge
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.calibration import Calibration, CalibrationCache
 from trtforge.checking import check
 from trtforge.errors import UsageError

@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto
 
 import trtforge
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.calibration import Calibration, CalibrationCache, CalibrationCacheError
 from trtforge.errors import UsageError
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import trtforge_tf_trt
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.errors import UsageError
 from trtforge_tf_trt import compat as trt
 

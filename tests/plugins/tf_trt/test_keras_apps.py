@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.checking import check
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.checking import check
 
 SEEDS = ["model1", pytest.param("model2", marks=pytest.mark.slow), "model3"]

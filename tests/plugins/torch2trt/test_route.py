@@ -11,7 +11,7 @@ import torch
 from trtforge import InputSpec
 from trtforge.calibration import Calibration, CalibrationCache
 from trtforge.checking import check
-from trtforge.zoo import accuracy, digits_classifier, model4_torch_resnet50
+from trtforge_zoo.models import accuracy, digits_classifier, model4_torch_resnet50
 from t2t_harness import convert, layer_types, seeded
 
 DYNAMIC_BATCH = InputSpec("x", min=(1, 3, 64, 64), opt=(2, 3, 64, 64), max=(8, 3, 64, 64))

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from trtforge.checking import check
-from trtforge.zoo import recompute_batchnorm_statistics
+from trtforge_zoo.models import recompute_batchnorm_statistics
 from t2t_harness import convert
 
 REQUIRED = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "mobilenet_v2",

@@ -10,7 +10,7 @@ pytest.importorskip(
 )
 
 import trtforge  # noqa: E402
-from trtforge import zoo  # noqa: E402
+from trtforge_zoo import models as zoo  # noqa: E402
 
 from trtforge_uff.format import io, validate  # noqa: E402
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from trtforge.backends import registry
-from trtforge.demo import compare_arguments, run_demo
+from trtforge_zoo.demo import compare_arguments, run_demo
 from trtforge.errors import UsageError
 
 
@@ -30,7 +30,7 @@ def _routes_for(kind: str) -> list[str]:
 
 
 def test_demo_arguments_for_the_digits_classifier() -> None:
-    from trtforge import zoo
+    from trtforge_zoo import models as zoo
 
     digits = zoo.digits_classifier(epochs=1)
     arguments = compare_arguments(digits)

@@ -2,10 +2,10 @@
 through every installed route at fp32/fp16/int8, in one A/B report.
 
 The seed documents asked which tool chain converts which model and how fast and accurate the
-result is; the demo answers that on any machine. Models come from :mod:`trtforge.zoo` (random
-weights, small inputs, no downloads); the digits classifier is trained on scikit-learn's
-bundled digits so accuracy changes are real. Without a GPU, engines are built ahead of time
-for ``sm89`` and the GPU columns say why they are empty.
+result is; the demo answers that on any machine. Models come from :mod:`trtforge_zoo.models`
+(random weights, small inputs, no downloads); the digits classifier is trained on
+scikit-learn's bundled digits so accuracy changes are real. Without a GPU, engines are built
+ahead of time for ``sm89`` and the GPU columns say why they are empty.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ MODEL_NOTES = {
 
 def build_model(name: str, directory: Path) -> Any:
     """Create one zoo model (files go to ``directory``)."""
-    from trtforge import zoo
+    from trtforge_zoo import models as zoo
 
     if name == "digits":
         return zoo.digits_classifier()

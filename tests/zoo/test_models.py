@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 
 
 def _graph_nodes(graph_def) -> list:
