@@ -12,7 +12,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from trtforge.benchmark import bench_native
+from trtforge.report.benchmark import bench_native
 from trtforge.errors import UsageError
 
 

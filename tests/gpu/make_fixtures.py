@@ -140,7 +140,7 @@ def _version(dist: str) -> str | None:
 
 def _versions() -> dict[str, str | None]:
     import trtforge
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     tensorrt = get_tensorrt()
     found: dict[str, str | None] = {
@@ -271,9 +271,9 @@ def _convert(plan: SeedPlan, model: Any, route: str, precision: str, spec: Any) 
 def _snapshot_entry(plan: SeedPlan, model: Any, engine: Any, route: str, precision: str,
                     x: np.ndarray, expected: np.ndarray, folder: Path) -> dict[str, Any]:
     """Save one engine's snapshot, run it with the CPU reference executor, describe it."""
-    from trtforge.checking import compare_arrays, resolve_snapshot, tolerance_for
+    from trtforge.verify.checking import compare_arrays, resolve_snapshot, tolerance_for
     from trtforge.reference.executor import execute
-    from trtforge.snapshot import Snapshot
+    from trtforge.verify.snapshot import Snapshot
 
     snapshot, _ = resolve_snapshot(engine)
     if len(snapshot.inputs) != 1 or len(snapshot.outputs) != 1:

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trtforge.backends import registry
+from trtforge.plugin.backends import registry
 from trtforge_zoo.demo import compare_arguments, run_demo
 from trtforge.errors import UsageError
 
 
 def _routes_for(kind: str) -> list[str]:
-    from trtforge.sources import ModelSource
+    from trtforge.models.sources import ModelSource
 
     source = ModelSource(kind, None, "f", "probe")
     names = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trtforge import plugins
+from trtforge.plugin import plugins
 
 CORE = Path(__file__).resolve().parents[2] / "core" / "src" / "trtforge"
 

@@ -11,8 +11,8 @@ import pytest
 
 import trtforge
 from trtforge_zoo import models as zoo
-from trtforge.calibration import Calibration, CalibrationCache
-from trtforge.checking import check
+from trtforge.int8.calibration import Calibration, CalibrationCache
+from trtforge.verify.checking import check
 from trtforge.errors import UsageError
 
 DIGITS_BATCH = [trtforge.InputSpec("x", min=(1, 1, 8, 8), opt=(32, 1, 8, 8), max=(512, 1, 8, 8))]

@@ -11,7 +11,7 @@ from onnx import TensorProto
 
 import trtforge
 from trtforge_zoo import models as zoo
-from trtforge.calibration import Calibration, CalibrationCache, CalibrationCacheError
+from trtforge.int8.calibration import Calibration, CalibrationCache, CalibrationCacheError
 from trtforge.errors import UsageError
 
 from .conftest import max_rel_error, run_onnx

@@ -10,7 +10,7 @@ pytest.importorskip("tensorflow")
 
 
 def test_compare_puts_tf_trt_beside_onnx_trt_for_the_tf1_seed_model(tmp_path: Path) -> None:
-    from trtforge.comparison import compare
+    from trtforge.report.comparison import compare
     from trtforge_zoo.demo import build_model, compare_arguments
 
     seed = build_model("model1", tmp_path)

@@ -7,7 +7,7 @@ import pytest
 
 import trtforge
 from trtforge_zoo import models as zoo
-from trtforge.checking import check
+from trtforge.verify.checking import check
 
 
 @pytest.mark.slow

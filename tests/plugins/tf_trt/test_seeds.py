@@ -9,7 +9,7 @@ import pytest
 
 import trtforge
 from trtforge_zoo import models as zoo
-from trtforge.checking import check
+from trtforge.verify.checking import check
 
 SEEDS = ["model1", pytest.param("model2", marks=pytest.mark.slow), "model3"]
 

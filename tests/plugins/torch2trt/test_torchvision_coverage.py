@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from trtforge.checking import check
+from trtforge.verify.checking import check
 from trtforge_zoo.models import recompute_batchnorm_statistics
 from t2t_harness import convert
 

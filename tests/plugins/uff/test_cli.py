@@ -70,7 +70,7 @@ def test_convert_uff_from_the_command_line(tmp_path, capsys):
 
 
 def test_from_tf_writes_uff_and_text(tmp_path, capsys):
-    pytest.importorskip("trtforge.tf_graphs", reason="core's shared TF graph loading not merged yet")
+    pytest.importorskip("trtforge.models.tf_graphs", reason="core's shared TF graph loading not merged yet")
     from trtforge_zoo import models as zoo
 
     model = zoo.SEED_MODELS["model1"](directory=tmp_path / "zoo")
@@ -81,7 +81,7 @@ def test_from_tf_writes_uff_and_text(tmp_path, capsys):
 
 
 def test_convert_frozen_graph_keeps_the_uff(tmp_path, capsys):
-    pytest.importorskip("trtforge.tf_graphs")
+    pytest.importorskip("trtforge.models.tf_graphs")
     from trtforge_zoo import models as zoo
 
     model = zoo.SEED_MODELS["model1"](directory=tmp_path / "zoo")

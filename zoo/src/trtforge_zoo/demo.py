@@ -49,7 +49,7 @@ def compare_arguments(zoo_model: Any) -> dict[str, Any]:
     """How the demo converts one zoo model: a dynamic batch profile, calibration, data."""
     import numpy as np
 
-    from trtforge.specs import InputSpec
+    from trtforge.conversion.specs import InputSpec
 
     example = zoo_model.example
     rest = tuple(int(d) for d in example.shape[1:])
@@ -83,10 +83,10 @@ def run_demo(
     torch_compile: bool = True,
 ) -> tuple[Any, dict[str, Path]]:
     """Build each zoo model, compare it through every route, write the report into ``out``."""
-    from trtforge.comparison import compare, default_target
+    from trtforge.report.comparison import compare, default_target
     from trtforge.errors import UsageError
     from trtforge.progress import Stages
-    from trtforge.report import Report
+    from trtforge.report.table import Report
 
     unknown = [m for m in models if m not in MODELS]
     if unknown:

@@ -7,7 +7,7 @@ same graphs. ``digits_classifier`` trains a tiny CNN on scikit-learn's bundled d
 reduced-precision accuracy can be measured on a real dataset.
 
 Every function returns a :class:`ZooModel`: the model (a path or an in-memory object), its
-kind (as ``trtforge.sources`` names it), input/output names and shapes, the layout, an
+kind (as ``trtforge.models.sources`` names it), input/output names and shapes, the layout, an
 example input and ``reference(x)``, which runs the source framework. Heavy frameworks are
 imported inside the functions only.
 """
@@ -122,7 +122,7 @@ def model1_frozen_convnet(
 
 def run_frozen_graph(path: str | Path, feeds: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
     """Run a frozen GraphDef with TensorFlow (the source framework of model1)."""
-    from trtforge.tf_graphs import canonical_tensor, pruned_function, read_graphdef, run_on_cpu
+    from trtforge.models.tf_graphs import canonical_tensor, pruned_function, read_graphdef, run_on_cpu
 
     names = list(feeds)
     function = pruned_function(read_graphdef(path), [canonical_tensor(n) for n in names],
@@ -278,7 +278,7 @@ def model3_tf_resnet50(
 
 # --- model4: torchvision ResNet50 with the 2019 flatten --------------------------------------
 def _flatten_view_resnet50_class() -> type:
-    from trtforge.compat import torch_after_tensorflow
+    from trtforge.models.compat import torch_after_tensorflow
 
     torch_after_tensorflow()
     import torchvision
@@ -402,7 +402,7 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
 def digits_classifier(epochs: int = 10, seed: int = 0) -> ZooModel:
     """A small torch CNN trained on the digits for a few seconds (seeded, deterministic on
     CPU). ``extra`` holds the data split (``digits``) and the test accuracy (``accuracy``)."""
-    from trtforge.compat import torch_after_tensorflow
+    from trtforge.models.compat import torch_after_tensorflow
 
     torch_after_tensorflow()  # torch.optim pulls in triton, which crashes after TensorFlow
     import torch

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from trtforge.hookspecs import hookimpl
+from trtforge.plugin.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from trtforge.plugins import Registrar
+    from trtforge.plugin.plugins import Registrar
 
 
 def configure_demo(p: argparse.ArgumentParser) -> None:

@@ -2,17 +2,17 @@
 
 A plugin of its own (``trtforge.cli``), registered by :func:`trtforge.cli.build_parser`
 rather than by the plugin manager: the commands reach the whole library, and the manager
-must not import them (that would close an import cycle through :mod:`trtforge.plugins`).
+must not import them (that would close an import cycle through :mod:`trtforge.plugin.plugins`).
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trtforge.hookspecs import hookimpl
-from trtforge.plugins import CLI_PLUGIN as PLUGIN_NAME
+from trtforge.plugin.hookspecs import hookimpl
+from trtforge.plugin.plugins import CLI_PLUGIN as PLUGIN_NAME
 
 if TYPE_CHECKING:
-    from trtforge.plugins import Registrar
+    from trtforge.plugin.plugins import Registrar
 
 __all__ = ["PLUGIN_NAME", "register_commands"]
 

@@ -42,7 +42,7 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
 
 def default_target(target: str | None) -> str | None:
     """The target to build for: the one given, this GPU, or sm89 where TensorRT-RTX has no GPU."""
-    from trtforge.comparison import default_target as resolve
+    from trtforge.report.comparison import default_target as resolve
 
     return resolve(target)
 
@@ -67,7 +67,7 @@ def _load_calibration(path: str | None) -> Any:
         return None
     file = Path(path).expanduser()
     if file.suffix == ".json":
-        from trtforge.calibration import Calibration
+        from trtforge.int8.calibration import Calibration
 
         return Calibration(cache=file)
     if not file.exists():
@@ -84,7 +84,7 @@ def _load_calibration(path: str | None) -> Any:
 
 def run_compare(args: argparse.Namespace) -> int:
     from trtforge.cli.output import console as _console, progress as _progress
-    from trtforge.comparison import compare
+    from trtforge.report.comparison import compare
 
     if args.out is not None:
         from trtforge.guard import check_output_file, refuse_output_over_sources
@@ -146,7 +146,7 @@ def configure_bench(p: argparse.ArgumentParser) -> None:
 
 def run_bench(args: argparse.Namespace) -> int:
     if args.native:
-        from trtforge.benchmark import bench_native
+        from trtforge.report.benchmark import bench_native
 
         results = bench_native(args.engine, inputs=args.input, batch_size=args.batch_size,
                                iterations=args.iterations, warmup=args.warmup, log=args.log)
@@ -154,8 +154,8 @@ def run_bench(args: argparse.Namespace) -> int:
         if args.input:
             raise UsageError("--input is for --native runs",
                              hint="an engine's input shapes come from its profiles")
-        from trtforge.engine import Engine
-        from trtforge.runtime import check_runnable
+        from trtforge.conversion.engine import Engine
+        from trtforge.tensorrt.runtime import check_runnable
 
         # Compatibility is judged by the runtime check, which names every reason (GPU, version).
         engine = Engine.load(args.engine, check_compatibility=False)
