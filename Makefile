@@ -1,11 +1,14 @@
 # Two commands for a fresh machine: `make demo` and `make test`. Both create .venv and
-# install core and every plugin (editable) with the known-good versions in constraints.txt.
+# install core, every plugin and the zoo (editable) with the known-good versions in constraints.txt.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.trtforge-installed
 PLUGINS := $(wildcard plugins/*)
-INSTALL_INPUTS := constraints.txt requirements-dev.txt core/pyproject.toml $(wildcard plugins/*/pyproject.toml)
+# The seed models and `trtforge demo` (distribution trtforge-zoo), outside the core wheel.
+ZOO := zoo
+INSTALL_INPUTS := constraints.txt requirements-dev.txt core/pyproject.toml $(wildcard plugins/*/pyproject.toml) \
+	$(ZOO)/pyproject.toml
 PYTEST_ARGS ?=
 
 .PHONY: demo test test-all test-gpu bench-gpu clean-venv
@@ -26,7 +29,7 @@ $(STAMP): $(INSTALL_INPUTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt \
-		-e 'core[rtx]' $(foreach p,$(PLUGINS),-e $(p))
+		-e 'core[rtx]' $(foreach p,$(PLUGINS),-e $(p)) -e $(ZOO)
 	@touch $@
 
 demo: $(STAMP)
@@ -40,9 +43,9 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-.venv-gpu/.trtforge-installed: core/pyproject.toml $(wildcard plugins/*/pyproject.toml)
+.venv-gpu/.trtforge-installed: core/pyproject.toml $(wildcard plugins/*/pyproject.toml) $(ZOO)/pyproject.toml
 	@test -x .venv-gpu/bin/python || $(GPU_PYTHON) -m venv --system-site-packages .venv-gpu
-	.venv-gpu/bin/python -m pip install --quiet pytest -e core $(foreach p,$(PLUGINS),-e $(p))
+	.venv-gpu/bin/python -m pip install --quiet pytest -e core $(foreach p,$(PLUGINS),-e $(p)) -e $(ZOO)
 	@touch $@
 
 test-gpu: $(GPU_STAMP)

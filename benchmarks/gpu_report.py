@@ -46,7 +46,7 @@ log = logging.getLogger("gpu_report")
 
 def runtime_reason() -> str | None:
     from trtforge.errors import TensorRTError
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     try:
         ok, why = get_tensorrt().can_run()
@@ -70,7 +70,7 @@ def _error(exc: BaseException) -> str:
 def time_torch(step: Callable[[], Any], name: str, batch: int, iterations: int, warmup: int) -> dict[str, Any]:
     import torch
 
-    from trtforge.benchmark import time_cuda
+    from trtforge.report.benchmark import time_cuda
 
     stream = torch.cuda.Stream()
     with torch.no_grad():
@@ -123,7 +123,7 @@ def raw_loop(plan: bytes, batch: int, iterations: int, warmup: int) -> dict[str,
     runtime on top of it can reach."""
     import torch
 
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     adapter = get_tensorrt()
     trt = adapter.module
@@ -161,7 +161,7 @@ def raw_loop(plan: bytes, batch: int, iterations: int, warmup: int) -> dict[str,
             end.record(stream)
             events.append((start, end))
     stream.synchronize()
-    from trtforge.benchmark import summarize
+    from trtforge.report.benchmark import summarize
 
     times = [s.elapsed_time(e) / 1000.0 for s, e in events]
     del context, engine, runtime, buffers
@@ -172,7 +172,7 @@ def raw_loop(plan: bytes, batch: int, iterations: int, warmup: int) -> dict[str,
 def agreement(engine: Any, model: Any) -> dict[str, Any]:
     import torch
 
-    from trtforge.checking import compare_arrays, tolerance_for
+    from trtforge.verify.checking import compare_arrays, tolerance_for
 
     x = torch.randn(64, 3, 224, 224, generator=torch.Generator().manual_seed(7)).cuda()
     backends = torch.backends
@@ -204,7 +204,7 @@ def _spec(precision: str) -> Any:
 def _calibration() -> Any:
     import torch
 
-    from trtforge.calibration import Calibration
+    from trtforge.int8.calibration import Calibration
 
     return Calibration(data=[(torch.randn(16, 3, 224, 224, generator=torch.Generator().manual_seed(100 + i)),)
                              for i in range(8)])
@@ -507,10 +507,10 @@ def main(argv: list[str] | None = None) -> int:
     import torchvision
 
     from trtforge.atomic import atomic_write_json, atomic_write_text
-    from trtforge.backends import registry
-    from trtforge.gpu import probe_gpus
-    from trtforge.sources import ModelSource
-    from trtforge.trt import get_tensorrt
+    from trtforge.plugin.backends import registry
+    from trtforge.tensorrt.gpu import probe_gpus
+    from trtforge.models.sources import ModelSource
+    from trtforge.tensorrt.trt import get_tensorrt
 
     torch.manual_seed(0)
     model = torchvision.models.resnet50(weights=None).eval()

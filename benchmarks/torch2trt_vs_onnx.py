@@ -12,7 +12,7 @@ import logging
 import time
 
 import trtforge
-from trtforge.backends import registry
+from trtforge.plugin.backends import registry
 from trtforge.errors import TrtforgeError
 
 MODELS = ("resnet50", "mobilenet_v2")

@@ -7,7 +7,7 @@ pytest_plugins = ["trtforge.testing"]
 
 # TensorFlow and torch share this test process, and test modules import TensorFlow at
 # collection: importing triton (torchvision, torch.export) after it crashes the interpreter
-# (trtforge.compat). Where TensorFlow is installed there is no GPU work for triton to do, so
+# (trtforge.models.compat). Where TensorFlow is installed there is no GPU work for triton to do, so
 # it is kept out of the whole session before anything imports either framework.
 if importlib.util.find_spec("tensorflow") is not None and "triton" not in sys.modules:
     sys.modules["triton"] = None  # type: ignore[assignment]
@@ -21,7 +21,7 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     import pytest
 
     from trtforge.errors import TensorRTError
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     try:
         ok, why = get_tensorrt().can_run()

@@ -26,7 +26,7 @@ def tiny_model() -> TinyModel:
 
 @pytest.fixture
 def tensorrt() -> Any:
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     return get_tensorrt()
 
@@ -53,7 +53,7 @@ def ctrl_c_during_build(sigint_raises: None, monkeypatch: pytest.MonkeyPatch) ->
     there depends on what the process built before)."""
     import signal
 
-    from trtforge import trt as trt_module
+    from trtforge.tensorrt import trt as trt_module
 
     original_poll = trt_module._Logger._poll
     original_build = trt_module.TensorRT.build

@@ -36,8 +36,8 @@ def test_seeded_inputs_are_reproducible_and_typed() -> None:
 
 
 def test_compare_and_check_draw_the_same_default_inputs() -> None:
-    from trtforge.checking import default_inputs
-    from trtforge.comparison import _batch_from_engine
+    from trtforge.verify.checking import default_inputs
+    from trtforge.report.comparison import _batch_from_engine
 
     class Snap:
         inputs = [{"name": "x", "shape": [2, 3], "dtype": "float32"},

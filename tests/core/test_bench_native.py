@@ -12,7 +12,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from trtforge.benchmark import bench_native
+from trtforge.report.benchmark import bench_native
 from trtforge.errors import UsageError
 
 
@@ -50,7 +50,7 @@ def test_a_dim_the_model_leaves_open_needs_an_input_spec(tmp_path: Path) -> None
 
 def test_cli_native_frozen_graph_and_engine_only_options(tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
-    from trtforge import zoo
+    from trtforge_zoo import models as zoo
 
     seed = zoo.SEED_MODELS["model1"](directory=tmp_path)
     log = tmp_path / "log.txt"

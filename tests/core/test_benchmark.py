@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trtforge.benchmark import BenchmarkResult, native_runners, summarize, time_host, time_native
+from trtforge.report.benchmark import BenchmarkResult, native_runners, summarize, time_host, time_native
 from trtforge.errors import UsageError
-from trtforge.sources import ModelSource
+from trtforge.models.sources import ModelSource
 
 # Timings 0.1, 0.2, 0.4, 0.5 s at batch 2 -> per-step rates 20, 10, 5, 4 examples/s.
 TIMINGS = [0.1, 0.2, 0.4, 0.5]

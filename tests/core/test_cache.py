@@ -12,8 +12,8 @@ import pytest
 
 import trtforge
 from trtforge import InputSpec
-from trtforge.cache import EngineCache
-from trtforge.engine import sidecar_path
+from trtforge.conversion.cache import EngineCache
+from trtforge.conversion.engine import sidecar_path
 
 
 def _convert(model: Any, cache: EngineCache, **kwargs: Any) -> trtforge.Engine:

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trtforge.api import make_spec
-from trtforge.calibration import Calibration, ImageFolder
+from trtforge.conversion.api import make_spec
+from trtforge.int8.calibration import Calibration, ImageFolder
 
 
 def _data(seed: int = 0) -> np.ndarray:

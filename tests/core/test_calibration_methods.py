@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trtforge.calibration_methods import AbsHistogram, Method, RangeRecorder
+from trtforge.int8.calibration_methods import AbsHistogram, Method, RangeRecorder
 from trtforge.errors import UsageError
 
 

@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 
 from trtforge import Availability, Backend, hookimpl
-from trtforge.checking import (
-    TOLERANCES,
-    Tolerance,
-    check,
-    compare_arrays,
-    debug_layers,
-    default_inputs,
-)
+from trtforge.verify.checking import (
+                                      TOLERANCES,
+                                      Tolerance,
+                                      check,
+                                      compare_arrays,
+                                      debug_layers,
+                                      default_inputs,
+                                      )
 from trtforge.errors import CheckError
-from trtforge.snapshot import Snapshot, engine_snapshot, take_snapshot
-from trtforge.specs import InputSpec
+from trtforge.verify.snapshot import Snapshot, engine_snapshot, take_snapshot
+from trtforge.conversion.specs import InputSpec
 
 torch = pytest.importorskip("torch")
 
@@ -105,7 +105,7 @@ PROFILE = InputSpec("x", min=(1, 3, 16, 16), opt=(3, 3, 16, 16), max=(4, 3, 16, 
 
 
 def parse_snapshot(path: Path, profile: InputSpec = PROFILE) -> Snapshot:
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     tensorrt = get_tensorrt()
     network = tensorrt.create_network()
@@ -202,7 +202,7 @@ def onnx_route(plugin_registry: Callable[..., str]) -> None:
 
 
 def _convert(onnx_path: Path, cache: Any) -> Any:
-    from trtforge.api import convert
+    from trtforge.conversion.api import convert
 
     return convert(onnx_path, backend="test-onnx-parser", inputs=[PROFILE], target="sm89", cache=cache)
 
@@ -360,8 +360,8 @@ def test_reduced_precision_tolerance_follows_the_source_own_error() -> None:
     """fp16/bf16 engines may be as far from fp32 as the source framework itself is (x1.5)."""
     import numpy as np
 
-    from trtforge.checking import (NATIVE_BASELINE_FACTOR, SourceRunner, _native_tolerances,
-                                   tolerance_for)
+    from trtforge.verify.checking import (NATIVE_BASELINE_FACTOR, SourceRunner, _native_tolerances,
+                                          tolerance_for)
 
     reference = np.linspace(-1.0, 1.0, 40, dtype=np.float32).reshape(2, 20)
     own_error = np.zeros_like(reference)
@@ -390,8 +390,8 @@ def test_reduced_precision_tolerance_follows_the_source_own_error() -> None:
 def test_check_debug_and_compare_share_one_verdict(small_net: SmallNet, onnx_path: Path) -> None:
     """debug_layers and compare used to skip check's fp16/bf16 widening: one engine could pass
     check and fail the other two."""
-    from trtforge.checking import TorchRunner
-    from trtforge.comparison import numerics
+    from trtforge.verify.checking import TorchRunner
+    from trtforge.report.comparison import numerics
 
     snap = parse_snapshot(onnx_path)
     x = np.random.default_rng(3).standard_normal((3, 3, 16, 16)).astype(np.float32)

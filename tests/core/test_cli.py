@@ -12,7 +12,7 @@ import pytest
 
 import trtforge
 from trtforge.cli import main
-from trtforge.engine import sidecar_path
+from trtforge.conversion.engine import sidecar_path
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -103,7 +103,7 @@ def test_inspect_table_and_json(tiny: Any, tiny_model: Any, tmp_path: Path,
 def test_convert_and_cache_commands(tiny: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from tiny_route import TinyModel
-    from trtforge.sources import ModelFormat
+    from trtforge.models.sources import ModelFormat
 
     # The CLI takes paths; map a marker file to the tiny model through a real format plugin.
     marker = tmp_path / "model.tiny"

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge.comparison import numerics
+from trtforge.report.comparison import numerics
 from trtforge.errors import BackendNotFoundError
-from trtforge.report import Report, Row, load
+from trtforge.report.table import Report, Row, load
 from tiny_route import TinyBackend, TinyModel, TinyPlugin
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -144,7 +144,7 @@ def test_agreement_metrics_by_hand() -> None:
 
 
 def test_stage_times_add_up() -> None:
-    from trtforge.comparison import split_stages
+    from trtforge.report.comparison import split_stages
 
     stages = split_stages({"populate": 10.0, "export": 6.0, "parse": 1.5, "build": 2.0})
     assert stages == {"export": 6.0, "parse": 1.5, "populate (rest)": 2.5, "build": 2.0}
@@ -161,7 +161,7 @@ def test_cli_compare_unknown_backend(tmp_path: Path) -> None:
 
 
 def _installed(*names: str) -> list[str]:
-    from trtforge.backends import registry
+    from trtforge.plugin.backends import registry
 
     available = {e.name for e in registry().entries() if e.backend.is_available()}
     return [n for n in names if n in available]
@@ -224,10 +224,10 @@ def test_default_target_is_left_to_the_adapter() -> None:
     """compare/demo used to default to sm89, which full TensorRT refuses on any other GPU."""
     import inspect
 
-    from trtforge.comparison import default_target
-    from trtforge.demo import run_demo
-    from trtforge.gpu import GpuInfo, GpuProbe
-    from trtforge.trt import TrtFacts
+    from trtforge.report.comparison import default_target
+    from trtforge_zoo.demo import run_demo
+    from trtforge.tensorrt.gpu import GpuInfo, GpuProbe
+    from trtforge.tensorrt.trt import TrtFacts
 
     assert inspect.signature(trtforge.compare).parameters["target"].default is None
     assert inspect.signature(run_demo).parameters["target"].default is None
@@ -243,8 +243,8 @@ def test_default_target_is_left_to_the_adapter() -> None:
 
 
 def test_compare_without_target_asks_the_adapter(two_routes: Any) -> None:
-    from trtforge.gpu import probe_gpus
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.gpu import probe_gpus
+    from trtforge.tensorrt.trt import get_tensorrt
 
     if not get_tensorrt().facts.ahead_of_time_targets or probe_gpus().found:
         pytest.skip("the adapter picks this machine's GPU here")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import trtforge
-from trtforge.engine import Engine, sidecar_path
+from trtforge.conversion.engine import Engine, sidecar_path
 from trtforge.errors import EngineCompatibilityError, EngineFileError
 
 

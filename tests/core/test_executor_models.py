@@ -16,9 +16,9 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from trtforge.checking import TOLERANCES, compare_arrays
+from trtforge.verify.checking import TOLERANCES, compare_arrays
 from trtforge.reference import execute
-from trtforge.snapshot import take_snapshot
+from trtforge.verify.snapshot import take_snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -161,7 +161,7 @@ def _layer_by_layer(path: Path, snapshot: Any, x: np.ndarray) -> dict[str, float
     must agree on its own: float tensors to 1e-3 of their range (4e-3 for fp16, one fp16
     step), int8 tensors by at most one step on at most 0.5% of the elements.
     """
-    from trtforge.checking import OnnxRunner
+    from trtforge.verify.checking import OnnxRunner
     from trtforge.reference import Executor
 
     name = snapshot.inputs[0]["name"]
@@ -190,7 +190,7 @@ def _layer_by_layer(path: Path, snapshot: Any, x: np.ndarray) -> dict[str, float
 
 
 def _executor(path: Path, x: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     tensorrt = get_tensorrt()
     network = tensorrt.create_network()

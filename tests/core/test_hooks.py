@@ -9,10 +9,12 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from trtforge import hookimpl, hookspecs, plugins
-from trtforge.backends import registry
+from trtforge import hookimpl
+
+from trtforge.plugin import hookspecs, plugins
+from trtforge.plugin.backends import registry
 from trtforge.errors import PluginError
-from trtforge.sources import ModelFormat
+from trtforge.models.sources import ModelFormat
 from tiny_route import TinyBackend, TinyModel, _fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]

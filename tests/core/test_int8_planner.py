@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from trtforge.accuracy_control import AccuracyReport, min_cosine_option
-from trtforge.calibration import Calibration, CalibrationCache
+from trtforge.int8.accuracy_control import AccuracyReport, min_cosine_option
+from trtforge.int8.calibration import Calibration, CalibrationCache
 from trtforge.errors import ConversionError, UsageError
-from trtforge.int8 import plan_int8
+from trtforge.int8.planner import plan_int8
 from trtforge.progress import Stages
 
 

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge.cache import EngineCache
+from trtforge.conversion.cache import EngineCache
 from trtforge.cli import main
-from trtforge.engine import Engine, sidecar_path
+from trtforge.conversion.engine import Engine, sidecar_path
 from trtforge.errors import ModelSourceError, UsageError
 
 
@@ -320,8 +320,8 @@ def test_8_bad_route_options_are_usage_errors(tmp_path: Path, capsys: Any, extra
 
 
 def test_8_calibration_arguments_are_checked() -> None:
-    from trtforge.calibration import Calibration
-    from trtforge.specs import InputSpec
+    from trtforge.int8.calibration import Calibration
+    from trtforge.conversion.specs import InputSpec
 
     with pytest.raises(UsageError, match="batch_size must be a positive integer"):
         Calibration(data=np.zeros((4, 3)), batch_size=0)
@@ -376,7 +376,7 @@ def test_9_bad_input_is_refused(tmp_path: Path, capsys: Any, extra: list[str], f
 
 
 def test_9_nan_in_calibration_names_the_batch() -> None:
-    from trtforge.calibration import Calibration
+    from trtforge.int8.calibration import Calibration
 
     data = np.zeros((6, 3, 8, 8), np.float32)
     data[5, 0, 0, 0] = np.nan
@@ -413,7 +413,7 @@ def test_10_files_get_umask_permissions_and_edited_versions_are_caught(tmp_path:
 def test_5_ctrl_c_inside_a_parser_callback_is_not_swallowed(tmp_path: Path,
                                                            sigint_raises: None,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from trtforge import trt as trt_module
+    from trtforge.tensorrt import trt as trt_module
 
     model = tiny_onnx(tmp_path / "tiny.onnx")
     original = trt_module._Logger._record

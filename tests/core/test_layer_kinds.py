@@ -1,15 +1,15 @@
-"""One row per TensorRT layer type (trtforge.layer_kinds): every row has its replay and its
+"""One row per TensorRT layer type (trtforge.verify.layer_kinds): every row has its replay and its
 CPU executor op, and what the row names exists in the installed TensorRT."""
 from __future__ import annotations
 
 from typing import Any
 
-from trtforge.layer_kinds import KINDS
+from trtforge.verify.layer_kinds import KINDS
 
 
 def test_every_kind_has_a_replay_and_an_executor_op() -> None:
     from trtforge.reference import LAYER_EXECUTORS
-    from trtforge.snapshot import _CREATORS
+    from trtforge.verify.snapshot import _CREATORS
 
     assert set(_CREATORS) == set(KINDS)
     executed = {name for name, row in KINDS.items() if row.executed}

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge.engine import Engine
+from trtforge.conversion.engine import Engine
 from trtforge.errors import ExportError, NoCandidateError, UsageError
-from trtforge.optimization import optimize, rank
-from trtforge.report import Report, Row
+from trtforge.report.optimization import optimize, rank
+from trtforge.report.table import Report, Row
 from tiny_route import TinyBackend, TinyModel, TinyPlugin
 from triton_schema import data_type_name, parse_config
 
@@ -25,7 +25,7 @@ ROUTES = ("onnx_trt", "torch2trt")
 
 
 def _installed(*names: str) -> bool:
-    from trtforge.backends import registry
+    from trtforge.plugin.backends import registry
 
     available = {e.name for e in registry().entries() if e.backend.is_available()}
     return all(n in available for n in names)
@@ -114,8 +114,8 @@ def test_measured_ranking_by_throughput_or_p99_latency() -> None:
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The trained digits CNN, its compare arguments, and one engine cache for the module."""
-    from trtforge import zoo
-    from trtforge.demo import compare_arguments
+    from trtforge_zoo import models as zoo
+    from trtforge_zoo.demo import compare_arguments
 
     cache = tmp_path_factory.mktemp("engine-cache")
     with pytest.MonkeyPatch.context() as patch:
@@ -131,7 +131,7 @@ def _parsed(folder: Path) -> Any:
 @pytest.mark.skipif(not _installed(*ROUTES), reason="the onnx_trt and torch2trt routes are not installed")
 def test_optimize_digits_picks_by_proxy_and_writes_a_triton_repository(digits: dict[str, Any],
                                                                        tmp_path: Path) -> None:
-    from trtforge.gpu import probe_gpus
+    from trtforge.tensorrt.gpu import probe_gpus
 
     out = tmp_path / "repo"
     result = optimize(digits["zoo"].model, backends=list(ROUTES), precisions="fp32,fp16,int8",
@@ -288,7 +288,7 @@ def test_triton_refusal_writes_nothing(tiny_route: TinyBackend, tmp_path: Path, 
 def test_public_name_and_cli_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     from trtforge.cli import main
 
-    assert trtforge.optimize is optimize  # the module is trtforge.optimization: no shadowing
+    assert trtforge.optimize is optimize  # the module is trtforge.report.optimization: no shadowing
     for argv, fragment in ((["--max-drop", "-1"], "error: --max-drop -1.0 must be"),
                            (["--format", "triton", "--name", "a/b"], "error: --name 'a/b' cannot be"),
                            (["--objective", "fast"], "error: trtforge optimize: argument --objective")):

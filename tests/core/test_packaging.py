@@ -1,8 +1,9 @@
 """Packaging that fits a GPU box: ranges not pins, core and each plugin install alone.
 
-Core and every plugin are installed (plugins without their heavy dependencies) into fresh
-virtual environments of Python 3.10 and 3.12 where those interpreters exist; plugin discovery
-must work there and say why a route is unavailable.
+Core, every plugin and the zoo are installed (plugins and zoo without their heavy dependencies)
+into fresh virtual environments of Python 3.10 and 3.12 where those interpreters exist; plugin
+discovery must work there and say why a route is unavailable, and the core wheel holds neither
+the zoo nor the demo.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PYPROJECTS = [ROOT / "core" / "pyproject.toml", *sorted((ROOT / "plugins").glob("*/pyproject.toml"))]
+ROUTES = sorted((ROOT / "plugins").glob("*/pyproject.toml"))
+ZOO = ROOT / "zoo" / "pyproject.toml"
+PYPROJECTS = [ROOT / "core" / "pyproject.toml", *ROUTES, ZOO]
 
 
 def _dependencies(pyproject: Path) -> list[str]:
@@ -59,9 +62,15 @@ def test_core_and_plugins_install_alone(version: str, tmp_path: Path) -> None:
     ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
     core = shutil.copytree(ROOT / "core", tmp_path / "src" / "core", ignore=ignore)
     subprocess.run([*pip, str(core)], check=True, capture_output=True, timeout=600)
+    python = str(venv / "bin" / "python")
+    probe = "import importlib.util as u; print([m for m in ('trtforge.zoo', 'trtforge.demo', " \
+            "'trtforge_zoo') if u.find_spec(m)])"
+    alone = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert alone.stdout.strip() == "[]", alone.stdout + alone.stderr  # no zoo in the core wheel
     plugin_dirs = [shutil.copytree(p.parent, tmp_path / "src" / p.parent.name, ignore=ignore)
-                   for p in PYPROJECTS[1:]]
-    for plugin in plugin_dirs:
+                   for p in ROUTES]
+    zoo = shutil.copytree(ZOO.parent, tmp_path / "src" / "zoo", ignore=ignore)
+    for plugin in [*plugin_dirs, zoo]:
         # --no-deps: the route's frameworks are not needed to install it or to discover it.
         subprocess.run([*pip, "--no-deps", str(plugin)], check=True, capture_output=True, timeout=600)
     result = subprocess.run([str(venv / "bin" / "trtforge"), "plugins", "--json"], capture_output=True,
@@ -73,3 +82,7 @@ def test_core_and_plugins_install_alone(version: str, tmp_path: Path) -> None:
     assert len(backends) == len(plugin_dirs)
     for backend in backends:
         assert backend["available"] is False and "not installed" in backend["reason"], backend
+    assert report["zoo"]["backends"] == [], report["zoo"]
+    demo = subprocess.run([str(venv / "bin" / "trtforge"), "demo", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert demo.returncode == 0 and "--models" in demo.stdout, demo.stderr

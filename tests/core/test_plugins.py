@@ -11,8 +11,10 @@ from typing import Any, Callable
 
 import pytest
 
-from trtforge import hookimpl, plugins
-from trtforge.backends import registry
+from trtforge import hookimpl
+
+from trtforge.plugin import plugins
+from trtforge.plugin.backends import registry
 from trtforge.errors import BackendNotFoundError, PluginError
 from tiny_route import TinyBackend, TinyPlugin
 
@@ -159,4 +161,4 @@ def test_allow_and_deny_lists(installed_dist: Path) -> None:
     allowed = json.loads(_cli(installed_dist, "plugins", "--json",
                               env={"TRTFORGE_LOAD_PLUGINS": "testplug"}).stdout)
     # core's two plugins (model formats; the CLI's commands) are not subject to the lists
-    assert {p["name"] for p in allowed} == {"trtforge.builtin", "trtforge.cli", "testplug"}
+    assert {p["name"] for p in allowed} == {"trtforge.plugin.builtin", "trtforge.cli", "testplug"}

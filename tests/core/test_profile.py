@@ -12,8 +12,8 @@ import pytest
 
 import trtforge
 from trtforge.errors import RuntimeUnavailableError
-from trtforge.profiling import (build_report, format_rows, network_layer_metadata,
-                                parse_engine_information, profile_engine, split_fused_name)
+from trtforge.report.profiling import (build_report, format_rows, network_layer_metadata,
+                                       parse_engine_information, profile_engine, split_fused_name)
 
 # The shape of IEngineInspector's JSON at ProfilingVerbosity.DETAILED (TensorRT 8.6 names
 # fused layers "a + b"; 10.x adds Metadata joined by \x1e).
@@ -78,7 +78,7 @@ def test_names_only_plans_are_noted() -> None:
 
 
 def test_unnamed_tensorrt_layers_match_the_real_snapshot(tiny: Any) -> None:
-    from trtforge.snapshot import engine_snapshot
+    from trtforge.verify.snapshot import engine_snapshot
 
     engine = trtforge.convert(tiny_model(), backend="tiny", target="sm89", cache=False)
     layers = network_layer_metadata(engine_snapshot(engine))

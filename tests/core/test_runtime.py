@@ -12,8 +12,8 @@ import pytest
 
 import trtforge
 from trtforge.errors import RuntimeUnavailableError, UsageError
-from trtforge.gpu import GpuInfo, GpuProbe
-from trtforge.runtime import RuntimeFacts, runtime_blocker, select_profile
+from trtforge.tensorrt.gpu import GpuInfo, GpuProbe
+from trtforge.tensorrt.runtime import RuntimeFacts, runtime_blocker, select_profile
 from tiny_route import TinyModel
 
 NO_GPU = GpuProbe((), "no NVIDIA driver on this machine (libcuda.so.1 not found)")

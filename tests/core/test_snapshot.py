@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from trtforge.errors import EngineFileError
-from trtforge.snapshot import Snapshot, find_snapshot, replay, take_snapshot
-from trtforge.specs import InputSpec
+from trtforge.verify.snapshot import Snapshot, find_snapshot, replay, take_snapshot
+from trtforge.conversion.specs import InputSpec
 
 
 def _hand_built(tensorrt: Any) -> tuple[Any, tuple[np.ndarray, ...]]:

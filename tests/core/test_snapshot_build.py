@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from trtforge.errors import UnsupportedOperationsError, UsageError
-from trtforge.snapshot import Snapshot
-from trtforge.snapshot_build import _precision, build_snapshot, unsupported_parts
-from trtforge.trt import TrtFacts
+from trtforge.verify.snapshot import Snapshot
+from trtforge.verify.snapshot_build import _precision, build_snapshot, unsupported_parts
+from trtforge.tensorrt.trt import TrtFacts
 
 PROFILE = "x:1x3x8x8,2x3x8x8,4x3x8x8"
 
@@ -150,8 +150,8 @@ def test_unsupported_parts_are_all_listed_by_layer_name(converted: tuple[Path, P
 def test_int64_shape_arithmetic_lowered_to_int32_still_computes_the_model(
         converted: tuple[Path, Path], tensorrt: Any) -> None:
     """What TensorRT 8.x gets (no int64 there): forced here on RTX, then checked on CPU."""
-    from trtforge.checking import check
-    from trtforge.snapshot import engine_snapshot
+    from trtforge.verify.checking import check
+    from trtforge.verify.snapshot import engine_snapshot
 
     model, engine = converted
     snap = Snapshot.load(engine)
@@ -174,7 +174,7 @@ def test_int64_shape_arithmetic_lowered_to_int32_still_computes_the_model(
 
 
 def test_defaults_an_older_tensorrt_has_implicitly() -> None:
-    from trtforge.snapshot import is_implicit
+    from trtforge.verify.snapshot import is_implicit
 
     assert is_implicit("SLICE", "axes", [0, 1, 2, 3], rank=4)
     assert not is_implicit("SLICE", "axes", [0, 1], rank=4)
@@ -219,7 +219,7 @@ def test_squeeze_and_unsqueeze_replay_as_shuffles_where_tensorrt_lacks_them(tens
     """TensorRT 8.6 has no ISqueezeLayer (the H200 run of 2026-12-02 refused the Keras seed
     snapshots for it): replay stands in a SHUFFLE computing the same shape, int64 lowered too."""
     from trtforge.reference import Executor
-    from trtforge.snapshot import replay, take_snapshot
+    from trtforge.verify.snapshot import replay, take_snapshot
 
     engine = tmp_path / "squeeze.engine"
     result = run_cli("convert", str(_squeeze_model(tmp_path / "squeeze.onnx")), "--backend", "onnx_trt",

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trtforge.sources import detect
+from trtforge.models.sources import detect
 
 
 def _onnx_with_external_weights(folder: Path, scale: float) -> Path:

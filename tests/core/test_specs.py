@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from trtforge.errors import UsageError
-from trtforge.specs import InputSpec, Precision, ShapeProfile, Target, canonical_dtype
+from trtforge.conversion.specs import InputSpec, Precision, ShapeProfile, Target, canonical_dtype
 
 
 def test_fixed_shape_is_one_static_profile() -> None:

@@ -1,4 +1,4 @@
-"""trtforge.tf_graphs: every TensorFlow source frozen into one GraphDef that computes what the
+"""trtforge.models.tf_graphs: every TensorFlow source frozen into one GraphDef that computes what the
 source computes, with Grappler's passes and without fused (remapped) ops."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.errors import ModelSourceError, UsageError
-from trtforge.tf_graphs import FrozenGraph, frozen_graph
+from trtforge.models.tf_graphs import FrozenGraph, frozen_graph
 
 tf = pytest.importorskip("tensorflow")
 

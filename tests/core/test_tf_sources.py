@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from trtforge.tf_sources import savedmodel_input_names
+from trtforge.models.tf_sources import savedmodel_input_names
 
 
 def test_signature_inputs_in_sorted_order_whatever_the_mapping_order() -> None:
@@ -20,10 +20,10 @@ def test_signature_inputs_in_sorted_order_whatever_the_mapping_order() -> None:
 def test_check_and_benchmark_runners_feed_the_same_order(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     tf = pytest.importorskip("tensorflow")
-    import trtforge.tf_sources as tf_sources
-    from trtforge.benchmark import native_runners
-    from trtforge.checking import SavedModelRunner
-    from trtforge.sources import detect
+    import trtforge.models.tf_sources as tf_sources
+    from trtforge.report.benchmark import native_runners
+    from trtforge.verify.checking import SavedModelRunner
+    from trtforge.models.sources import detect
 
     class TwoInputs(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec((None, 3), tf.float32, name="zeta"),

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import trtforge
-from trtforge import timing_cache as tc
-from trtforge.trt import TrtFacts
+from trtforge.tensorrt import timing_cache as tc
+from trtforge.tensorrt.trt import TrtFacts
 
 
 class LinesCodec:

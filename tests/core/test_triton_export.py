@@ -11,9 +11,9 @@ from typing import Any, Iterator
 import pytest
 
 import trtforge
-from trtforge import plugins
+from trtforge.plugin import plugins
 from trtforge.cli import main
-from trtforge.engine import Engine
+from trtforge.conversion.engine import Engine
 from trtforge.errors import ExportError, UsageError
 from trtforge.export import triton as triton_export
 from trtforge.export.triton import config_for, export_triton
@@ -100,7 +100,7 @@ def test_multi_profile_engine_lists_every_profile(engines: dict[str, Path], tmp_
 
 
 def test_reproduce_script_and_readme_name_versions_and_gpu(engines: dict[str, Path], tmp_path: Path) -> None:
-    from trtforge.gpu import probe_gpus
+    from trtforge.tensorrt.gpu import probe_gpus
 
     folder = export_triton(engines["dynamic"], tmp_path, name="m", dynamic_batching=True)
     script = (folder / "reproduce.sh").read_text()

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from trtforge.errors import BuildError, TensorRTError, UsageError
-from trtforge.gpu import GpuInfo, GpuProbe
-from trtforge.specs import BuildSettings, InputSpec
-from trtforge.trt import TrtFacts
+from trtforge.tensorrt.gpu import GpuInfo, GpuProbe
+from trtforge.conversion.specs import BuildSettings, InputSpec
+from trtforge.tensorrt.trt import TrtFacts
 
 NO_GPU = GpuProbe((), "no NVIDIA driver on this machine (libcuda.so.1 not found)")
 H200 = GpuProbe((GpuInfo(0, "NVIDIA H200", 9, 0),))

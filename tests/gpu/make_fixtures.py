@@ -83,12 +83,12 @@ class SeedPlan:
 
 
 def _plans() -> dict[str, SeedPlan]:
-    from trtforge import zoo
+    from trtforge_zoo import models as zoo
 
     def plan(name: str, fn: Callable[..., Any], args: dict[str, Any],
              snapshots: tuple[tuple[str, str], ...], onnx: bool, takes_dir: bool = True) -> SeedPlan:
         make = (lambda d: fn(d, **args)) if takes_dir else (lambda d: fn(**args))
-        return SeedPlan(name, make, f"trtforge.zoo.{fn.__name__}", args, snapshots, onnx)
+        return SeedPlan(name, make, f"trtforge_zoo.models.{fn.__name__}", args, snapshots, onnx)
 
     tf_small = (("onnx_trt", "fp32"), ("tf_trt", "fp32"), ("tf_trt", "int8"))
     # model2's weights are 100 MiB a copy: its tf_trt int8 snapshot would add a device call.
@@ -140,7 +140,7 @@ def _version(dist: str) -> str | None:
 
 def _versions() -> dict[str, str | None]:
     import trtforge
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     tensorrt = get_tensorrt()
     found: dict[str, str | None] = {
@@ -271,9 +271,9 @@ def _convert(plan: SeedPlan, model: Any, route: str, precision: str, spec: Any) 
 def _snapshot_entry(plan: SeedPlan, model: Any, engine: Any, route: str, precision: str,
                     x: np.ndarray, expected: np.ndarray, folder: Path) -> dict[str, Any]:
     """Save one engine's snapshot, run it with the CPU reference executor, describe it."""
-    from trtforge.checking import compare_arrays, resolve_snapshot, tolerance_for
+    from trtforge.verify.checking import compare_arrays, resolve_snapshot, tolerance_for
     from trtforge.reference.executor import execute
-    from trtforge.snapshot import Snapshot
+    from trtforge.verify.snapshot import Snapshot
 
     snapshot, _ = resolve_snapshot(engine)
     if len(snapshot.inputs) != 1 or len(snapshot.outputs) != 1:

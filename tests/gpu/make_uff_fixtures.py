@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import tensorflow as tf
 
-    from trtforge.checking import FrozenGraphRunner
+    from trtforge.verify.checking import FrozenGraphRunner
 
     from trtforge_uff.format import io, validate
     from trtforge_uff.tf2uff.convert import graphdef_to_uff

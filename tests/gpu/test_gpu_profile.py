@@ -25,7 +25,7 @@ def engine(resnet18_fp32: tuple[Any, Any, Any]) -> Any:
 
 
 def test_profile_times_layers_and_maps_them_to_source_ops(engine: Any) -> None:
-    from trtforge.profiling import profile_engine
+    from trtforge.report.profiling import profile_engine
 
     report = profile_engine(engine, batch=BATCH, iterations=ITERATIONS)
     data = report.to_dict()

@@ -31,7 +31,7 @@ def _opt_level() -> int:
 @pytest.fixture(scope="module", params=MODELS)
 def model(request: pytest.FixtureRequest, torch_cuda: Any) -> Iterator[Any]:
     torchvision = pytest.importorskip("torchvision")
-    from trtforge.zoo import recompute_batchnorm_statistics
+    from trtforge_zoo.models import recompute_batchnorm_statistics
 
     torch_cuda.manual_seed(0)
     net = getattr(torchvision.models, request.param)(weights=None).eval()
@@ -49,7 +49,7 @@ def _inputs(torch: Any, batch: int, seed: int = 1) -> Any:
 
 
 def _calibration(torch: Any) -> Any:
-    from trtforge.calibration import Calibration
+    from trtforge.int8.calibration import Calibration
 
     return Calibration(data=[(_inputs(torch, 8, seed=100 + i),) for i in range(4)])
 
@@ -87,7 +87,7 @@ def test_route_runs_and_agrees_with_pytorch(route: str, precision: str, model: A
                                             tmp_path: Path) -> None:
     import trtforge
     from trtforge import InputSpec
-    from trtforge.checking import compare_arrays, tolerance_for
+    from trtforge.verify.checking import compare_arrays, tolerance_for
 
     if route == "<none installed>":
         pytest.skip("no installed route accepts torch modules")
@@ -166,7 +166,7 @@ def test_resnet18_fixed_and_dynamic_batch_agree_with_pytorch(route: str, fixed: 
 
     import trtforge
     from trtforge import InputSpec
-    from trtforge.checking import compare_arrays, tolerance_for
+    from trtforge.verify.checking import compare_arrays, tolerance_for
 
     if route == "<none installed>":
         pytest.skip("no installed route accepts torch modules")
@@ -184,7 +184,7 @@ def test_resnet18_fixed_and_dynamic_batch_agree_with_pytorch(route: str, fixed: 
                for kind, got in (("numpy", from_numpy), ("torch", from_torch))}
     if all(m.passed for m in results.values()):
         return
-    from trtforge.profiling import profile_engine
+    from trtforge.report.profiling import profile_engine
 
     layers = [f"{layer.name} [{layer.layer_type}]" for layer in profile_engine(engine, 4, iterations=1).layers]
     pytest.fail(f"{route}, {'fixed' if fixed else 'dynamic'} batch: "

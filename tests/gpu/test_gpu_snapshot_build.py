@@ -33,8 +33,8 @@ def _reference(model: Any, x: Any) -> Any:
 
 def test_rebuilt_engine_runs_and_agrees_with_the_original_and_pytorch(converted: tuple[Any, Any, Path]) -> None:
     import trtforge
-    from trtforge.checking import compare_arrays, tolerance_for
-    from trtforge.specs import BuildSettings
+    from trtforge.verify.checking import compare_arrays, tolerance_for
+    from trtforge.conversion.specs import BuildSettings
 
     model, x, path = converted
     original = trtforge.Engine.load(path)
@@ -55,9 +55,9 @@ def test_rebuilt_engine_runs_and_agrees_with_the_original_and_pytorch(converted:
 def test_fp32_snapshot_builds_at_fp16_with_builder_flags_where_typing_is_weak(
         converted: tuple[Any, Any, Path]) -> None:
     import trtforge
-    from trtforge.checking import compare_arrays, tolerance_for
+    from trtforge.verify.checking import compare_arrays, tolerance_for
     from trtforge.errors import UsageError
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     model, x, path = converted
     if not get_tensorrt().facts.precision_via_builder_flags:

@@ -44,7 +44,7 @@ def fixtures() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def trt() -> Any:
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     module = get_tensorrt().module
     if not hasattr(module, "UffParser"):
@@ -116,7 +116,7 @@ def run_native(engine: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarra
 
 def ours(path: Path, feeds: dict[str, np.ndarray], **options: Any) -> dict[str, np.ndarray]:
     import trtforge
-    from trtforge.runtime import EngineRunner
+    from trtforge.tensorrt.runtime import EngineRunner
 
     engine = trtforge.convert(path, backend="uff", cache=False, tf32=False, options=options or None)
     return EngineRunner(engine).run(feeds)

@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"PROBE wrote {len(variants)} variant files to {folder / 'probe'}")
     try:
         try:
-            from trtforge.trt import get_tensorrt
+            from trtforge.tensorrt.trt import get_tensorrt
 
             trt = get_tensorrt().module
         except Exception:  # noqa: BLE001 - fall back to a plain import

@@ -20,9 +20,9 @@ def noTF32():
 
 part = sys.argv[1] if len(sys.argv) > 1 else "all"
 if part in ("snap", "all"):
-    from trtforge.snapshot import engine_snapshot, Snapshot
+    from trtforge.verify.snapshot import engine_snapshot, Snapshot
     from trtforge.reference.executor import execute
-    from trtforge.specs import BuildSettings
+    from trtforge.conversion.specs import BuildSettings
     noTF32()
     torch.manual_seed(0)
     model = torchvision.models.resnet18(weights=None).eval()
@@ -78,9 +78,9 @@ if part in ("snap", "all"):
             os.remove(os.path.join(out, f_))
 
 if part in ("mnv2", "all"):
-    from trtforge.zoo import recompute_batchnorm_statistics
-    from trtforge.calibration import Calibration
-    from trtforge.snapshot import engine_snapshot
+    from trtforge_zoo.models import recompute_batchnorm_statistics
+    from trtforge.int8.calibration import Calibration
+    from trtforge.verify.snapshot import engine_snapshot
     from trtforge.reference.executor import execute
     noTF32()
     def inp(b, seed=1): return torch.randn(b, 3, 224, 224, generator=torch.Generator().manual_seed(seed))
@@ -118,7 +118,7 @@ if part in ("mnv2", "all"):
                 say("   notes:", [n for n in e.metadata.get("notes", []) if "int8" in n.lower() or "quant" in n.lower()][:3])
                 if cut >= 19 and mc is None:
                     try:
-                        from trtforge.profiling import profile_engine
+                        from trtforge.report.profiling import profile_engine
                         prof = profile_engine(e, 16, iterations=1)
                         with open(f"{out}/mnv2_{route}_layers.txt", "w") as f:
                             for layer in prof.layers:

@@ -54,7 +54,7 @@ def fresh(pre_support: bool, tag: str, drop_parser: bool = False):
 keep = [fresh(False, "raw plain"), fresh(True, "raw after supports_operator"), fresh(False, "raw parser deleted", True)]
 # what trtforge's reader sees, and its snapshot
 import trtforge
-from trtforge.snapshot import engine_snapshot
+from trtforge.verify.snapshot import engine_snapshot
 e = trtforge.convert(model, backend="onnx_trt", inputs=[x], cache=False, tf32=False, options={"keep_onnx": True})
 kept = onnx.load_from_string(e.extras["artifacts"]["onnx"])
 kinit = {i.name: numpy_helper.to_array(i) for i in kept.graph.initializer}
@@ -65,7 +65,7 @@ for k in range(3):
     w = snap.weights[sconv[k]["attrs"]["kernel"]["weights"]]
     say(f"trtforge snapshot conv{k}: maxdiff vs its prepared onnx {np.abs(w - kinit[kconv[k]].ravel()).max():.3e}")
 # reading inside a fresh trtforge network without snapshot machinery
-from trtforge.trt import get_tensorrt
+from trtforge.tensorrt.trt import get_tensorrt
 T = get_tensorrt()
 n2 = T.create_network()
 p2 = T.create_onnx_parser(n2)

@@ -77,7 +77,7 @@ try:
 except Exception as exc:
     rows.append({"trtmodule_state_dict": f"{type(exc).__name__}: {exc}".splitlines()[0][:400]})
 print(json.dumps(rows[-1]), flush=True)
-result = {"tensorrt": trtforge.trt.get_tensorrt().facts.label, "torch": torch.__version__,
+result = {"tensorrt": trtforge.tensorrt.trt.get_tensorrt().facts.label, "torch": torch.__version__,
           "gpu": torch.cuda.get_device_name(0), "python": sys.version.split()[0], "rows": rows,
           "seconds": round(time.time() - t0, 1)}
 (out / "smoke.json").write_text(json.dumps(result, indent=2))

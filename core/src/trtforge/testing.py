@@ -11,8 +11,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from trtforge import plugins
-from trtforge.cache import CACHE_ENV, EngineCache
+from trtforge.plugin import plugins
+from trtforge.conversion.cache import CACHE_ENV, EngineCache
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import trtforge
     from trtforge.errors import UnsupportedOperationsError
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     from trtforge_uff import UffParser
     from trtforge_uff.format import io

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-from trtforge.cache import EngineCache
+from trtforge.conversion.cache import EngineCache
 
 
 def _entry(cache: Path) -> Path:

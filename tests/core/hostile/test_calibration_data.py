@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge.calibration import Calibration
+from trtforge.int8.calibration import Calibration
 from trtforge.errors import TrtforgeError, UsageError
 
 

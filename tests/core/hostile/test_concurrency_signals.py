@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from trtforge.cache import EngineCache
+from trtforge.conversion.cache import EngineCache
 
 
 def _env(tmp: Path, cache: Path) -> dict[str, str]:

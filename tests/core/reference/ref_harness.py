@@ -10,8 +10,8 @@ from typing import Any, Callable
 import numpy as np
 
 from trtforge.reference import execute
-from trtforge.snapshot import Snapshot, replay, take_snapshot
-from trtforge.trt import get_tensorrt
+from trtforge.verify.snapshot import Snapshot, replay, take_snapshot
+from trtforge.tensorrt.trt import get_tensorrt
 
 Build = Callable[[Any, Any, dict[str, Any]], Any]
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 
 
 def run_onnx(model: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -7,9 +7,9 @@ from typing import Callable
 
 import pytest
 
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.cli import main
-from trtforge.engine import Engine
+from trtforge.conversion.engine import Engine
 
 
 def test_cli_converts_the_frozen_graph_seed_to_an_fp16_engine(

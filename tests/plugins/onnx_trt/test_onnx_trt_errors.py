@@ -136,9 +136,9 @@ def test_keras_file_without_the_tf_extra_names_the_extra(tmp_path: Path) -> None
     assert "keras-file" in result.stderr and "Traceback" not in result.stderr
     script = textwrap.dedent(f"""
         import trtforge
-        from trtforge.backends import registry
+        from trtforge.plugin.backends import registry
         from trtforge.errors import BackendUnavailableError
-        from trtforge.sources import detect
+        from trtforge.models.sources import detect
         try:
             import tensorflow
         except ImportError:
@@ -158,8 +158,8 @@ def test_keras_file_without_the_tf_extra_names_the_extra(tmp_path: Path) -> None
 
 
 def test_route_is_registered_and_describes_itself() -> None:
-    from trtforge.backends import registry
-    from trtforge.sources import detect
+    from trtforge.plugin.backends import registry
+    from trtforge.models.sources import detect
 
     entry = registry().get("onnx_trt")
     assert entry.backend.priority == 100 and entry.backend.is_available()

@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 import trtforge
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 
 from .conftest import max_rel_error, run_onnx
 

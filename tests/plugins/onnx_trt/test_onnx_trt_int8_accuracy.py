@@ -10,9 +10,9 @@ import onnx
 import pytest
 
 import trtforge
-from trtforge import zoo
-from trtforge.calibration import Calibration, CalibrationCache
-from trtforge.checking import check
+from trtforge_zoo import models as zoo
+from trtforge.int8.calibration import Calibration, CalibrationCache
+from trtforge.verify.checking import check
 from trtforge.errors import UsageError
 
 DIGITS_BATCH = [trtforge.InputSpec("x", min=(1, 1, 8, 8), opt=(32, 1, 8, 8), max=(512, 1, 8, 8))]

@@ -15,9 +15,9 @@ import torch
 from onnx import TensorProto, helper
 
 import trtforge
-from trtforge.checking import check
+from trtforge.verify.checking import check
 from trtforge.errors import ConversionError
-from trtforge.trt import TrtFacts
+from trtforge.tensorrt.trt import TrtFacts
 
 from .conftest import run_onnx
 

@@ -14,7 +14,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 import trtforge
-from trtforge.trt import TensorRT
+from trtforge.tensorrt.trt import TensorRT
 
 
 class _TrackedParser:

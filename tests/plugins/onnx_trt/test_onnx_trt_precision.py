@@ -10,8 +10,8 @@ import pytest
 from onnx import TensorProto
 
 import trtforge
-from trtforge import zoo
-from trtforge.calibration import Calibration, CalibrationCache, CalibrationCacheError
+from trtforge_zoo import models as zoo
+from trtforge.int8.calibration import Calibration, CalibrationCache, CalibrationCacheError
 from trtforge.errors import UsageError
 
 from .conftest import max_rel_error, run_onnx

@@ -12,7 +12,7 @@ import pytest
 from onnx import TensorProto
 
 import trtforge
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 
 from .conftest import max_rel_error, run_onnx
 

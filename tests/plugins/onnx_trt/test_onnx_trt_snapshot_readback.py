@@ -18,7 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import trtforge
 from trtforge.reference import execute
-from trtforge.snapshot import Snapshot, engine_snapshot, reconcile_weights
+from trtforge.verify.snapshot import Snapshot, engine_snapshot, reconcile_weights
 from trtforge_onnx_trt.parse import HandedWeights
 
 

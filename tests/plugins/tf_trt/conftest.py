@@ -7,7 +7,7 @@ from typing import Callable
 
 import pytest
 
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -10,8 +10,8 @@ pytest.importorskip("tensorflow")
 
 
 def test_compare_puts_tf_trt_beside_onnx_trt_for_the_tf1_seed_model(tmp_path: Path) -> None:
-    from trtforge.comparison import compare
-    from trtforge.demo import build_model, compare_arguments
+    from trtforge.report.comparison import compare
+    from trtforge_zoo.demo import build_model, compare_arguments
 
     seed = build_model("model1", tmp_path)
     result = compare(seed.model, precisions=["fp32", "fp16"], target="sm89", cache=False,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import trtforge_tf_trt
-from trtforge import zoo
+from trtforge_zoo import models as zoo
 from trtforge.errors import UsageError
 from trtforge_tf_trt import compat as trt
 
@@ -62,7 +62,7 @@ def test_seed_002_style_script(seed_model: Callable[[str], zoo.ZooModel], tmp_pa
 def test_create_inference_graph_from_a_frozen_graph(seed_model: Callable[[str], zoo.ZooModel],
                                                     tmp_path: Path) -> None:
     m = seed_model("model1")
-    from trtforge.tf_graphs import frozen_graph
+    from trtforge.models.tf_graphs import frozen_graph
 
     graph_def = frozen_graph(m.path, grappler=False).graph_def
     program = trt.create_inference_graph(graph_def, outputs=["logits:0"], max_batch_size=4,

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import trtforge
 from trtforge.errors import UnsupportedOperationsError, UsageError
-from trtforge.hookspecs import hookimpl
+from trtforge.plugin.hookspecs import hookimpl
 
 from tftrt_harness import assert_matches, convert, graph_of, seeded
 

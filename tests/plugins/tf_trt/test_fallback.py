@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import trtforge
-from trtforge.checking import check
+from trtforge.verify.checking import check
 from trtforge.errors import UnsupportedOperationsError
 from trtforge.program import Program
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge import zoo
-from trtforge.calibration import Calibration
-from trtforge.checking import check
+from trtforge_zoo import models as zoo
+from trtforge.int8.calibration import Calibration
+from trtforge.verify.checking import check
 
 from tftrt_harness import layer_types
 

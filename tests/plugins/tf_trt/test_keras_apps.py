@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge import zoo
-from trtforge.checking import check
+from trtforge_zoo import models as zoo
+from trtforge.verify.checking import check
 
 
 @pytest.mark.slow

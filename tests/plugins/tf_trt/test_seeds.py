@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge import zoo
-from trtforge.checking import check
+from trtforge_zoo import models as zoo
+from trtforge.verify.checking import check
 
 SEEDS = ["model1", pytest.param("model2", marks=pytest.mark.slow), "model3"]
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import trtforge
-from trtforge.checking import check
+from trtforge.verify.checking import check
 
 TARGET = "sm89"
 
@@ -22,7 +22,7 @@ def graph_of(fn: Callable[..., Any], *examples: np.ndarray) -> Any:
     under test stays as written)."""
     import tensorflow as tf
 
-    from trtforge.tf_graphs import frozen_graph
+    from trtforge.models.tf_graphs import frozen_graph
 
     specs = [tf.TensorSpec(e.shape, tf.as_dtype(e.dtype), name=f"x{k}") for k, e in enumerate(examples)]
     return frozen_graph(tf.function(fn, input_signature=specs), grappler=False).graph_def
@@ -52,7 +52,7 @@ def assert_matches(fn: Callable[..., Any], *examples: np.ndarray, precision: str
 
 
 def layer_types(engine: Any) -> list[str]:
-    from trtforge.checking import resolve_snapshot
+    from trtforge.verify.checking import resolve_snapshot
 
     snapshot, _ = resolve_snapshot(engine)
     return [layer["type"] for layer in snapshot.layers]

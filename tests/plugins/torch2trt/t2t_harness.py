@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 import trtforge
-from trtforge.checking import check
+from trtforge.verify.checking import check
 
 TARGET = "sm89"
 
@@ -34,7 +34,7 @@ def assert_matches(module: torch.nn.Module, *examples: torch.Tensor, precision: 
 
 
 def layer_types(engine: Any) -> list[str]:
-    from trtforge.checking import resolve_snapshot
+    from trtforge.verify.checking import resolve_snapshot
 
     snapshot, _ = resolve_snapshot(engine)
     return [layer["type"] for layer in snapshot.layers]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from trtforge.checking import check
+from trtforge.verify.checking import check
 from trtforge.errors import UsageError
 from trtforge_torch2trt import TRTModule, torch2trt
 from t2t_harness import TARGET

@@ -13,7 +13,7 @@ import torch
 
 import trtforge
 from trtforge import InputSpec
-from trtforge.checking import check, debug_layers
+from trtforge.verify.checking import check, debug_layers
 from trtforge.errors import EngineFileError, UnsupportedOperationsError, UsageError
 from trtforge.program import Program, StageRunError
 from t2t_harness import TARGET, convert

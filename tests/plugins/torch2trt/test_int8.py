@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from trtforge import InputSpec
-from trtforge.api import BuildSpec
-from trtforge.calibration import Calibration, CalibrationCache
-from trtforge.checking import resolve_snapshot
+from trtforge.conversion.api import BuildSpec
+from trtforge.int8.calibration import Calibration, CalibrationCache
+from trtforge.verify.checking import resolve_snapshot
 from trtforge.reference import Executor
-from trtforge.zoo import recompute_batchnorm_statistics
+from trtforge_zoo.models import recompute_batchnorm_statistics
 from trtforge_torch2trt.accuracy import FakeQuantRunner, cosine, quantized_ops, residual_adds
 from trtforge_torch2trt.capture import capture
 from trtforge_torch2trt.coverage import mark_constants

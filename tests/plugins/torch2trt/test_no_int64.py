@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from trtforge import InputSpec
-from trtforge.checking import check, resolve_snapshot
-from trtforge.trt import TrtFacts
+from trtforge.verify.checking import check, resolve_snapshot
+from trtforge.tensorrt.trt import TrtFacts
 
 from .t2t_harness import Lambda, convert, seeded
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from trtforge import InputSpec
-from trtforge.calibration import Calibration, CalibrationCache
-from trtforge.checking import check
-from trtforge.zoo import accuracy, digits_classifier, model4_torch_resnet50
+from trtforge.int8.calibration import Calibration, CalibrationCache
+from trtforge.verify.checking import check
+from trtforge_zoo.models import accuracy, digits_classifier, model4_torch_resnet50
 from t2t_harness import convert, layer_types, seeded
 
 DYNAMIC_BATCH = InputSpec("x", min=(1, 3, 64, 64), opt=(2, 3, 64, 64), max=(8, 3, 64, 64))
@@ -92,7 +92,7 @@ def test_trained_classifier_keeps_top1_in_reduced_precision(digits: object, prec
     data = digits.extra["digits"]
     spec = InputSpec(min=(1, 1, 8, 8), opt=(64, 1, 8, 8), max=(600, 1, 8, 8))
     engine = convert(digits.model, [spec], precision)
-    from trtforge.checking import resolve_snapshot
+    from trtforge.verify.checking import resolve_snapshot
     from trtforge.reference import Executor
 
     snapshot, _ = resolve_snapshot(engine)
@@ -108,7 +108,7 @@ def test_int8_accuracy_within_one_point_and_cache_reuse(digits: object, tmp_path
     cache_file = tmp_path / "digits.calib.json"
     calibration = Calibration(data=data.x_train[:512], batch_size=64, cache=cache_file)
     engine = convert(digits.model, [spec], "int8", calibration=calibration)
-    from trtforge.checking import resolve_snapshot
+    from trtforge.verify.checking import resolve_snapshot
     from trtforge.reference import Executor
 
     snapshot, _ = resolve_snapshot(engine)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from trtforge.errors import ModelSourceError
-from trtforge.sources import detect
+from trtforge.models.sources import detect
 
 
 def test_torchvision_name_loads_a_module() -> None:

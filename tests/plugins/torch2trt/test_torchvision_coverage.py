@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from trtforge.checking import check
-from trtforge.zoo import recompute_batchnorm_statistics
+from trtforge.verify.checking import check
+from trtforge_zoo.models import recompute_batchnorm_statistics
 from t2t_harness import convert
 
 REQUIRED = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "mobilenet_v2",

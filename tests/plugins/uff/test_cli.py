@@ -70,8 +70,8 @@ def test_convert_uff_from_the_command_line(tmp_path, capsys):
 
 
 def test_from_tf_writes_uff_and_text(tmp_path, capsys):
-    pytest.importorskip("trtforge.tf_graphs", reason="core's shared TF graph loading not merged yet")
-    from trtforge import zoo
+    pytest.importorskip("trtforge.models.tf_graphs", reason="core's shared TF graph loading not merged yet")
+    from trtforge_zoo import models as zoo
 
     model = zoo.SEED_MODELS["model1"](directory=tmp_path / "zoo")
     out = tmp_path / "m1.uff"
@@ -81,8 +81,8 @@ def test_from_tf_writes_uff_and_text(tmp_path, capsys):
 
 
 def test_convert_frozen_graph_keeps_the_uff(tmp_path, capsys):
-    pytest.importorskip("trtforge.tf_graphs")
-    from trtforge import zoo
+    pytest.importorskip("trtforge.models.tf_graphs")
+    from trtforge_zoo import models as zoo
 
     model = zoo.SEED_MODELS["model1"](directory=tmp_path / "zoo")
     kept = tmp_path / "kept"

@@ -8,7 +8,7 @@ import pytest
 import trtforge
 from trtforge.errors import UsageError
 from trtforge.reference import Executor
-from trtforge.snapshot import engine_snapshot
+from trtforge.verify.snapshot import engine_snapshot
 
 from trtforge_uff.format import edit, io, validate
 from trtforge_uff.format.builder import UffBuilder

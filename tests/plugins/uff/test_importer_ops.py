@@ -152,7 +152,7 @@ def test_family_matches_tensorflow(tmp_path, family):
 @pytest.mark.parametrize("family", ["conv", "elementwise", "reduce", "batchnorm"])
 def test_family_in_fp16(tmp_path, family):
     """Strongly typed fp16: float16 tensors inside, float32 inputs and outputs."""
-    from trtforge.snapshot import engine_snapshot
+    from trtforge.verify.snapshot import engine_snapshot
 
     shapes = {"x": [1, 8, 8, 4]}
     if family == "elementwise":

@@ -7,7 +7,7 @@ import numpy as np
 
 import trtforge
 from trtforge.reference import Executor
-from trtforge.snapshot import engine_snapshot
+from trtforge.verify.snapshot import engine_snapshot
 
 from trtforge_uff.format import io
 from trtforge_uff.format.builder import UffBuilder

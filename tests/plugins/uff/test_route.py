@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import trtforge
-from trtforge.backends import registry
+from trtforge.plugin.backends import registry
 from trtforge.errors import ConversionError, ModelSourceError, UnsupportedOperationsError, UsageError
 
 from trtforge_uff.format import io
@@ -18,7 +18,7 @@ TARGET = "sm89"
 
 
 def test_backend_is_registered_and_takes_uff_files(tmp_path):
-    from trtforge.sources import detect
+    from trtforge.models.sources import detect
 
     entry = registry().get("uff")
     assert entry.plugin == "uff" and entry.backend.is_available()
@@ -29,7 +29,7 @@ def test_backend_is_registered_and_takes_uff_files(tmp_path):
 
 def test_convert_uff_file_and_run_the_network(tmp_path):
     from trtforge.reference import Executor
-    from trtforge.snapshot import engine_snapshot
+    from trtforge.verify.snapshot import engine_snapshot
 
     path = io.write(conv_net(), tmp_path / "net.uff")
     engine = trtforge.convert(path, backend="uff", cache=False, target=TARGET)
@@ -39,7 +39,7 @@ def test_convert_uff_file_and_run_the_network(tmp_path):
 
 
 def test_text_form_converts_too(tmp_path):
-    from trtforge.sources import detect
+    from trtforge.models.sources import detect
 
     path = io.write(conv_net(), tmp_path / "net.pbtxt")
     assert detect(path).kind == "uff-text"
@@ -99,8 +99,8 @@ def test_unsupported_nodes_reported_all_at_once(tmp_path):
 
 
 def test_converter_hook_adds_an_op(tmp_path):
-    from trtforge import plugins
-    from trtforge.hookspecs import hookimpl
+    from trtforge.plugin import plugins
+    from trtforge.plugin.hookspecs import hookimpl
 
     from trtforge_uff.importer.registry import converter
 
@@ -124,7 +124,7 @@ def test_converter_hook_adds_an_op(tmp_path):
     finally:
         plugins.unregister("uff-test-extra")
     from trtforge.reference import Executor
-    from trtforge.snapshot import engine_snapshot
+    from trtforge.verify.snapshot import engine_snapshot
 
     out = Executor(engine_snapshot(engine)).run({"x": np.array([[1, 2, 3]], np.float32)}).numpy()
     np.testing.assert_allclose(out["d"], [[2, 4, 6]])

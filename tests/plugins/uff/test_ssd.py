@@ -68,7 +68,7 @@ def test_nms_is_reported_before_building_on_rtx(ssd_uff):
 
 
 def test_hybrid_program_engine_then_host_nms(ssd_uff, tmp_path):
-    from trtforge.checking import FrozenGraphRunner
+    from trtforge.verify.checking import FrozenGraphRunner
     from trtforge.program import Program
 
     graph_def, _, path = ssd_uff
@@ -107,8 +107,8 @@ def test_hybrid_program_engine_then_host_nms(ssd_uff, tmp_path):
 
 def test_host_nms_boundaries_report_their_bytes(ssd_uff):
     from trtforge.program.partition import partition
-    from trtforge.specs import BuildSpec
-    from trtforge.trt import get_tensorrt
+    from trtforge.conversion.specs import BuildSpec
+    from trtforge.tensorrt.trt import get_tensorrt
     from trtforge_uff.format.graph import UffGraph
     from trtforge_uff.partial import partial_graph
 
@@ -123,9 +123,9 @@ def test_host_nms_boundaries_report_their_bytes(ssd_uff):
 
 
 def test_engine_plus_host_nms_matches_tensorflow(ssd_uff):
-    from trtforge.checking import FrozenGraphRunner
+    from trtforge.verify.checking import FrozenGraphRunner
     from trtforge.reference import Executor
-    from trtforge.snapshot import engine_snapshot
+    from trtforge.verify.snapshot import engine_snapshot
 
     graph_def, _, path = ssd_uff
     engine = trtforge.convert(

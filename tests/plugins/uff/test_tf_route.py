@@ -1,4 +1,4 @@
-"""TF -> UFF -> TensorRT through trtforge.convert (TF graph loading: core's trtforge.tf_graphs)."""
+"""TF -> UFF -> TensorRT through trtforge.convert (TF graph loading: core's trtforge.models.tf_graphs)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import pytest
 
 pytest.importorskip("tensorflow")
 pytest.importorskip(
-    "trtforge.tf_graphs", reason="core's shared TF graph loading (tf-trt branch) not merged yet"
+    "trtforge.models.tf_graphs", reason="core's shared TF graph loading (tf-trt branch) not merged yet"
 )
 
 import trtforge  # noqa: E402
-from trtforge import zoo  # noqa: E402
+from trtforge_zoo import models as zoo  # noqa: E402
 
 from trtforge_uff.format import io, validate  # noqa: E402
 
@@ -57,7 +57,7 @@ def test_tf2_function_to_uff(tmp_path):
     import tensorflow as tf
 
     from trtforge.reference import Executor
-    from trtforge.snapshot import engine_snapshot
+    from trtforge.verify.snapshot import engine_snapshot
 
     from trtforge_uff.tf2uff.source import uff_from_tf
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from trtforge.errors import UsageError
-from trtforge.trt import get_tensorrt
+from trtforge.tensorrt.trt import get_tensorrt
 
 from trtforge_uff import UffInputOrder, UffParser
 from trtforge_uff.format import io
@@ -16,7 +16,7 @@ from uff_models import conv_net
 
 def _build_and_run(network, tensorrt, feeds):
     from trtforge.reference import Executor
-    from trtforge.snapshot import take_snapshot
+    from trtforge.verify.snapshot import take_snapshot
 
     return Executor(take_snapshot(network, tensorrt)).run(feeds).numpy()
 

@@ -34,7 +34,7 @@ def uff_and_check(
     precision: str = "fp32",
 ) -> Any:
     import trtforge
-    from trtforge.checking import FrozenGraphRunner
+    from trtforge.verify.checking import FrozenGraphRunner
 
     from trtforge_uff.format import io, validate
     from trtforge_uff.tf2uff.convert import graphdef_to_uff

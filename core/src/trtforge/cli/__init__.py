@@ -36,7 +36,7 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
 
 
 def _add_commands(sub: Any, with_plugins: bool) -> None:
-    from trtforge import plugins
+    from trtforge.plugin import plugins
     from trtforge.cli import commands
 
     manager = plugins.manager()

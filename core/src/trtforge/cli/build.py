@@ -1,6 +1,6 @@
 """CLI: ``trtforge build SNAPSHOT [--precision P] [--input SPEC] [--target smXY] [-o out.engine]``.
 
-Thin: the work is :func:`trtforge.snapshot_build.build_snapshot`.
+Thin: the work is :func:`trtforge.verify.snapshot_build.build_snapshot`.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def configure_build(p: argparse.ArgumentParser) -> None:
 
 
 def default_output(snapshot: str) -> Path:
-    from trtforge.snapshot import snapshot_paths
+    from trtforge.verify.snapshot import snapshot_paths
 
     graph, _ = snapshot_paths(snapshot)
     stem = graph.name[: -len(".snapshot.json")]
@@ -38,11 +38,11 @@ def default_output(snapshot: str) -> Path:
 
 def run_build(args: argparse.Namespace) -> int:
     from trtforge.cli.output import console as _console
-    from trtforge.snapshot_build import build_snapshot
+    from trtforge.verify.snapshot_build import build_snapshot
 
     settings = None
     if args.opt_level is not None or args.workspace or args.no_tf32 or args.timing_cache:
-        from trtforge.specs import BuildSettings
+        from trtforge.conversion.specs import BuildSettings
 
         settings = BuildSettings(optimization_level=args.opt_level,
                                  workspace_bytes=args.workspace * (1 << 20) if args.workspace else None,

@@ -66,7 +66,7 @@ def _print_check(report: Any, title: str) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from trtforge.checking import check
+    from trtforge.verify.checking import check
 
     report = check(args.model, args.engine, _load_inputs(args.inputs), precision=args.precision,
                    seed=args.seed)
@@ -95,7 +95,7 @@ def run_debug(args: argparse.Namespace) -> int:
 
 
 def run_debug_layers(args: argparse.Namespace) -> int:
-    from trtforge.checking import debug_layers
+    from trtforge.verify.checking import debug_layers
     from trtforge.cli.output import console as _console, print_json as _print_json, table as _table
 
     report = debug_layers(args.model, args.engine, _load_inputs(args.inputs), precision=args.precision,

@@ -2,17 +2,17 @@
 
 A plugin of its own (``trtforge.cli``), registered by :func:`trtforge.cli.build_parser`
 rather than by the plugin manager: the commands reach the whole library, and the manager
-must not import them (that would close an import cycle through :mod:`trtforge.plugins`).
+must not import them (that would close an import cycle through :mod:`trtforge.plugin.plugins`).
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trtforge.hookspecs import hookimpl
-from trtforge.plugins import CLI_PLUGIN as PLUGIN_NAME
+from trtforge.plugin.hookspecs import hookimpl
+from trtforge.plugin.plugins import CLI_PLUGIN as PLUGIN_NAME
 
 if TYPE_CHECKING:
-    from trtforge.plugins import Registrar
+    from trtforge.plugin.plugins import Registrar
 
 __all__ = ["PLUGIN_NAME", "register_commands"]
 
@@ -21,8 +21,7 @@ __all__ = ["PLUGIN_NAME", "register_commands"]
 def register_commands(register: "Registrar") -> None:
     from trtforge.cli.build import configure_build, run_build
     from trtforge.cli.check import configure_check, configure_debug, run_check, run_debug
-    from trtforge.cli.compare import (configure_bench, configure_compare, configure_demo, run_bench,
-                                      run_compare, run_demo)
+    from trtforge.cli.compare import configure_bench, configure_compare, run_bench, run_compare
     from trtforge.cli.convert import configure_convert, run_convert
     from trtforge.cli.optimize import configure_export, configure_optimize, run_export, run_optimize
     from trtforge.cli.info import (configure_cache, configure_doctor, configure_inspect, configure_plugins,
@@ -45,8 +44,6 @@ def register_commands(register: "Registrar") -> None:
                      configure_export, run_export)
     register.command("bench", "time an engine on this GPU (CUDA events; TF-TRT log.txt statistics)",
                      configure_bench, run_bench)
-    register.command("demo", "the seed's four models and a digits classifier through every route",
-                     configure_demo, run_demo)
     register.command("check", "check an engine's network against its source model on the CPU (no GPU needed)",
                      configure_check, run_check)
     register.command("debug", "find where a network diverges from its source (debug layers MODEL ENGINE)",

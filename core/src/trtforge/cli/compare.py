@@ -1,4 +1,4 @@
-"""CLI commands ``trtforge compare``, ``trtforge bench`` and ``trtforge demo``.
+"""CLI commands ``trtforge compare`` and ``trtforge bench``.
 
 Kept out of ``cli.py`` so the core CLI module stays small; each command is one
 configure/run pair registered in ``trtforge.cli.commands``. Nothing heavy is imported until a
@@ -42,7 +42,7 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
 
 def default_target(target: str | None) -> str | None:
     """The target to build for: the one given, this GPU, or sm89 where TensorRT-RTX has no GPU."""
-    from trtforge.comparison import default_target as resolve
+    from trtforge.report.comparison import default_target as resolve
 
     return resolve(target)
 
@@ -67,7 +67,7 @@ def _load_calibration(path: str | None) -> Any:
         return None
     file = Path(path).expanduser()
     if file.suffix == ".json":
-        from trtforge.calibration import Calibration
+        from trtforge.int8.calibration import Calibration
 
         return Calibration(cache=file)
     if not file.exists():
@@ -84,7 +84,7 @@ def _load_calibration(path: str | None) -> Any:
 
 def run_compare(args: argparse.Namespace) -> int:
     from trtforge.cli.output import console as _console, progress as _progress
-    from trtforge.comparison import compare
+    from trtforge.report.comparison import compare
 
     if args.out is not None:
         from trtforge.guard import check_output_file, refuse_output_over_sources
@@ -146,7 +146,7 @@ def configure_bench(p: argparse.ArgumentParser) -> None:
 
 def run_bench(args: argparse.Namespace) -> int:
     if args.native:
-        from trtforge.benchmark import bench_native
+        from trtforge.report.benchmark import bench_native
 
         results = bench_native(args.engine, inputs=args.input, batch_size=args.batch_size,
                                iterations=args.iterations, warmup=args.warmup, log=args.log)
@@ -154,8 +154,8 @@ def run_bench(args: argparse.Namespace) -> int:
         if args.input:
             raise UsageError("--input is for --native runs",
                              hint="an engine's input shapes come from its profiles")
-        from trtforge.engine import Engine
-        from trtforge.runtime import check_runnable
+        from trtforge.conversion.engine import Engine
+        from trtforge.tensorrt.runtime import check_runnable
 
         # Compatibility is judged by the runtime check, which names every reason (GPU, version).
         engine = Engine.load(args.engine, check_compatibility=False)
@@ -173,46 +173,4 @@ def run_bench(args: argparse.Namespace) -> int:
                 if k != "details"]
         rows += [(k, v) for k, v in result.get("details", {}).items()]
         _console().print(_table(f"benchmark {result.get('name', args.engine)}", ["statistic", "value"], rows))
-    return 0
-
-
-# --- demo ---------------------------------------------------------------------------------
-def configure_demo(p: argparse.ArgumentParser) -> None:
-    from trtforge.demo import DEFAULT_OUT, MODELS
-
-    p.add_argument("--out", "-o", default=DEFAULT_OUT, help=f"report folder (default {DEFAULT_OUT})")
-    p.add_argument("--models", default=",".join(MODELS),
-                   help=f"comma-separated zoo models (default {','.join(MODELS)})")
-    p.add_argument("--backends", "-b", default=None, help="routes (default: every installed route)")
-    p.add_argument("--precisions", "-p", default="fp32,fp16,int8")
-    p.add_argument("--target", "-t", default=None, help="GPU to build for (default sm89 without a GPU)")
-    p.add_argument("--no-cache", action="store_true", help="rebuild every engine")
-    p.add_argument("--no-torch-compile", action="store_true",
-                   help="skip the torch.compile baseline of the digits model")
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    import logging
-    import os
-
-    from trtforge.cli.output import console as _console, progress as _progress
-    from trtforge.demo import run_demo as demo
-
-    # The zoo builds TF1-style graphs on purpose; TensorFlow's deprecation chatter would bury
-    # the report (--debug keeps it).
-    if not args.debug:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        logging.getLogger("tensorflow").setLevel(logging.ERROR)
-        logging.getLogger("absl").setLevel(logging.ERROR)
-    console = _console()
-    with _progress():
-        report, written = demo(
-            out=args.out, models=[m.strip() for m in args.models.split(",") if m.strip()],
-            backends=args.backends, precisions=args.precisions,
-            target=default_target(args.target), cache=not args.no_cache,
-            torch_compile=not args.no_torch_compile,
-        )
-    report.print(console)
-    for path in written.values():
-        console.print(f"wrote {path}", highlight=False, markup=False)
     return 0

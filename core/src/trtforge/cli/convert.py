@@ -49,7 +49,7 @@ def configure_convert(p: argparse.ArgumentParser) -> None:
 
 def _list_passes(backend: str) -> int:
     """Print the passes of routes that have them (``Backend.passes()``)."""
-    from trtforge.backends import registry
+    from trtforge.plugin.backends import registry
 
     routes = registry()
     entries = [routes.get(backend)] if backend != "auto" else routes.entries()
@@ -75,7 +75,7 @@ def _parse_options(items: Sequence[str]) -> dict[str, Any]:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from trtforge.api import convert
+    from trtforge.conversion.api import convert
 
     if args.list_passes:
         return _list_passes(args.backend)
@@ -151,9 +151,9 @@ def _report_program(program: Any, args: argparse.Namespace) -> int:
 
 def _check_convert_output(args: argparse.Namespace) -> None:
     """``-o`` must name a writable file that is none of the files the conversion reads."""
-    from trtforge.engine import sidecar_path
+    from trtforge.conversion.engine import sidecar_path
     from trtforge.guard import check_output_file, refuse_output_over_sources
-    from trtforge.snapshot import snapshot_paths
+    from trtforge.verify.snapshot import snapshot_paths
 
     out = check_output_file(args.output, "-o")
     sources = [args.model, args.timing_cache]

@@ -19,7 +19,7 @@ def configure_inspect(p: argparse.ArgumentParser) -> None:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from trtforge.engine import Engine
+    from trtforge.conversion.engine import Engine
 
     engine = Engine.load(args.engine, check_compatibility=False)
     meta = engine.describe()
@@ -58,8 +58,8 @@ def run_inspect(args: argparse.Namespace) -> int:
 # --- doctor -----------------------------------------------------------------------------
 def doctor_report() -> dict[str, Any]:
     from trtforge.errors import TensorRTError
-    from trtforge.gpu import probe_gpus
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.gpu import probe_gpus
+    from trtforge.tensorrt.trt import get_tensorrt
 
     gpus = probe_gpus()
     report: dict[str, Any] = {
@@ -113,8 +113,8 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 # --- plugins ----------------------------------------------------------------------------
 def plugins_report() -> list[dict[str, Any]]:
-    from trtforge import plugins
-    from trtforge.backends import registry
+    from trtforge.plugin import plugins
+    from trtforge.plugin.backends import registry
 
     by_plugin: dict[str, list[dict[str, Any]]] = {}
     for entry in registry().entries():
@@ -158,7 +158,7 @@ def configure_cache(p: argparse.ArgumentParser) -> None:
 
 
 def run_cache(args: argparse.Namespace) -> int:
-    from trtforge.cache import EngineCache
+    from trtforge.conversion.cache import EngineCache
 
     cache = EngineCache(args.cache_dir)
     if args.action == "clear":

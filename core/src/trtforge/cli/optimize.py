@@ -1,6 +1,6 @@
 """CLI commands ``trtforge optimize`` and ``trtforge export triton``.
 
-Thin: the work is :func:`trtforge.optimization.optimize` and
+Thin: the work is :func:`trtforge.report.optimization.optimize` and
 :func:`trtforge.export.triton.export_triton`. Each rebuilds its own command line (absolute
 paths) for the ``reproduce.sh`` it writes.
 """
@@ -126,7 +126,7 @@ def _triton_argv(args: argparse.Namespace, triton: bool) -> list[str]:
 def run_optimize(args: argparse.Namespace) -> int:
     from trtforge.cli.compare import _load_calibration, _load_labelled
     from trtforge.cli.output import progress as _progress
-    from trtforge.optimization import optimize
+    from trtforge.report.optimization import optimize
 
     triton = {"name": args.name, "max_batch": args.max_batch, "instances": args.instances,
               "dynamic_batching": args.dynamic_batching}

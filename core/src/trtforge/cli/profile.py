@@ -1,6 +1,6 @@
 """CLI: ``trtforge profile ENGINE [--batch N] [--iterations N] [--top N] [--json] [-o FILE]``.
 
-Thin: the work is :func:`trtforge.profiling.profile_engine`. Where the plan cannot run (no
+Thin: the work is :func:`trtforge.report.profiling.profile_engine`. Where the plan cannot run (no
 GPU, another TensorRT), it fails with one line saying why and a hint, like every command.
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ def configure_profile(p: argparse.ArgumentParser) -> None:
 
 def run_profile(args: argparse.Namespace) -> int:
     from trtforge.cli.output import console as _console, print_json as _print_json, table as _table
-    from trtforge.engine import Engine
+    from trtforge.conversion.engine import Engine
     from trtforge.errors import UsageError
-    from trtforge.profiling import format_rows, profile_engine
+    from trtforge.report.profiling import format_rows, profile_engine
 
     if args.batch is not None and args.batch < 1:
         raise UsageError("--batch must be at least 1")

@@ -314,12 +314,12 @@ def export_triton(engine: Any, repo: str | os.PathLike[str], *, name: str | None
                   command: Sequence[str] | None = None, extra_notes: Sequence[str] = ()) -> Path:
     """Write ``repo/<name>/`` (plan, sidecar, ``config.pbtxt``, README, ``reproduce.sh``).
 
-    ``engine``: an :class:`~trtforge.engine.Engine` or an engine file. ``replace``: an existing
+    ``engine``: an :class:`~trtforge.conversion.engine.Engine` or an engine file. ``replace``: an existing
     model folder is swapped for the new one (else refused). ``command``: the trtforge argument
     list that reproduces this folder (default: the equivalent ``export triton`` command).
     Returns the model folder.
     """
-    from trtforge.engine import Engine
+    from trtforge.conversion.engine import Engine
 
     if not isinstance(engine, Engine):
         engine = Engine.load(engine, check_compatibility=False)  # a foreign plan exports fine
@@ -338,7 +338,7 @@ def export_triton(engine: Any, repo: str | os.PathLike[str], *, name: str | None
             raise UsageError(f"model folder {final} already exists",
                              hint="pass --force to replace it, or choose another --name")
     if snapshot:
-        from trtforge.snapshot import engine_snapshot
+        from trtforge.verify.snapshot import engine_snapshot
 
         if engine_snapshot(engine) is None:
             raise UsageError("--snapshot: this engine has no network snapshot to copy",
@@ -440,7 +440,7 @@ def _export_command(engine_path: Path | None, root: Path, name: str, max_batch: 
 def _texts(engine: Any, config: TritonConfig, command: Sequence[str], engine_path: Path | None,
            extra_notes: Sequence[str]) -> dict[str, str]:
     from trtforge import __version__
-    from trtforge.reproduce import SCRIPT_NAME, script, tensorrt_line
+    from trtforge.report.reproduce import SCRIPT_NAME, script, tensorrt_line
 
     meta = engine.metadata
     built = meta.get("tensorrt") or {}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from trtforge.atomic import dir_mode, json_bytes
-from trtforge.engine import MetadataViews, plan_digest
+from trtforge.conversion.engine import MetadataViews, plan_digest
 from trtforge.errors import EngineFileError, RuntimeUnavailableError, TrtforgeError, UsageError
 from trtforge.program.stages import ENGINE_KIND, EngineStage, load_stage
 
@@ -89,7 +89,7 @@ class Program(MetadataViews):
             raise UsageError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
         if device != "auto":
             return device
-        from trtforge.trt import get_tensorrt
+        from trtforge.tensorrt.trt import get_tensorrt
 
         ok, _ = get_tensorrt().can_run()
         return "gpu" if ok else "reference"
@@ -156,7 +156,7 @@ class Program(MetadataViews):
 
     def benchmark(self, batch_size: int = 1, iterations: int = 100, warmup: int = 10) -> dict[str, Any]:
         """Time the whole program on the GPU with CUDA events, plus each stage's share."""
-        from trtforge.trt import get_tensorrt
+        from trtforge.tensorrt.trt import get_tensorrt
 
         ok, why = get_tensorrt().can_run()
         if not ok:
@@ -166,7 +166,7 @@ class Program(MetadataViews):
                 "with trtforge.check")
         import torch
 
-        from trtforge.benchmark import summarize
+        from trtforge.report.benchmark import summarize
 
         feeds = self._benchmark_feeds(batch_size, torch)
         for _ in range(warmup):
@@ -349,7 +349,7 @@ def _verify_file(path: Path, expected: Mapping[str, Any], stage: str) -> None:
     if size != expected["size"]:
         raise EngineFileError(f"program stage {stage!r}: {path} is {size} bytes, the manifest says "
                               f"{expected['size']}", hint="the file is truncated or was replaced; convert again")
-    from trtforge.formats import hash_file
+    from trtforge.models.formats import hash_file
 
     if hash_file(path) != expected["sha256"]:
         raise EngineFileError(f"program stage {stage!r}: {path} does not match the hash in {MANIFEST}",

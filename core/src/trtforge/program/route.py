@@ -20,12 +20,12 @@ from trtforge.program.partition import (DEFAULT_MIN_BLOCK_SIZE, FRAMEWORK, TRT, 
                                         GraphNode, Segment, check_policy, partition, require_full)
 
 if TYPE_CHECKING:
-    from trtforge.backends import Backend
-    from trtforge.context import ConversionContext
+    from trtforge.plugin.backends import Backend
+    from trtforge.plugin.context import ConversionContext
     from trtforge.program.program import Program
-    from trtforge.sources import ModelSource
-    from trtforge.specs import BuildSpec, InputSpec
-    from trtforge.trt import TensorRT
+    from trtforge.models.sources import ModelSource
+    from trtforge.conversion.specs import BuildSpec, InputSpec
+    from trtforge.tensorrt.trt import TensorRT
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def plan_program(route: "Backend", source: "ModelSource", spec: "BuildSpec", ten
                  settings: FallbackSettings, workdir: Path) -> tuple[PartialGraph, FallbackReport]:
     """The route's graph and the fallback report, before anything is built (the route may keep
     files in ``workdir`` while the program is built; the caller removes it)."""
-    from trtforge.context import ConversionContext
+    from trtforge.plugin.context import ConversionContext
 
     if not route.can_fall_back:
         raise UsageError(f"route {route.name} converts whole models only; it cannot leave ops to "
@@ -119,7 +119,7 @@ def build_program(route: "Backend", source: "ModelSource", spec: "BuildSpec", te
 def _build_program(route: "Backend", source: "ModelSource", spec: "BuildSpec", tensorrt: "TensorRT",
                    settings: FallbackSettings, workdir: Path) -> "Program":
     from trtforge import __version__
-    from trtforge.building import build_engine
+    from trtforge.conversion.building import build_engine
     from trtforge.program.program import Program
     from trtforge.program.stages import EngineStage
     from trtforge.progress import Stages

@@ -92,7 +92,7 @@ class EngineStage:
         return result.numpy()
 
     def snapshot(self) -> Any:
-        from trtforge.snapshot import engine_snapshot
+        from trtforge.verify.snapshot import engine_snapshot
 
         found = engine_snapshot(self.engine)
         if found is None:
@@ -108,7 +108,7 @@ class EngineStage:
         return self._executor
 
     def files(self, folder: Path) -> dict[Path, bytes]:
-        from trtforge.snapshot import engine_snapshot
+        from trtforge.verify.snapshot import engine_snapshot
 
         has_snapshot = engine_snapshot(self.engine) is not None
         files, _ = self.engine.files(folder / self.plan_name, snapshot=has_snapshot)
@@ -134,7 +134,7 @@ def register_stage_kind(kind: str, loader: StageLoader) -> None:
 def load_stage(folder: Path, entry: Mapping[str, Any], *, check_compatibility: bool) -> Any:
     kind = entry.get("kind")
     if kind == ENGINE_KIND:
-        from trtforge.engine import Engine
+        from trtforge.conversion.engine import Engine
 
         engine = Engine.load(folder / str(entry["file"]), check_compatibility=check_compatibility)
         return EngineStage(str(entry["name"]), engine, list(entry["inputs"]), list(entry["outputs"]),
@@ -154,7 +154,7 @@ def load_stage(folder: Path, entry: Mapping[str, Any], *, check_compatibility: b
 
 def _plugin_kinds() -> dict[str, StageLoader]:
     """Stage kinds plugins register through the ``register_stage_kinds`` hook."""
-    from trtforge import plugins
+    from trtforge.plugin import plugins
 
     found: dict[str, StageLoader] = {}
     for registered in plugins.collect_stage_kinds():

@@ -16,8 +16,8 @@ from typing import Any, Mapping, Sequence
 from trtforge.arrays import to_numpy
 from trtforge.errors import ConversionError, EngineFileError, ModelSourceError
 from trtforge.program.stages import StageRunError, stage_entry, unique_name
-from trtforge.tf_graphs import (canonical_tensor, pruned_function, read_graphdef, run_on_cpu, tensor_dtype,
-                                tensor_ref)
+from trtforge.models.tf_graphs import (canonical_tensor, pruned_function, read_graphdef, run_on_cpu,
+                                       tensor_dtype, tensor_ref)
 
 log = logging.getLogger(__name__)
 

@@ -83,7 +83,7 @@ class TorchStage:
 
 
 def load(folder: Path, entry: Mapping[str, Any]) -> TorchStage:
-    from trtforge.compat import torch_after_tensorflow
+    from trtforge.models.compat import torch_after_tensorflow
 
     torch_after_tensorflow()
     import torch

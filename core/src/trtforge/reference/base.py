@@ -15,7 +15,7 @@ from trtforge.errors import CheckError
 if TYPE_CHECKING:
     import torch
 
-    from trtforge.snapshot import Snapshot
+    from trtforge.verify.snapshot import Snapshot
 
 LayerExecutor = Callable[["LayerView", "list[torch.Tensor | None]"], "list[torch.Tensor]"]
 LAYER_EXECUTORS: dict[str, LayerExecutor] = {}

@@ -50,7 +50,7 @@ def _as_tensor(value: Any, dtype_name: str, name: str) -> Any:
 
 
 class Executor:
-    """Executes a :class:`~trtforge.snapshot.Snapshot`.
+    """Executes a :class:`~trtforge.verify.snapshot.Snapshot`.
 
     ``run(inputs)`` returns the network outputs; with ``keep="all"`` (or a set of names)
     every intermediate tensor is kept too, for layerwise debugging. ``on_layer`` is called
@@ -64,7 +64,7 @@ class Executor:
             raise CheckError(
                 f"the reference executor cannot run {len(missing)} layer(s): {', '.join(missing)}",
                 hint=f"it runs {', '.join(sorted(LAYER_EXECUTORS))}")
-        from trtforge.snapshot import topological_order
+        from trtforge.verify.snapshot import topological_order
 
         layers = snapshot.graph["layers"]
         self.views = [LayerView(i, layers[i], snapshot) for i in topological_order(snapshot.graph)]

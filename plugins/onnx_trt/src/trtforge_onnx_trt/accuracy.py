@@ -20,8 +20,8 @@ import copy
 import logging
 from typing import Any, Callable, Sequence
 
-from trtforge.accuracy_control import MAX_SAMPLES, AccuracyReport, choose_float, cosine
-from trtforge.compat import ort_session
+from trtforge.int8.accuracy_control import MAX_SAMPLES, AccuracyReport, choose_float, cosine
+from trtforge.models.compat import ort_session
 
 log = logging.getLogger(__name__)
 

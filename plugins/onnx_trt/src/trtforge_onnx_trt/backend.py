@@ -8,13 +8,13 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any, Mapping
 
-from trtforge.backends import Availability, Backend, requires_modules
-from trtforge.specs import Precision
+from trtforge.plugin.backends import Availability, Backend, requires_modules
+from trtforge.conversion.specs import Precision
 
 if TYPE_CHECKING:
-    from trtforge.specs import BuildSpec
-    from trtforge.context import ConversionContext
-    from trtforge.sources import ModelSource
+    from trtforge.conversion.specs import BuildSpec
+    from trtforge.plugin.context import ConversionContext
+    from trtforge.models.sources import ModelSource
 
 ONNX_KINDS = ("onnx-file", "onnx-model")
 TF_KINDS = ("keras-model", "keras-file", "tf-savedmodel", "tf-frozen-graph", "tf-graphdef")

@@ -22,9 +22,9 @@ from trtforge_onnx_trt.opsets import default_opset
 from trtforge_onnx_trt.options import RouteOptions
 
 if TYPE_CHECKING:
-    from trtforge.specs import BuildSpec
-    from trtforge.context import ConversionContext
-    from trtforge.sources import ModelSource
+    from trtforge.conversion.specs import BuildSpec
+    from trtforge.plugin.context import ConversionContext
+    from trtforge.models.sources import ModelSource
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def _export(source: "ModelSource", spec: "BuildSpec", options: RouteOptions,
             return export_keras(source, options, ctx, tf, tf2onnx)
         if kind == "tf-savedmodel":
             return export_savedmodel(source, options, ctx, tf, tf2onnx)
-        from trtforge.tf_graphs import read_graphdef
+        from trtforge.models.tf_graphs import read_graphdef
 
         graph_def = source.model if kind == "tf-graphdef" else read_graphdef(source.path, tf)
         return export_graphdef(graph_def, source.name, options, ctx, tf, tf2onnx)
@@ -196,7 +196,7 @@ def _dynamic_dims(spec: "BuildSpec", names: Sequence[str]) -> dict[str, dict[int
 
 def export_torch(source: "ModelSource", spec: "BuildSpec", options: RouteOptions,
                  ctx: "ConversionContext") -> Any:
-    from trtforge.compat import torch_after_tensorflow
+    from trtforge.models.compat import torch_after_tensorflow
 
     torch_after_tensorflow()
     try:
@@ -292,7 +292,7 @@ def import_tensorflow(kind: str) -> tuple[Any, Any]:
 
 def export_keras(source: "ModelSource", options: RouteOptions, ctx: "ConversionContext",
                  tf: Any, tf2onnx: Any) -> Any:
-    from trtforge.tf_graphs import keras_output_names, keras_serving_function, load_keras
+    from trtforge.models.tf_graphs import keras_output_names, keras_serving_function, load_keras
 
     model = load_keras(source.path) if source.kind == "keras-file" else source.model
     names = list(options.input_names) if options.input_names else [t.name for t in model.inputs]
@@ -341,7 +341,7 @@ def export_savedmodel(source: "ModelSource", options: RouteOptions, ctx: "Conver
 
 def export_graphdef(graph_def: Any, name: str, options: RouteOptions, ctx: "ConversionContext",
                     tf: Any, tf2onnx: Any) -> Any:
-    from trtforge.tf_graphs import detect_graph_io
+    from trtforge.models.tf_graphs import detect_graph_io
 
     inputs, outputs = detect_graph_io(graph_def)
     if options.input_names:

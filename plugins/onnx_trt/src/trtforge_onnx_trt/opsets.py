@@ -15,7 +15,7 @@ from trtforge.errors import ConversionError
 from trtforge_onnx_trt import ROUTE
 
 if TYPE_CHECKING:
-    from trtforge.context import ConversionContext
+    from trtforge.plugin.context import ConversionContext
 
 log = logging.getLogger(__name__)
 

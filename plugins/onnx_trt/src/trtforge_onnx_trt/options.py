@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
-from trtforge.accuracy_control import min_cosine_option
+from trtforge.int8.accuracy_control import min_cosine_option
 from trtforge.errors import UsageError
 
 DEFAULT_OPSET = 17

@@ -155,7 +155,7 @@ class HandedWeights(Mapping[str, dict[str, Any]]):
     The parser names a Conv/ConvTranspose layer after its node (kernel and bias are the node's
     initializers, passed unchanged) and the Constant layer of an initializer after the
     initializer. Core checks TensorRT's read-back of the network against these
-    (:func:`trtforge.snapshot.reconcile_weights`): TensorRT 8.6 reads back wrong values.
+    (:func:`trtforge.verify.snapshot.reconcile_weights`): TensorRT 8.6 reads back wrong values.
     """
 
     _CONVOLUTIONS = ("Conv", "ConvTranspose")

@@ -5,7 +5,7 @@
   outputs stay FP32 by default; ops known to overflow and nodes with weights beyond the FP16
   range stay FP32, and the conversion says which.
 - int8: explicit Q/DQ. Per-tensor ranges come from the core calibration cache
-  (``trtforge.calibration``), computed with onnxruntime from the user's batches when missing;
+  (``trtforge.int8.calibration``), computed with onnxruntime from the user's batches when missing;
   the Q/DQ graph is made by onnxruntime's ``quantize_static`` (QDQ format, symmetric INT8,
   per-channel weights, no INT32 biases) fed with those ranges. Q/DQ sit where TensorRT fuses
   them: on the inputs of Conv/Gemm/MatMul and on the residual input of Adds that join a
@@ -19,14 +19,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
-from trtforge.compat import ort_session
+from trtforge.models.compat import ort_session
 from trtforge.errors import ConversionError, UsageError
 
 if TYPE_CHECKING:
-    from trtforge.calibration import CalibrationCache
-    from trtforge.int8 import Int8Plan
-    from trtforge.calibration_methods import Method
-    from trtforge.context import ConversionContext
+    from trtforge.int8.calibration import CalibrationCache
+    from trtforge.int8.planner import Int8Plan
+    from trtforge.int8.calibration_methods import Method
+    from trtforge.plugin.context import ConversionContext
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +194,8 @@ def _producers(model: Any) -> dict[str, tuple[int, Any]]:
 
 def residual_inputs(model: Any) -> dict[str, str]:
     """Add node name -> the input to quantize so TensorRT can fuse the Add into a convolution
-    (the rule both routes share: :func:`trtforge.int8.residual_operand`)."""
-    from trtforge.int8 import residual_operand
+    (the rule both routes share: :func:`trtforge.int8.planner.residual_operand`)."""
+    from trtforge.int8.planner import residual_operand
 
     constants = {i.name for i in model.graph.initializer}
     producers = _producers(model)
@@ -242,7 +242,7 @@ def measure_ranges(model: Any, tensors: Sequence[str], batches: Any, method: "Me
     samples, as fed) for accuracy control."""
     import onnxruntime as ort
     from onnx import TensorProto, helper
-    from trtforge.calibration_methods import Method, RangeRecorder
+    from trtforge.int8.calibration_methods import Method, RangeRecorder
 
     probe = copy.deepcopy(model)
     existing = {o.name for o in probe.graph.output}
@@ -317,7 +317,7 @@ def _graph_inputs(model: Any) -> list[str]:
 
 def _expected_inputs(model: Any) -> dict[str, Any]:
     """Input specs (rank and fixed dimensions) so each calibration batch's shape is checked."""
-    from trtforge.specs import InputSpec, ShapeProfile
+    from trtforge.conversion.specs import InputSpec, ShapeProfile
 
     names = set(_graph_inputs(model))
     expected = {}
@@ -336,9 +336,9 @@ def int8_plan(model: Any, calibration: Any, fingerprint: str, min_cosine: float,
               ctx: "ConversionContext") -> "Int8Plan":
     """The calibration cache with a range for every tensor the Q/DQ graph needs (by the
     method ``Calibration(method=...)`` names: ``max``, ``percentile[:P]``, ``mse``) and the
-    nodes kept in float: core's INT8 planner (:mod:`trtforge.int8`) with this route's two
+    nodes kept in float: core's INT8 planner (:mod:`trtforge.int8.planner`) with this route's two
     callbacks, ranges measured by onnxruntime and Q/DQ models scored by onnxruntime."""
-    from trtforge.int8 import plan_int8
+    from trtforge.int8.planner import plan_int8
 
     from trtforge_onnx_trt.accuracy import MAX_SAMPLES, choose_float_nodes, quantized_nodes
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from trtforge.errors import ConversionError, UsageError
 
 if TYPE_CHECKING:
-    from trtforge.specs import BuildSpec
-    from trtforge.context import ConversionContext
+    from trtforge.conversion.specs import BuildSpec
+    from trtforge.plugin.context import ConversionContext
 
 
 def graph_inputs(model: Any) -> list[Any]:

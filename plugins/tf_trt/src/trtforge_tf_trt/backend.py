@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from trtforge.backends import Availability, Backend, requires_modules
+from trtforge.plugin.backends import Availability, Backend, requires_modules
 
 from trtforge_tf_trt import ROUTE
 
 if TYPE_CHECKING:
-    from trtforge.context import ConversionContext
-    from trtforge.sources import ModelSource
-    from trtforge.specs import BuildSpec
+    from trtforge.plugin.context import ConversionContext
+    from trtforge.models.sources import ModelSource
+    from trtforge.conversion.specs import BuildSpec
 
 TF_KINDS = ("keras-model", "keras-file", "tf-savedmodel", "tf-frozen-graph", "tf-graphdef")
 
@@ -32,7 +32,7 @@ class TfTrtBackend(Backend):
     def validate_options(self, options: Mapping[str, Any]) -> None:
         """Options: ``input_names``/``output_names`` (lists of names), ``signature`` (str),
         ``grappler`` (bool), ``int8_min_cosine`` (INT8 accuracy control's target)."""
-        from trtforge.accuracy_control import MIN_COSINE_OPTION, min_cosine_option
+        from trtforge.int8.accuracy_control import MIN_COSINE_OPTION, min_cosine_option
         from trtforge.errors import UsageError
 
         from trtforge_tf_trt.convert import OPTIONS

@@ -114,7 +114,7 @@ class TrtGraphConverterV2:
         """Freeze the signature and check every node (the coverage report is logged); INT8 reads
         its calibration batches from ``calibration_input_fn`` now."""
         from trtforge.errors import UnsupportedOperationsError
-        from trtforge.specs import BuildSpec
+        from trtforge.conversion.specs import BuildSpec
 
         from trtforge_tf_trt.convert import prepare
 
@@ -165,7 +165,7 @@ class TrtGraphConverterV2:
             raise UsageError("call convert() first", hint="converter.convert(); converter.save(DIR)")
 
     def _input_specs(self) -> list[Any]:
-        from trtforge.specs import InputSpec
+        from trtforge.conversion.specs import InputSpec
 
         inputs = self._prepared.frozen.input_specs
         if not self._shapes:
@@ -265,7 +265,7 @@ def create_inference_graph(input_graph_def: Any = None, outputs: Sequence[str] |
     import trtforge
 
     from trtforge_tf_trt.convert import prepare
-    from trtforge.specs import BuildSpec, InputSpec
+    from trtforge.conversion.specs import BuildSpec, InputSpec
 
     source = input_graph_def if input_graph_def is not None else input_saved_model_dir
     if source is None:

@@ -24,7 +24,7 @@ OPTIONS = ("input_names", "output_names", "signature", "grappler")
 class Prepared:
     """A frozen graph analysed at the network's input shapes, with its coverage verdicts."""
 
-    frozen: Any  # trtforge.tf_graphs.FrozenGraph
+    frozen: Any  # trtforge.models.tf_graphs.FrozenGraph
     graph: TfGraph
     shapes: dict[str, tuple[int, ...]]  # network input shapes by user-facing name
     report: CoverageReport
@@ -32,7 +32,7 @@ class Prepared:
 
 
 def freeze(source: Any, options: Mapping[str, Any]) -> Any:
-    from trtforge.tf_graphs import frozen_graph
+    from trtforge.models.tf_graphs import frozen_graph
 
     return frozen_graph(source, input_names=options.get("input_names"),
                         output_names=options.get("output_names"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from trtforge.converters import Gap, collect_gaps, unsupported_error
+from trtforge.plugin.converters import Gap, collect_gaps, unsupported_error
 
 from trtforge_tf_trt import ROUTE
 from trtforge_tf_trt.graph import TfGraph

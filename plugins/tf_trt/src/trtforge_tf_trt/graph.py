@@ -19,7 +19,7 @@ import numpy as np
 
 from trtforge.errors import ConversionError
 # tensor_ref is core's; converter modules import it from here.
-from trtforge.tf_graphs import canonical_tensor, pruned_function, run_on_cpu, tensor_ref
+from trtforge.models.tf_graphs import canonical_tensor, pruned_function, run_on_cpu, tensor_ref
 
 from trtforge_tf_trt import ROUTE
 

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from trtforge.errors import ConversionError
-from trtforge.network_builder import FLOAT_NAMES, LayerBuilder
+from trtforge.plugin.network_builder import FLOAT_NAMES, LayerBuilder
 
 from trtforge_tf_trt import ROUTE
 
@@ -71,7 +71,7 @@ def same_layout(a: Act, b: Act) -> bool:
 @dataclass
 class NetworkContext(LayerBuilder):
     """Per-conversion state handed to every converter as ``net`` (names, dtypes, casts and
-    Q/DQ come from core's :class:`~trtforge.network_builder.LayerBuilder`)."""
+    Q/DQ come from core's :class:`~trtforge.plugin.network_builder.LayerBuilder`)."""
 
     transposes: int = 0
     _layouts: dict[tuple[str, tuple[int, ...]], Any] = field(default_factory=dict)
@@ -123,7 +123,7 @@ class NetworkContext(LayerBuilder):
         shape = tuple(int(d) for d in array.shape)
         if dtype == "bfloat16":
             # numpy has no bf16: an FP32 constant and a cast (TensorRT folds it), which keeps
-            # the network readable by trtforge.snapshot.
+            # the network readable by trtforge.verify.snapshot.
             layer = self.network.add_constant(shape, self.weights(array, "float32"))
             return self.cast(self.finish(layer, f"{name}/float32"), "bfloat16", name)
         layer = self.network.add_constant(shape, self.weights(array, dtype))

@@ -17,8 +17,8 @@ import numpy as np
 
 from trtforge.errors import ConversionError
 from trtforge.program.partition import GraphNode, Segment, value_size
-from trtforge.specs import InputSpec, ShapeProfile
-from trtforge.tf_graphs import canonical_tensor
+from trtforge.conversion.specs import InputSpec, ShapeProfile
+from trtforge.models.tf_graphs import canonical_tensor
 
 from trtforge_tf_trt import ROUTE
 from trtforge_tf_trt.convert import Prepared, add_input, convert_nodes, mark_output

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trtforge.hookspecs import hookimpl
+from trtforge.plugin.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from trtforge.plugins import Registrar
+    from trtforge.plugin.plugins import Registrar
 
 
 @hookimpl

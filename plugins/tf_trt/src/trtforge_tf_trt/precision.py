@@ -12,6 +12,6 @@
 """
 from __future__ import annotations
 
-from trtforge.network_builder import PrecisionPolicy
+from trtforge.plugin.network_builder import PrecisionPolicy
 
 __all__ = ["PrecisionPolicy"]

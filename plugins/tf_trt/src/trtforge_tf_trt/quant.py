@@ -6,7 +6,7 @@ amax / 127) and their weights per-output-channel Q/DQ; everything else stays FP3
 fuses what follows a quantized convolution). The ranges are the amax of those activation
 tensors, measured by running the frozen graph in TensorFlow over the calibration batches, and
 live in the calibration cache every route shares (keys: TensorFlow tensor names). Core's INT8
-planner (:mod:`trtforge.int8`) does the cache, method and accuracy-control bookkeeping;
+planner (:mod:`trtforge.int8.planner`) does the cache, method and accuracy-control bookkeeping;
 accuracy control scores this route's own simulation: the same graph with TensorFlow
 ``FakeQuantWithMinMaxArgs`` (narrow range, so exactly the symmetric int8 grid) on the
 activations and fake-quantized weight constants.
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from trtforge.calibration import INT8_MAX, activation_scale
-from trtforge.tf_graphs import canonical_tensor, pruned_function, run_on_cpu
+from trtforge.int8.calibration import INT8_MAX, activation_scale
+from trtforge.models.tf_graphs import canonical_tensor, pruned_function, run_on_cpu
 
 from trtforge_tf_trt import ROUTE
 from trtforge_tf_trt.graph import TfGraph
@@ -119,7 +119,7 @@ def measure_ranges(frozen: Any, graph: TfGraph, batches: Iterable[dict[str, Any]
                    method: Any, keep: int) -> tuple[dict[str, float], int, list[dict[str, Any]]]:
     """The amax of each tensor in ``keys`` over the batches (by ``method``), the batch count,
     and the first batches (up to ``keep`` samples)."""
-    from trtforge.calibration_methods import RangeRecorder
+    from trtforge.int8.calibration_methods import RangeRecorder
 
     wanted = [k for k in keys if graph.dtype(k) in ("float32", "float16", "bfloat16")]
     function = pruned_function(graph.graph_def, frozen.inputs, wanted)
@@ -170,9 +170,9 @@ def simulated_graph(graph: TfGraph, nodes: Sequence[Any], ranges: dict[str, floa
 def int8_quantizer(source: Any, frozen: Any, graph: TfGraph, spec: Any, ctx: Any,
                    shapes: dict[str, Any]) -> Quantizer:
     """Ranges (cache or calibration) and the ops kept in float, through core's planner."""
-    from trtforge.accuracy_control import AccuracyReport, choose_float, cosine, min_cosine_option
-    from trtforge.int8 import plan_int8
-    from trtforge.specs import InputSpec
+    from trtforge.int8.accuracy_control import AccuracyReport, choose_float, cosine, min_cosine_option
+    from trtforge.int8.planner import plan_int8
+    from trtforge.conversion.specs import InputSpec
 
     nodes = quantized_nodes(graph)
     keys = activation_keys(nodes)

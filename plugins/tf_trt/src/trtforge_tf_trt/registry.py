@@ -4,9 +4,9 @@ A converter is ``fn(net, node, inputs) -> value | tuple of values`` decorated wi
 :func:`converter`: ``node`` is a :class:`~trtforge_tf_trt.graph.TfNode` (op, attributes, static
 shapes, constant inputs), ``inputs`` its data inputs as values (numpy arrays for constants,
 :class:`~trtforge_tf_trt.network.Act` for run-time tensors). The decorator records a frozen
-:class:`~trtforge.converters.ConverterSupport` (op type, optional capability validator,
+:class:`~trtforge.plugin.converters.ConverterSupport` (op type, optional capability validator,
 priority) on the function; nothing is registered globally on import. The machinery is core's
-(:mod:`trtforge.converters`, shared with torch2trt and uff).
+(:mod:`trtforge.plugin.converters`, shared with torch2trt and uff).
 
 The route's registry is its own ``converters`` package plus what other plugins hand over
 through the core hook ``register_converters(route, register)``::
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from trtforge.converters import (DEFAULT_PRIORITY, ConverterFamily, ConverterFn, ConverterRegistry,
-                                 ConverterSupport, Validator)
+from trtforge.plugin.converters import (DEFAULT_PRIORITY, ConverterFamily, ConverterFn, ConverterRegistry,
+                                        ConverterSupport, Validator)
 
 from trtforge_tf_trt import ROUTE
 

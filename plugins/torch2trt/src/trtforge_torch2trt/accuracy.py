@@ -21,8 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trtforge.accuracy_control import AccuracyReport, choose_float, cosine
-from trtforge.calibration import INT8_MAX, activation_scale
+from trtforge.int8.accuracy_control import AccuracyReport, choose_float, cosine
+from trtforge.int8.calibration import INT8_MAX, activation_scale
 
 from trtforge_torch2trt.capture import Captured
 from trtforge_torch2trt.converters import CONST
@@ -130,11 +130,11 @@ _CONV_LIKE = ("aten.convolution.default", "aten.addmm.default", "aten.mm.default
 
 def residual_adds(graph: Any, ops: Sequence[QuantizedOp]) -> list[ResidualAdd]:
     """The Adds TensorRT can fuse into an INT8 convolution, and which input to quantize
-    (:func:`trtforge.int8.residual_operand`, the rule onnx_trt applies to ONNX Adds)."""
+    (:func:`trtforge.int8.planner.residual_operand`, the rule onnx_trt applies to ONNX Adds)."""
     import operator
 
     import torch
-    from trtforge.int8 import residual_operand
+    from trtforge.int8.planner import residual_operand
 
     from trtforge_torch2trt.registry import target_name
 

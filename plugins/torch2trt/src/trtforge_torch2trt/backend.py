@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from trtforge.backends import Availability, Backend, requires_modules
+from trtforge.plugin.backends import Availability, Backend, requires_modules
 
 from trtforge_torch2trt import ROUTE
 
 if TYPE_CHECKING:
-    from trtforge.specs import BuildSpec
-    from trtforge.context import ConversionContext
-    from trtforge.sources import ModelSource
+    from trtforge.conversion.specs import BuildSpec
+    from trtforge.plugin.context import ConversionContext
+    from trtforge.models.sources import ModelSource
 
 
 class Torch2TrtBackend(Backend):
@@ -28,7 +28,7 @@ class Torch2TrtBackend(Backend):
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
         """One option: ``int8_min_cosine`` (INT8 accuracy control's target; 0 turns it off)."""
-        from trtforge.accuracy_control import MIN_COSINE_OPTION, min_cosine_option
+        from trtforge.int8.accuracy_control import MIN_COSINE_OPTION, min_cosine_option
         from trtforge.errors import UsageError
 
         unknown = sorted(set(options) - {MIN_COSINE_OPTION})

@@ -1,8 +1,8 @@
 """INT8 calibration in PyTorch: the exported graph is run by an FX interpreter over the user's
 calibration batches and every tensor's amax is chosen by the calibration method
-(:mod:`trtforge.calibration_methods`: ``max``, ``percentile``, ``mse``; symmetric ranges). Ranges are keyed by
-torch.export node names and stored in the core calibration cache (:mod:`trtforge.calibration`),
-so a cache written by another route for the same model and names is reused, and ours can be
+(:mod:`trtforge.int8.calibration_methods`: ``max``, ``percentile``, ``mse``; symmetric ranges).
+Ranges are keyed by torch.export node names and stored in the core calibration cache
+(:mod:`trtforge.int8.calibration`), so a cache written by another route for the same model and names is reused, and ours can be
 reused by it. Then accuracy control (:mod:`.accuracy`) decides which quantized ops stay in
 float; that choice is stored in the cache too (``unquantized``), so a conversion from the cache
 alone builds the same network.
@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from trtforge.calibration import CalibrationCache
-from trtforge.calibration_methods import Method, RangeRecorder
+from trtforge.int8.calibration import CalibrationCache
+from trtforge.int8.calibration_methods import Method, RangeRecorder
 
 from trtforge_torch2trt import ROUTE
-from trtforge.accuracy_control import AccuracyReport, min_cosine_option
+from trtforge.int8.accuracy_control import AccuracyReport, min_cosine_option
 from trtforge_torch2trt.accuracy import (
     FakeQuantRunner,
     QuantizedOp,
@@ -92,8 +92,8 @@ def record_ranges(captured: Captured, batches: Iterable[dict[str, Any]], keys: I
 
 def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
     """Ranges (from the cache if it has them all, else calibrated) and the ops kept in float:
-    core's INT8 planner (:mod:`trtforge.int8`) with this route's two callbacks."""
-    from trtforge.int8 import plan_int8
+    core's INT8 planner (:mod:`trtforge.int8.planner`) with this route's two callbacks."""
+    from trtforge.int8.planner import plan_int8
 
     ops = quantized_ops(captured.graph)
     residuals = residual_adds(captured.graph, ops)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from trtforge.errors import ConversionError, UsageError
-from trtforge.specs import InputSpec, ShapeProfile
+from trtforge.conversion.specs import InputSpec, ShapeProfile
 
 from trtforge_torch2trt import ROUTE
 
@@ -149,7 +149,7 @@ def _explain(exc: BaseException) -> str:
 
 def capture(module: Any, spec: Any) -> Captured:
     """Export ``module`` for the shapes in ``spec`` and decompose it to core ATen."""
-    from trtforge.compat import torch_after_tensorflow
+    from trtforge.models.compat import torch_after_tensorflow
 
     torch_after_tensorflow()  # torch.export imports triton, which crashes after TensorFlow
     import torch

@@ -25,8 +25,8 @@ def torch2trt(module: Any, inputs: Sequence[Any], *, fp16_mode: bool = False, in
     """Convert ``module`` for example ``inputs`` (torch2trt's signature; unused flags accepted)."""
     import torch
 
-    from trtforge.api import convert
-    from trtforge.specs import InputSpec
+    from trtforge.conversion.api import convert
+    from trtforge.conversion.specs import InputSpec
 
     if unknown:
         raise UsageError(f"torch2trt() got unknown argument(s) {', '.join(sorted(unknown))}",
@@ -116,7 +116,7 @@ def trt_module_class() -> type:
         def _load_from_state_dict(self, state_dict: Any, prefix: str, local_metadata: Any, strict: bool,
                                   missing_keys: list[str], unexpected_keys: list[str],
                                   error_msgs: list[str]) -> None:
-            from trtforge.engine import Engine
+            from trtforge.conversion.engine import Engine
             from trtforge.errors import TrtforgeError
 
             if prefix + "engine" not in state_dict:

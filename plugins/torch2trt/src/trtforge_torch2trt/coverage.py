@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trtforge.converters import Gap, unsupported_error
+from trtforge.plugin.converters import Gap, unsupported_error
 
 from trtforge_torch2trt import ROUTE
 from trtforge_torch2trt.capture import module_path

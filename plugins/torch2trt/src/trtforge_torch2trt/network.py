@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from trtforge.errors import ConversionError
-from trtforge.network_builder import FLOAT_NAMES, LayerBuilder
+from trtforge.plugin.network_builder import FLOAT_NAMES, LayerBuilder
 
 from trtforge_torch2trt import ROUTE
 
@@ -42,7 +42,7 @@ class ShapeScalar:
 @dataclass
 class NetworkContext(LayerBuilder):
     """Per-conversion state handed to every converter as ``net`` (names, dtypes, casts and
-    Q/DQ come from core's :class:`~trtforge.network_builder.LayerBuilder`)."""
+    Q/DQ come from core's :class:`~trtforge.plugin.network_builder.LayerBuilder`)."""
 
     folds: Any = None  # trtforge_torch2trt.fold.BatchNormFolds; None: none folded
 
@@ -114,7 +114,7 @@ class NetworkContext(LayerBuilder):
             dtype = self.policy.compute
         if dtype == "bfloat16":
             # numpy has no bf16: store FP32 and cast in the network (TensorRT folds the cast),
-            # which also keeps the network readable by trtforge.snapshot.
+            # which also keeps the network readable by trtforge.verify.snapshot.
             layer = self.network.add_constant(shape, self.weights(tensor, "float32"))
             return self.cast(self.finish(layer, f"{name}/float32"), "bfloat16", name)
         layer = self.network.add_constant(shape, self.weights(tensor, dtype))

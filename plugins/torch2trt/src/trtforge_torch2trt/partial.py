@@ -16,7 +16,7 @@ from typing import Any
 
 from trtforge.errors import ConversionError
 from trtforge.program.partition import GraphNode, Segment, short_op
-from trtforge.specs import InputSpec, ShapeProfile
+from trtforge.conversion.specs import InputSpec, ShapeProfile
 
 from trtforge_torch2trt import ROUTE
 from trtforge_torch2trt.capture import Captured, module_path

@@ -16,10 +16,10 @@
   convolution branch (so TensorRT fuses the Add into that INT8 convolution); pooling and
   softmax stay in float.
   Accuracy control leaves the ops whose rounding hurts the output most in float. See
-  ``calibrate.py``, ``accuracy.py`` and core's ``trtforge.calibration_methods``.
+  ``calibrate.py``, ``accuracy.py`` and core's ``trtforge.int8.calibration_methods``.
 """
 from __future__ import annotations
 
-from trtforge.network_builder import PrecisionPolicy
+from trtforge.plugin.network_builder import PrecisionPolicy
 
 __all__ = ["PrecisionPolicy"]

@@ -1,10 +1,10 @@
 """The converter registry: which function turns which ATen op into TensorRT layers.
 
 A converter is a function ``fn(net, node, args, kwargs) -> value`` decorated with
-:func:`converter`. The decorator records a frozen :class:`~trtforge.converters.ConverterSupport`
+:func:`converter`. The decorator records a frozen :class:`~trtforge.plugin.converters.ConverterSupport`
 (target op, optional capability validator, priority) on the function; it does not register
 anything globally, so importing a module never changes the registry by side effect. The
-machinery is core's (:mod:`trtforge.converters`, shared with tf_trt and uff); this module says
+machinery is core's (:mod:`trtforge.plugin.converters`, shared with tf_trt and uff); this module says
 how torch names ops.
 
 The route's registry is built from its own ``converters`` package plus whatever other plugins
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from trtforge.converters import (DEFAULT_PRIORITY, ConverterFamily, ConverterFn, ConverterRegistry,
-                                 ConverterSupport, Validator)
+from trtforge.plugin.converters import (DEFAULT_PRIORITY, ConverterFamily, ConverterFn, ConverterRegistry,
+                                        ConverterSupport, Validator)
 
 from trtforge_torch2trt import ROUTE
 

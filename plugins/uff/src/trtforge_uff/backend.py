@@ -5,23 +5,24 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any, Mapping
 
-from trtforge.backends import Availability, Backend, requires_modules
+from trtforge.plugin.backends import Availability, Backend, requires_modules
 
 from trtforge_uff import ROUTE
 
 if TYPE_CHECKING:
-    from trtforge.context import ConversionContext
-    from trtforge.sources import ModelSource
-    from trtforge.specs import BuildSpec
+    from trtforge.plugin.context import ConversionContext
+    from trtforge.models.sources import ModelSource
+    from trtforge.conversion.specs import BuildSpec
 
 UFF_KINDS = ("uff-file", "uff-text")
 TF_KINDS = ("tf-frozen-graph", "tf-graphdef", "tf-savedmodel", "keras-model", "keras-file")
 
 
 def _tf_path_available() -> bool:
-    """TF -> UFF needs TensorFlow and core's shared TF graph loading (``trtforge.tf_graphs``)."""
+    """TF -> UFF needs TensorFlow and core's shared TF graph loading (``trtforge.models.tf_graphs``)."""
     try:
-        return all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "trtforge.tf_graphs"))
+        needed = ("tensorflow", "trtforge.models.tf_graphs")
+        return all(importlib.util.find_spec(m) is not None for m in needed)
     except (ImportError, ValueError):
         return False
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from trtforge.errors import ConversionError, UsageError
-from trtforge.network_builder import PrecisionPolicy
-from trtforge.specs import Precision
+from trtforge.plugin.network_builder import PrecisionPolicy
+from trtforge.conversion.specs import Precision
 
 from trtforge_uff import ROUTE
 
@@ -60,7 +60,7 @@ TF_KINDS = ("tf-frozen-graph", "tf-graphdef", "tf-savedmodel", "keras-model", "k
 
 
 def tf_to_uff(source: Any, spec: Any, options: RouteOptions, ctx: Any) -> Any:
-    """TF model -> frozen GraphDef (core's ``trtforge.tf_graphs``, shared with tf_trt) -> UFF."""
+    """TF model -> frozen GraphDef (core's ``trtforge.models.tf_graphs``, shared with tf_trt) -> UFF."""
     from pathlib import Path
 
     from trtforge_uff.format import io, validate

@@ -12,7 +12,7 @@ from typing import Any
 
 from trtforge.errors import ConversionError, TrtforgeError
 from trtforge.program.partition import GraphNode, value_size
-from trtforge.specs import InputSpec
+from trtforge.conversion.specs import InputSpec
 
 from trtforge_uff import ROUTE
 from trtforge_uff.importer import coverage

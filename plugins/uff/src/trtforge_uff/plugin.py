@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from trtforge.hookspecs import hookimpl
+from trtforge.plugin.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from trtforge.plugins import Registrar
+    from trtforge.plugin.plugins import Registrar
 
 
 @hookimpl
@@ -35,7 +35,7 @@ def _is_uff_text(obj: object) -> bool:
 
 @hookimpl
 def register_model_formats(register: "Registrar") -> None:
-    from trtforge.formats import ModelFormat, hash_path
+    from trtforge.models.formats import ModelFormat, hash_path
 
     register.model_format(
         ModelFormat(

@@ -47,7 +47,7 @@ class UffParser:
         return True
 
     def parse(self, file: str, network: Any, weights_type: Any = None) -> bool:
-        from trtforge.trt import get_tensorrt
+        from trtforge.tensorrt.trt import get_tensorrt
 
         from trtforge_uff.importer.convert import import_graph
         from trtforge_uff.load import read_graph

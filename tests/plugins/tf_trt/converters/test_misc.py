@@ -47,9 +47,9 @@ def test_pads_with_a_dynamic_batch(mode: str, value: float) -> None:
     """A dynamic batch (Keras ResNet50's stem pad under a batch profile): the slice's size comes
     from the run-time shape; no TensorFlow fallback."""
     import trtforge
-    from trtforge.checking import check
-    from trtforge.engine import Engine
-    from trtforge.tf_graphs import frozen_graph
+    from trtforge.verify.checking import check
+    from trtforge.conversion.engine import Engine
+    from trtforge.models.tf_graphs import frozen_graph
 
     from tftrt_harness import convert, converted_ops
 

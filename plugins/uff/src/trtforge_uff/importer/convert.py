@@ -9,8 +9,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from trtforge.errors import ConversionError, UsageError
-from trtforge.network_builder import PrecisionPolicy
-from trtforge.specs import Precision
+from trtforge.plugin.network_builder import PrecisionPolicy
+from trtforge.conversion.specs import Precision
 
 from trtforge_uff.format.graph import UffGraph
 from trtforge_uff.format.values import DType

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trtforge.converters import Gap, unsupported_error
+from trtforge.plugin.converters import Gap, unsupported_error
 
 from trtforge_uff import ROUTE
 from trtforge_uff.importer.registry import ConverterRegistry, ConverterSupport

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from trtforge.errors import ConversionError
-from trtforge.network_builder import LayerBuilder
+from trtforge.plugin.network_builder import LayerBuilder
 
 from trtforge_uff import ROUTE
 from trtforge_uff.format.values import DimOrder
@@ -35,7 +35,7 @@ NUMPY_OF_TRT = {
 @dataclass
 class ImportContext(LayerBuilder):
     """Per-import state handed to every converter as ``ctx`` (names, dtypes, casts and int32
-    narrowing come from core's :class:`~trtforge.network_builder.LayerBuilder`)."""
+    narrowing come from core's :class:`~trtforge.plugin.network_builder.LayerBuilder`)."""
 
     graph: Any = None  # trtforge_uff.format.graph.UffGraph
 

@@ -3,8 +3,8 @@
 A converter is ``fn(ctx, node, inputs) -> value | list[value]`` decorated with
 :func:`converter`; values are TensorRT ``ITensor`` objects or numpy arrays (constants, kept
 in numpy so shape-like inputs -- Reshape's shape, Transpose's perm -- stay readable). The
-decorator only records a :class:`~trtforge.converters.ConverterSupport` on the function;
-nothing is global (the machinery is core's :mod:`trtforge.converters`). Validators are
+decorator only records a :class:`~trtforge.plugin.converters.ConverterSupport` on the function;
+nothing is global (the machinery is core's :mod:`trtforge.plugin.converters`). Validators are
 ``validator(node, graph)``.
 Other plugins register through ``register_converters(route="uff", register)``: a decorated
 function or a ConverterSupport. Lower ``priority`` is tried first; the first whose
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from trtforge.converters import (DEFAULT_PRIORITY, ConverterFamily, ConverterFn, ConverterRegistry,
-                                 ConverterSupport, Validator)
+from trtforge.plugin.converters import (DEFAULT_PRIORITY, ConverterFamily, ConverterFn, ConverterRegistry,
+                                        ConverterSupport, Validator)
 
 from trtforge_uff import ROUTE
 

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from trtforge.converters import collect_gaps
+from trtforge.plugin.converters import collect_gaps
 from trtforge.errors import UnsupportedOperationsError, UsageError
 
 from trtforge_uff import ROUTE

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
-from trtforge.converters import marked_in_package
+from trtforge.plugin.converters import marked_in_package
 
 _ATTRIBUTE = "__trtforge_tf2uff_ops__"
 Handler = Callable[[Any], Any]

@@ -1,4 +1,4 @@
-"""TF model (anything core's ``trtforge.tf_graphs`` can freeze) -> UFF MetaGraph or files."""
+"""TF model (anything core's ``trtforge.models.tf_graphs`` can freeze) -> UFF MetaGraph or files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def uff_from_tf(
     source: Any, *, input_names: Sequence[str] | None = None, output_names: Sequence[str] | None = None
 ) -> tuple[TfToUffResult, list[str]]:
     """The UFF of ``source`` and the notes of freezing it (TF loading is core's, shared with tf_trt)."""
-    from trtforge.tf_graphs import frozen_graph
+    from trtforge.models.tf_graphs import frozen_graph
 
     frozen = frozen_graph(
         source,

@@ -120,7 +120,7 @@ NMS_FIELDS = {  # graphsurgeon field -> (plugin field, kind)
 
 
 def _nms_available(node: Any, graph: Any) -> bool | str:
-    from trtforge.trt import get_tensorrt
+    from trtforge.tensorrt.trt import get_tensorrt
 
     tensorrt = get_tensorrt()
     if tensorrt.facts.is_rtx:
