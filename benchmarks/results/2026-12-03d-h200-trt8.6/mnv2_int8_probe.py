@@ -25,8 +25,8 @@ from onnx import numpy_helper
 
 import trtforge
 from trtforge import InputSpec
-from trtforge.calibration import Calibration
-from trtforge.zoo import recompute_batchnorm_statistics
+from trtforge.int8.calibration import Calibration
+from trtforge_zoo.models import recompute_batchnorm_statistics
 
 OUT = os.environ.get("OUT", "/tmp/mnv2")
 os.makedirs(OUT, exist_ok=True)

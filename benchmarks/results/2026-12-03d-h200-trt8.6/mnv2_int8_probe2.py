@@ -18,7 +18,7 @@ import mnv2_int8_probe as p  # noqa: E402
 
 import trtforge  # noqa: E402
 from trtforge import InputSpec  # noqa: E402
-from trtforge.calibration import Calibration  # noqa: E402
+from trtforge.int8.calibration import Calibration  # noqa: E402
 
 
 def main() -> None:
