@@ -11,7 +11,7 @@ INSTALL_INPUTS := constraints.txt requirements-dev.txt core/pyproject.toml $(wil
 	$(ZOO)/pyproject.toml
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all test-gpu bench-gpu clean-venv
+.PHONY: demo test test-all test-gpu bench-gpu gpu-zoo clean-venv
 
 # GPU machines keep their own torch/TensorRT (e.g. TensorRT 8.6, PyTorch 2.11, Python 3.12):
 # .venv-gpu sees the system's packages and installs trtforge from its version ranges, no pins.
@@ -48,10 +48,16 @@ test-all: $(STAMP)
 	.venv-gpu/bin/python -m pip install --quiet pytest -e core $(foreach p,$(PLUGINS),-e $(p)) -e $(ZOO)
 	@touch $@
 
-test-gpu: $(GPU_STAMP)
+# The GPU rig (../shared/gpu-rig) installs core and the plugins and writes the stamp itself; the
+# zoo (the seed models the GPU tests use) joins here, offline, when it is missing.
+gpu-zoo: $(GPU_STAMP)
+	@$(GPU_BIN)/python -c "import trtforge_zoo" 2>/dev/null || \
+		$(GPU_BIN)/python -m pip install --quiet --no-index --no-deps --no-build-isolation -e $(ZOO)
+
+test-gpu: gpu-zoo
 	$(GPU_BIN)/python -m pytest -m gpu -rs tests/gpu $(PYTEST_ARGS)
 
-bench-gpu: $(GPU_STAMP)
+bench-gpu: gpu-zoo
 	$(GPU_BIN)/python benchmarks/gpu_report.py $(BENCH_ARGS)
 
 clean-venv:

@@ -103,3 +103,45 @@ def test_accuracy_control_off_and_errors() -> None:
     with pytest.raises(UsageError, match="int8_min_cosine"):
         min_cosine_option({"int8_min_cosine": 2})
     assert min_cosine_option({}) == 0.99
+
+
+# --- readers of a float depthwise convolution (TensorRT 8.x mis-fuses their Quantize) ---------
+def test_depthwise_readers_follow_pass_through_ops_to_the_quantized_readers() -> None:
+    from trtforge.int8.planner import depthwise_readers
+
+    # dw -> clip -> pw (quantized); dw2 -> bn -> relu -> {pw2, pool}; conv is not depthwise.
+    readers = {"conv": ["dw"], "dw": ["clip"], "clip": ["pw"], "pw": ["dw2"], "dw2": ["bn"],
+               "bn": ["relu"], "relu": ["pw2", "pool"], "pool": ["fc"]}
+    found = depthwise_readers(["conv", "dw", "clip", "pw", "dw2", "bn", "relu", "pw2", "pool", "fc"],
+                              readers, lambda n: n.startswith("dw"), {"conv", "dw", "pw", "dw2", "pw2", "fc"},
+                              lambda n: n in {"clip", "bn", "relu"})
+    # the pooling stops the walk: fc does not read the depthwise output unchanged
+    assert found == {"dw": ["pw"], "dw2": ["pw2"]}
+
+
+class Facts:
+    def __init__(self, version: str, flavor: str = "tensorrt") -> None:
+        from trtforge.tensorrt.trt import TrtFacts
+
+        self.facts = TrtFacts.of(flavor, version)
+
+
+@pytest.mark.parametrize(("flavor", "version", "kept"), [
+    ("tensorrt", "8.6.0", ["b", "c"]),          # 8.x: the reader of float depthwise "b" joins it
+    ("tensorrt", "10.13.0", ["b"]),
+    ("tensorrt_rtx", "1.7.1", ["b"]),
+])
+def test_readers_of_a_float_depthwise_conv_stay_float_where_tensorrt_needs_it(
+        flavor: str, version: str, kept: list[str], tmp_path: Path) -> None:
+    route, ctx = Route(), Ctx()
+    ctx.tensorrt = Facts(version, flavor)
+    cache_file = tmp_path / "calib.json"
+    plan = plan_int8(route="fake", calibration=Calibration(data=DATA, cache=cache_file), fingerprint="fp",
+                     keys=["x1"], input_names=["x"], measure=route.measure, choose=route.choose,
+                     min_cosine=0.99, ctx=ctx, candidates=["a", "b", "c"],
+                     depthwise={"b": ["c"], "a": ["b"]})
+    assert plan.unquantized == kept
+    added = [n for n in ctx.notes if "reading a float depthwise convolution" in n]
+    assert bool(added) == (len(kept) == 2)
+    # the cache keeps the accuracy control's own choice: it serves every TensorRT version
+    assert CalibrationCache.load(cache_file, model_fingerprint="fp").unquantized == ["b"]

@@ -33,6 +33,9 @@ def test_version_facts(flavor: str, version: str, typing: str, explicit_batch: b
     assert facts.ahead_of_time_targets is aot
     assert facts.timing_cache is timing_cache
     assert facts.prune_missing_tactic_libraries is prune
+    # the INT8 depthwise finding of 2026-12-03 (TensorRT 8.6 on the H200): weak typing only
+    assert facts.quantizes_float_depthwise_output is (typing != "weak")
+    assert any("depthwise" in b for b in facts.behaviours()) is (typing == "weak")
     assert any("TF32" in b for b in facts.behaviours())
 
 

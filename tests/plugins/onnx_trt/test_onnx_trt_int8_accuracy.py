@@ -86,3 +86,25 @@ def test_model4_int8_passes_check(seed_model: Callable[[str], zoo.ZooModel], tmp
     assert any("calibration skipped" in note for note in again.metadata["notes"])
     assert _dequantized_convs(again) == (quantized, floating)
     assert again.extras["artifacts"]["onnx"] == engine.extras["artifacts"]["onnx"]
+
+
+def test_depthwise_map_follows_clip_to_the_pointwise_conv() -> None:
+    """Grouped Conv -> Clip -> Conv: the reader TensorRT 8.x needs in float with a float
+    depthwise convolution (TrtFacts.quantizes_float_depthwise_output)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from trtforge_onnx_trt.precision import depthwise_map
+
+    w = lambda *shape: numpy_helper.from_array(np.ones(shape, np.float32), f"w{len(shape)}{shape[0]}{shape[1]}")
+    weights = [w(8, 3, 3, 3), w(8, 1, 3, 3), w(16, 8, 1, 1)]
+    nodes = [
+        helper.make_node("Conv", ["x", weights[0].name], ["a"], name="stem", pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["a", weights[1].name], ["b"], name="dw", group=8, pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", ["b"], ["c"], name="relu6"),
+        helper.make_node("Conv", ["c", weights[2].name], ["d"], name="pw"),
+        helper.make_node("GlobalAveragePool", ["d"], ["y"], name="pool"),
+    ]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], weights)
+    assert depthwise_map(helper.make_model(graph)) == {"dw": ["pw"]}

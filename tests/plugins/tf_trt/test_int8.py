@@ -60,3 +60,28 @@ def test_accuracy_control_keeps_sensitive_ops_in_float(seed_model: Callable[[str
     kept = next(n for n in engine.metadata["notes"] if "quantizable op(s)" in n)
     assert not kept.endswith(" 0 kept in float")
     assert check(m.model, engine, inputs=[m.example]).passed
+
+
+def test_depthwise_map_follows_bias_and_relu6_to_the_pointwise_conv() -> None:
+    """DepthwiseConv2dNative -> BiasAdd -> Relu6 -> Conv2D: the reader TensorRT 8.x needs in
+    float with a float depthwise convolution (TrtFacts.quantizes_float_depthwise_output)."""
+    import tensorflow as tf
+
+    from tftrt_harness import graph_of, seeded
+    from trtforge_tf_trt.graph import TfGraph
+    from trtforge_tf_trt.quant import depthwise_map, quantized_nodes
+
+    dw, pw = tf.constant(seeded(3, 3, 4, 1, seed=1)), tf.constant(seeded(1, 1, 4, 8, seed=2))
+    bias = tf.constant(seeded(4, seed=3))
+
+    def net(x: tf.Tensor) -> tf.Tensor:
+        y = tf.nn.relu6(tf.nn.bias_add(tf.nn.depthwise_conv2d(x, dw, [1, 1, 1, 1], "SAME"), bias))
+        return tf.reduce_mean(tf.nn.conv2d(y, pw, 1, "SAME"), axis=[1, 2])
+
+    graph_def = graph_of(net, seeded(1, 8, 8, 4))
+    graph = TfGraph(graph_def, ["x0:0"], [graph_def.node[-1].name + ":0"], {"x0:0": (1, 8, 8, 4)})
+    nodes = quantized_nodes(graph)
+    found = depthwise_map(graph, nodes)
+    (depthwise,) = [n.name for n in nodes if n.op == "DepthwiseConv2dNative"]
+    (pointwise,) = [n.name for n in nodes if n.op == "Conv2D"]
+    assert found == {depthwise: [pointwise]}

@@ -136,3 +136,21 @@ def test_cache_of_another_method_is_recalibrated(residual: torch.nn.Module, tmp_
     cache = CalibrationCache.load(cache_file)
     assert cache.method == "percentile:99"
     assert all(cache.ranges[k] <= peaks[k] for k in peaks) and any(cache.ranges[k] < peaks[k] for k in peaks)
+
+
+# --- readers of a float depthwise convolution (TensorRT 8.x; see TrtFacts) --------------------
+def test_depthwise_map_finds_the_pointwise_conv_behind_bn_and_relu6() -> None:
+    from trtforge_torch2trt.accuracy import quantized_ops
+    from trtforge_torch2trt.calibrate import depthwise_map
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU6(),
+        torch.nn.Conv2d(8, 8, 3, padding=1, groups=8), torch.nn.BatchNorm2d(8), torch.nn.ReLU6(),
+        torch.nn.Conv2d(8, 16, 1), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+        torch.nn.Linear(16, 4)).eval()
+    captured = _captured(model)
+    ops = quantized_ops(captured.graph)
+    found = depthwise_map(captured.graph, ops)
+    convs = [op.node for op in ops if op.node.startswith("conv")]
+    assert len(convs) == 3 and found == {convs[1]: [convs[2]]}, (found, [op.node for op in ops])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
 
 from trtforge.int8.accuracy_control import MAX_SAMPLES, AccuracyReport
 from trtforge.int8.calibration import Calibration, CalibrationCache, as_calibration
@@ -67,6 +67,59 @@ def residual_operand(a: tuple[bool, int], b: tuple[bool, int]) -> int | None:
     return None
 
 
+def depthwise_readers(
+    order: Sequence[str],
+    readers: Mapping[str, Sequence[str]],
+    is_depthwise: Callable[[str], bool],
+    quantized: Collection[str],
+    passes_through: Callable[[str], bool],
+) -> dict[str, list[str]]:
+    """Each depthwise convolution (by name, in ``order``) -> the quantized ops that read its
+    output, directly or through ops that only pass it on (bias, batch norm, activations).
+
+    ``readers`` maps an op to the ops that read its outputs; ``quantized`` names the ops that
+    get INT8 inputs. Routes describe their graphs with these four facts and the planner keeps
+    the readers of a float depthwise convolution in float where TensorRT needs it
+    (:attr:`trtforge.tensorrt.trt.TrtFacts.quantizes_float_depthwise_output`)."""
+    found: dict[str, list[str]] = {}
+    for name in order:
+        if not is_depthwise(name):
+            continue
+        hits: list[str] = []
+        seen: set[str] = set()
+        stack = list(readers.get(name, ()))
+        while stack:
+            reader = stack.pop()
+            if reader in seen:
+                continue
+            seen.add(reader)
+            if reader in quantized:
+                hits.append(reader)
+            elif passes_through(reader):
+                stack.extend(readers.get(reader, ()))
+        if hits:
+            found[name] = sorted(set(hits))
+    return found
+
+
+def _keep_depthwise_readers_float(plan: Int8Plan, readers: Mapping[str, Sequence[str]],
+                                  ctx: Any, singular: str) -> None:
+    """Where TensorRT mis-fuses a Quantize into a float depthwise convolution, the quantized
+    ops reading one stay in float too (not recorded in the cache: it serves every version)."""
+    tensorrt = getattr(ctx, "tensorrt", None)
+    facts = getattr(tensorrt, "facts", None)
+    if facts is None or facts.quantizes_float_depthwise_output or not plan.unquantized:
+        return
+    kept = set(plan.unquantized)
+    extra = sorted({r for d in plan.unquantized if d in readers for r in readers[d] if r not in kept})
+    if not extra:
+        return
+    plan.unquantized = [*plan.unquantized, *extra]
+    ctx.note(f"int8: {len(extra)} {singular}(s) reading a float depthwise convolution kept in "
+             f"float too ({facts.label} mis-fuses the Quantize into the float kernel): "
+             + ", ".join(extra[:6]) + (" ..." if len(extra) > 6 else ""))
+
+
 def plan_int8(
     *,
     route: str,
@@ -84,6 +137,7 @@ def plan_int8(
     first_samples: Callable[[Calibration], list[dict[str, Any]]] | None = None,
     unit: str = "ops",
     calibrate_stage: bool = True,
+    depthwise: Mapping[str, Sequence[str]] | None = None,
 ) -> Int8Plan:
     """Ranges for ``keys`` (from the cache where it has them, else measured) and the ops kept
     in float (accuracy control, or the cache's recorded choice), limited to ``candidates``.
@@ -91,6 +145,8 @@ def plan_int8(
     ``measure_names``: what to measure when calibrating (default: the missing keys; a route
     may measure more, so the shared cache serves other routes too). ``first_samples``: the
     samples for accuracy control when no calibration ran (default: the first batches).
+    ``depthwise``: :func:`depthwise_readers` of the route's graph, for TensorRT versions that
+    need the readers of a float depthwise convolution in float too.
     """
     calib = as_calibration(calibration)
     if calib is None:
@@ -142,6 +198,8 @@ def plan_int8(
         cache.save(path)
     allowed = set(candidates) if candidates is not None else None
     plan.unquantized = [n for n in (cache.unquantized or []) if allowed is None or n in allowed]
+    if depthwise:
+        _keep_depthwise_readers_float(plan, depthwise, ctx, singular)
     return plan
 
 

@@ -149,6 +149,17 @@ class TrtFacts:
         """8.x enables cuBLAS/cuDNN tactics by default and fails if the libraries are absent."""
         return not self.is_rtx and self.version[0] < 10
 
+    @property
+    def quantizes_float_depthwise_output(self) -> bool:
+        """Whether a Quantize after a *float* depthwise convolution (an INT8 convolution
+        reading it) builds right. TensorRT 8.6 fuses that Quantize into the float depthwise
+        kernel and computes it wrongly: MobileNetV2 with the first blocks kept in float by
+        accuracy control gave cosine 0.787 on the H200 where the same Q/DQ graph gives 0.991
+        in onnxruntime, and 0.991 on the GPU once the Conv after the float depthwise one was
+        float too (benchmarks/results/2026-12-03d-h200-trt8.6). Measured on 8.6, assumed for
+        every weakly typed version; 10.x/RTX were not measured on a GPU and keep the graph."""
+        return self.typing != "weak"
+
     def behaviours(self) -> list[str]:
         """Human-readable list of the adapter behaviours in force, for ``trtforge doctor``."""
         items = []
@@ -176,6 +187,9 @@ class TrtFacts:
         items.append("timing cache used" if self.timing_cache else "timing cache is a no-op (skipped)")
         if self.prune_missing_tactic_libraries:
             items.append("cuBLAS/cuBLASLt/cuDNN tactic sources dropped when their libraries are absent")
+        if not self.quantizes_float_depthwise_output:
+            items.append("INT8: an op reading a float depthwise convolution is kept in float too "
+                         "(this version mis-fuses the Quantize into the float kernel)")
         items.append("TF32 on by default; off with tf32=False for exact FP32 checks")
         return items
 

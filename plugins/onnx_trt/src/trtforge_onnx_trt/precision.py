@@ -353,12 +353,38 @@ def int8_plan(model: Any, calibration: Any, fingerprint: str, min_cosine: float,
                                   followers=fused_convolutions(model))
 
     return plan_int8(
-        route="onnx_trt", calibration=calibration, fingerprint=fingerprint,
+        route="onnx_trt", calibration=calibration, fingerprint=fingerprint, depthwise=depthwise_map(model),
         keys=tensors_to_calibrate(model), input_names=_graph_inputs(model),
         expected=_expected_inputs(model), measure=measure, choose=choose, min_cosine=min_cosine,
         ctx=ctx, candidates=[n.name for n in model.graph.node],
         first_samples=lambda calib: _first_samples(model, calib, MAX_SAMPLES),
         unit="nodes", calibrate_stage=False)
+
+
+# Ops that hand a convolution's output on unchanged in kind (the Q/DQ goes after them).
+PASS_THROUGH_OPS = frozenset({"Clip", "Relu", "LeakyRelu", "BatchNormalization", "Identity"})
+
+
+def depthwise_map(model: Any) -> dict[str, list[str]]:
+    """Grouped (depthwise) Conv nodes -> the quantizable nodes reading them (core's
+    :func:`trtforge.int8.planner.depthwise_readers` over this ONNX graph)."""
+    from trtforge.int8.planner import depthwise_readers
+
+    nodes = list(model.graph.node)
+    by_name = {n.name: n for n in nodes}
+    by_tensor: dict[str, list[str]] = {}
+    for node in nodes:
+        for tensor in node.input:
+            by_tensor.setdefault(tensor, []).append(node.name)
+    readers = {n.name: [r for out in n.output for r in by_tensor.get(out, ())] for n in nodes}
+
+    def is_depthwise(name: str) -> bool:
+        node = by_name[name]
+        return node.op_type == "Conv" and any(a.name == "group" and a.i > 1 for a in node.attribute)
+
+    return depthwise_readers([n.name for n in nodes], readers, is_depthwise,
+                             {n.name for n in nodes if n.op_type in QUANTIZED_OPS},
+                             lambda name: by_name[name].op_type in PASS_THROUGH_OPS)
 
 
 def _first_samples(model: Any, calibration: Any, count: int) -> list[dict[str, Any]]:

@@ -167,6 +167,38 @@ def simulated_graph(graph: TfGraph, nodes: Sequence[Any], ranges: dict[str, floa
     return rewritten
 
 
+# Ops that hand a convolution's output on unchanged in kind (the Q/DQ goes after them); an
+# elementwise op passes it on when its other operand is a constant (a folded batch norm).
+PASS_THROUGH_OPS = frozenset({"BiasAdd", "Relu", "Relu6", "LeakyRelu", "Identity", "FusedBatchNorm",
+                              "FusedBatchNormV2", "FusedBatchNormV3"})
+CONSTANT_OPERAND_OPS = frozenset({"Add", "AddV2", "Mul", "Sub"})
+
+
+def depthwise_map(graph: TfGraph, nodes: Sequence[Any]) -> dict[str, list[str]]:
+    """DepthwiseConv2dNative nodes -> the quantized ops reading them (core's
+    :func:`trtforge.int8.planner.depthwise_readers` over the converted graph)."""
+    from trtforge.int8.planner import depthwise_readers
+
+    converted = graph.converted_nodes()
+    by_name = {n.name: n for n in converted}
+    readers: dict[str, list[str]] = {}
+    for node in converted:
+        for tensor in node.inputs:
+            readers.setdefault(tensor.lstrip("^").split(":")[0], []).append(node.name)
+
+    def passes(name: str) -> bool:
+        node = by_name.get(name)
+        if node is None:
+            return False
+        if node.op in CONSTANT_OPERAND_OPS:
+            return any(graph.is_constant(t) for t in node.inputs)
+        return node.op in PASS_THROUGH_OPS
+
+    return depthwise_readers([n.name for n in converted], readers,
+                             lambda name: by_name[name].op == "DepthwiseConv2dNative",
+                             {n.name for n in nodes}, passes)
+
+
 def int8_quantizer(source: Any, frozen: Any, graph: TfGraph, spec: Any, ctx: Any,
                    shapes: dict[str, Any]) -> Quantizer:
     """Ranges (cache or calibration) and the ops kept in float, through core's planner."""
@@ -198,7 +230,8 @@ def int8_quantizer(source: Any, frozen: Any, graph: TfGraph, spec: Any, ctx: Any
     planned = plan_int8(route=ROUTE, calibration=spec.calibration, fingerprint=source.fingerprint,
                         keys=keys, input_names=[t.name for t in frozen.input_specs], expected=expected,
                         measure=measure, choose=choose, min_cosine=min_cosine_option(dict(spec.options)),
-                        ctx=ctx, candidates=[n.name for n in nodes], unit="ops")
+                        ctx=ctx, candidates=[n.name for n in nodes], unit="ops",
+                        depthwise=depthwise_map(graph, nodes))
     quantizer = Quantizer(planned.ranges(keys), frozenset(planned.unquantized))
     ctx.note(f"int8: {len(nodes)} quantizable op(s) (Conv2D/Depthwise/MatMul with constant weights), "
              f"{len(quantizer.float_nodes)} kept in float")

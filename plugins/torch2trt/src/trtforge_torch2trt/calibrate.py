@@ -115,9 +115,37 @@ def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
         route=ROUTE, calibration=spec.calibration, fingerprint=source.fingerprint, keys=keys,
         input_names=captured.input_names, expected=_expected(captured), measure=measure,
         choose=choose, min_cosine=min_cosine_option(spec.options), ctx=ctx,
-        measure_names=every, candidates=[op.node for op in ops], unit="ops")
+        measure_names=every, candidates=[op.node for op in ops], unit="ops",
+        depthwise=depthwise_map(captured.graph, ops))
     return Int8Plan(ranges=planned.ranges(keys), unquantized=planned.unquantized, ops=ops,
                     residuals=residuals)
+
+
+# Ops that hand a convolution's output on unchanged in kind (the Q/DQ goes after them).
+PASS_THROUGH_OPS = frozenset({
+    "aten.hardtanh.default", "aten.relu.default", "aten.clamp.default", "aten.leaky_relu.default",
+    "aten._native_batch_norm_legit_no_training.default", "aten.batch_norm.default", "operator.getitem",
+})
+
+
+def depthwise_map(graph: Any, ops: list[QuantizedOp]) -> dict[str, list[str]]:
+    """Grouped (depthwise) convolutions -> the quantized ops reading them (core's
+    :func:`trtforge.int8.planner.depthwise_readers` over the exported graph)."""
+    from trtforge.int8.planner import depthwise_readers
+
+    from trtforge_torch2trt.registry import target_name
+
+    nodes = [n for n in graph.nodes if n.op == "call_function"]
+    by_name = {n.name: n for n in nodes}
+    readers = {n.name: [u.name for u in n.users] for n in nodes}
+
+    def is_depthwise(name: str) -> bool:
+        node = by_name[name]
+        return (target_name(node.target) == "aten.convolution.default" and len(node.args) > 8
+                and isinstance(node.args[8], int) and node.args[8] > 1)
+
+    return depthwise_readers([n.name for n in nodes], readers, is_depthwise, {op.node for op in ops},
+                             lambda name: name in by_name and target_name(by_name[name].target) in PASS_THROUGH_OPS)
 
 
 def _expected(captured: Captured) -> dict[str, Any]:
