@@ -21,9 +21,9 @@ run() {  # name, timeout, pytest args...
 stamp "start $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader) $(git log -1 --format=%h 2>/dev/null)"
 ( run mnv2-int8 400 tests/gpu/test_gpu_routes.py -k "mobilenet_v2 and int8"
   run routes-onnx 560 tests/gpu/test_gpu_routes.py -k "onnx_trt and not (mobilenet_v2 and int8)" ) &
-( run routes-rest 900 tests/gpu/test_gpu_routes.py -k "not onnx_trt and not (mobilenet_v2 and int8)" ) &
-( run program-profile-snapshot 700 tests/gpu/test_gpu_program.py tests/gpu/test_gpu_profile.py \
+( run routes-rest 700 tests/gpu/test_gpu_routes.py -k "not onnx_trt and not (mobilenet_v2 and int8)" ) &
+( run program-profile-snapshot 500 tests/gpu/test_gpu_program.py tests/gpu/test_gpu_profile.py \
       tests/gpu/test_gpu_snapshot_build.py
   for i in $(seq 150); do [ -f /tmp/fx/.ready ] && break; sleep 2; done
-  [ -f /tmp/fx/.ready ] && TRTFORGE_GPU_FIXTURES=/tmp/fx run seeds 700 tests/gpu/test_gpu_seeds.py ) &
+  [ -f /tmp/fx/.ready ] && TRTFORGE_GPU_FIXTURES=/tmp/fx run seeds 480 tests/gpu/test_gpu_seeds.py ) &
 wait; stamp done
