@@ -136,11 +136,17 @@ def test_readers_of_a_float_depthwise_conv_stay_float_where_tensorrt_needs_it(
     route, ctx = Route(), Ctx()
     ctx.tensorrt = Facts(version, flavor)
     cache_file = tmp_path / "calib.json"
+    walks: list[int] = []
+
+    def depthwise() -> dict[str, list[str]]:
+        walks.append(1)
+        return {"b": ["c"], "a": ["b"]}
+
     plan = plan_int8(route="fake", calibration=Calibration(data=DATA, cache=cache_file), fingerprint="fp",
                      keys=["x1"], input_names=["x"], measure=route.measure, choose=route.choose,
-                     min_cosine=0.99, ctx=ctx, candidates=["a", "b", "c"],
-                     depthwise={"b": ["c"], "a": ["b"]})
+                     min_cosine=0.99, ctx=ctx, candidates=["a", "b", "c"], depthwise=depthwise)
     assert plan.unquantized == kept
+    assert len(walks) == (1 if len(kept) == 2 else 0)  # the graph is walked only where it matters
     added = [n for n in ctx.notes if "reading a float depthwise convolution" in n]
     assert bool(added) == (len(kept) == 2)
     # the cache keeps the accuracy control's own choice: it serves every TensorRT version

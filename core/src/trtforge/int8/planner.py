@@ -102,14 +102,16 @@ def depthwise_readers(
     return found
 
 
-def _keep_depthwise_readers_float(plan: Int8Plan, readers: Mapping[str, Sequence[str]],
+def _keep_depthwise_readers_float(plan: Int8Plan, depthwise: Callable[[], Mapping[str, Sequence[str]]],
                                   ctx: Any, singular: str) -> None:
     """Where TensorRT mis-fuses a Quantize into a float depthwise convolution, the quantized
-    ops reading one stay in float too (not recorded in the cache: it serves every version)."""
+    ops reading one stay in float too (not recorded in the cache: it serves every version).
+    The route's graph is walked only then."""
     tensorrt = getattr(ctx, "tensorrt", None)
     facts = getattr(tensorrt, "facts", None)
     if facts is None or facts.quantizes_float_depthwise_output or not plan.unquantized:
         return
+    readers = depthwise()
     kept = set(plan.unquantized)
     extra = sorted({r for d in plan.unquantized if d in readers for r in readers[d] if r not in kept})
     if not extra:
@@ -137,7 +139,7 @@ def plan_int8(
     first_samples: Callable[[Calibration], list[dict[str, Any]]] | None = None,
     unit: str = "ops",
     calibrate_stage: bool = True,
-    depthwise: Mapping[str, Sequence[str]] | None = None,
+    depthwise: Callable[[], Mapping[str, Sequence[str]]] | None = None,
 ) -> Int8Plan:
     """Ranges for ``keys`` (from the cache where it has them, else measured) and the ops kept
     in float (accuracy control, or the cache's recorded choice), limited to ``candidates``.
@@ -145,8 +147,8 @@ def plan_int8(
     ``measure_names``: what to measure when calibrating (default: the missing keys; a route
     may measure more, so the shared cache serves other routes too). ``first_samples``: the
     samples for accuracy control when no calibration ran (default: the first batches).
-    ``depthwise``: :func:`depthwise_readers` of the route's graph, for TensorRT versions that
-    need the readers of a float depthwise convolution in float too.
+    ``depthwise``: computes :func:`depthwise_readers` of the route's graph; called only for
+    TensorRT versions that need the readers of a float depthwise convolution in float too.
     """
     calib = as_calibration(calibration)
     if calib is None:

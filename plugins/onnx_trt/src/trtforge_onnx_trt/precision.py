@@ -353,7 +353,7 @@ def int8_plan(model: Any, calibration: Any, fingerprint: str, min_cosine: float,
                                   followers=fused_convolutions(model))
 
     return plan_int8(
-        route="onnx_trt", calibration=calibration, fingerprint=fingerprint, depthwise=depthwise_map(model),
+        route="onnx_trt", calibration=calibration, fingerprint=fingerprint, depthwise=lambda: depthwise_map(model),
         keys=tensors_to_calibrate(model), input_names=_graph_inputs(model),
         expected=_expected_inputs(model), measure=measure, choose=choose, min_cosine=min_cosine,
         ctx=ctx, candidates=[n.name for n in model.graph.node],

@@ -231,7 +231,7 @@ def int8_quantizer(source: Any, frozen: Any, graph: TfGraph, spec: Any, ctx: Any
                         keys=keys, input_names=[t.name for t in frozen.input_specs], expected=expected,
                         measure=measure, choose=choose, min_cosine=min_cosine_option(dict(spec.options)),
                         ctx=ctx, candidates=[n.name for n in nodes], unit="ops",
-                        depthwise=depthwise_map(graph, nodes))
+                        depthwise=lambda: depthwise_map(graph, nodes))
     quantizer = Quantizer(planned.ranges(keys), frozenset(planned.unquantized))
     ctx.note(f"int8: {len(nodes)} quantizable op(s) (Conv2D/Depthwise/MatMul with constant weights), "
              f"{len(quantizer.float_nodes)} kept in float")

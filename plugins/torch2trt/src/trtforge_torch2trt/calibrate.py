@@ -116,7 +116,7 @@ def int8_plan(captured: Captured, source: Any, spec: Any, ctx: Any) -> Int8Plan:
         input_names=captured.input_names, expected=_expected(captured), measure=measure,
         choose=choose, min_cosine=min_cosine_option(spec.options), ctx=ctx,
         measure_names=every, candidates=[op.node for op in ops], unit="ops",
-        depthwise=depthwise_map(captured.graph, ops))
+        depthwise=lambda: depthwise_map(captured.graph, ops))
     return Int8Plan(ranges=planned.ranges(keys), unquantized=planned.unquantized, ops=ops,
                     residuals=residuals)
 
